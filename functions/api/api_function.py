@@ -1,0 +1,164 @@
+"""API Gateway (REST) entry point: translates HTTP to calls of the reservation service."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from reservations import presenters, request_guard
+from reservations.bootstrap import build_service
+from reservations.config import Settings
+from reservations.errors import (
+    Contention,
+    DomainError,
+    IdempotencyConflict,
+    InsufficientStock,
+    InvalidRequest,
+    InvalidState,
+    NotFound,
+)
+from reservations.http_errors import error_response, validation_error_response
+from reservations.models import (
+    IDENTIFIER_MAX,
+    IDENTIFIER_PATTERN,
+    CreateReservationRequest,
+    ErrorResponse,
+    InventoryResponse,
+    ReservationResponse,
+    SetOnHandRequest,
+    StockLevelResponse,
+)
+
+API_TITLE = "Soft reservations"
+API_VERSION = "1.0.0"
+
+logger = Logger()
+metrics = Metrics()
+# Reads publish no metric; that is expected, not worth a warning on every request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+app = APIGatewayRestResolver(enable_validation=True)
+app.enable_swagger(path="/swagger", title=API_TITLE, version=API_VERSION)
+settings = Settings.from_env()
+service = build_service(settings)
+
+IdentifierPath = Annotated[str, Path(max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)]
+ERRORS: dict[int | str, Any] = {
+    400: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+}
+
+
+def caller_channel() -> str:
+    """The calling channel. Until authentication lands every caller is ``default``."""
+    return "default"
+
+
+@app.post("/reservations", responses={
+    201: {"description": "Created", "content": {"application/json": {"model": ReservationResponse}}},
+    200: {"description": "Replay of an identical request", "content": {"application/json": {"model": ReservationResponse}}},
+    409: {"description": "Insufficient stock or idempotency conflict", "content": {"application/json": {"model": ErrorResponse}}},
+    **ERRORS,
+})
+def create_reservation(request: CreateReservationRequest) -> Response[ReservationResponse]:
+    result = service.reserve(request, caller_channel())
+    if result.created:
+        metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
+    body = presenters.reservation_response(result.reservation).model_dump(mode="json")
+    return Response(status_code=201 if result.created else 200, content_type="application/json", body=body)
+
+
+@app.get("/reservations/<reservation_id>", responses={404: {"description": "Unknown reservation"}, **ERRORS})
+def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
+    return presenters.reservation_response(service.get(reservation_id))
+
+
+@app.delete("/reservations/<reservation_id>", responses={404: {"description": "Unknown reservation"}, **ERRORS})
+def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
+    return presenters.reservation_response(service.cancel(reservation_id))
+
+
+@app.get("/inventory/<sku>", responses={404: {"description": "No stock record for this sku"}, **ERRORS})
+def get_inventory(sku: IdentifierPath) -> InventoryResponse:
+    return presenters.inventory_response(service.inventory(sku))
+
+
+@app.put("/inventory/<sku>/locations/<location>", responses=ERRORS)
+def set_on_hand(sku: IdentifierPath, location: IdentifierPath, request: SetOnHandRequest) -> StockLevelResponse:
+    return presenters.stock_level_response(service.set_on_hand(sku, location, request.onHand))
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    document = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
+    return Response(status_code=200, content_type="application/json", body=document)
+
+
+# --- errors: every failure is a JSON body with a stable "error" code ----------------------
+
+
+@app.exception_handler(RequestValidationError)
+def on_validation_error(error: RequestValidationError) -> Response[Any]:
+    return validation_error_response(error.errors())
+
+
+@app.exception_handler(InsufficientStock)
+def on_insufficient_stock(error: InsufficientStock) -> Response[Any]:
+    metrics.add_metric(name="ReservationsRejected", unit=MetricUnit.Count, value=1)
+    return error_response(409, error, items=[
+        {"sku": i.sku, "location": i.location, "requested": i.requested, "available": i.available}
+        for i in error.items
+    ])
+
+
+@app.exception_handler(IdempotencyConflict)
+def on_idempotency_conflict(error: IdempotencyConflict) -> Response[Any]:
+    return error_response(409, error)
+
+
+@app.exception_handler(InvalidState)
+def on_invalid_state(error: InvalidState) -> Response[Any]:
+    return error_response(409, error, status=error.status)
+
+
+@app.exception_handler(NotFound)
+def on_not_found(error: NotFound) -> Response[Any]:
+    return error_response(404, error)
+
+
+@app.exception_handler(InvalidRequest)
+def on_invalid_request(error: InvalidRequest) -> Response[Any]:
+    return error_response(400, error, details=[{"field": error.field, "reason": error.reason}])
+
+
+@app.exception_handler(Contention)
+def on_contention(error: Contention) -> Response[Any]:
+    logger.warning("gave up under contention", extra={"reason": str(error)})
+    return error_response(503, error, headers={"Retry-After": "1"})
+
+
+@app.exception_handler(DomainError)
+def on_domain_error(error: DomainError) -> Response[Any]:
+    return error_response(400, error)
+
+
+@app.not_found
+def on_unknown_route(_: Exception) -> Response[Any]:
+    event = app.current_event
+    return error_response(404, NotFound(f"no route {event.http_method} {event.path}"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Refused before Powertools parses anything: size, encoding, nesting, content type.
+    refused = request_guard.refuse(event, settings.max_body_bytes)
+    if refused is not None:
+        return refused
+    return app.resolve(event, context)

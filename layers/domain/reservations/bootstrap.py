@@ -1,0 +1,46 @@
+"""Builds the service the way a Lambda function needs it at cold start.
+
+botocore is used directly rather than boto3: importing boto3 costs a noticeable share of
+a cold start and its resource layer is not used. Endpoints come from the standard
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_DYNAMODB`` variables, which botocore reads
+itself, so the same code talks to moto server, DynamoDB Local or AWS.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore.config import Config
+
+from .clock import Clock, SystemClock
+from .config import Settings
+from .service import ReservationService
+from .table import ReservationTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# Retries of throttling and 5xx happen in botocore; conflicts are retried by the service.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=64,
+)
+
+
+def dynamodb_client(**overrides: Any) -> DynamoDBClient:
+    session = botocore.session.get_session()
+    client: DynamoDBClient = session.create_client("dynamodb", config=CLIENT_CONFIG, **overrides)
+    return client
+
+
+def build_service(
+    settings: Settings | None = None,
+    client: DynamoDBClient | None = None,
+    clock: Clock | None = None,
+) -> ReservationService:
+    settings = settings or Settings.from_env()
+    table = ReservationTable(client or dynamodb_client(), settings.table_name)
+    return ReservationService(table, clock or SystemClock(), settings)

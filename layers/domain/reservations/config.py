@@ -1,0 +1,39 @@
+"""Settings read once from the environment, as Lambda and the local runner provide them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MINUTE = 60
+DAY = 24 * 60 * MINUTE
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a misconfigured deployment must fail loudly at start
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    default_expires_in_seconds: int = 15 * MINUTE
+    max_expires_in_seconds: int = 30 * DAY
+    # How long a hold record is kept after it ends before DynamoDB TTL may delete it.
+    hold_retention_seconds: int = 30 * DAY
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            table_name=os.environ.get("TABLE_NAME", "reservations"),
+            default_expires_in_seconds=_int_env("DEFAULT_EXPIRES_IN_SECONDS", 15 * MINUTE),
+            max_expires_in_seconds=_int_env("MAX_EXPIRES_IN_SECONDS", 30 * DAY),
+            hold_retention_seconds=_int_env("HOLD_RETENTION_SECONDS", 30 * DAY),
+            max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
+        )

@@ -1,0 +1,64 @@
+"""Domain errors. Each maps to one HTTP status and error code in the API function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    code: str = "DOMAIN_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class ShortItem:
+    sku: str
+    location: str
+    requested: int
+    available: int
+
+
+class InsufficientStock(DomainError):
+    code = "INSUFFICIENT_STOCK"
+
+    def __init__(self, items: list[ShortItem]) -> None:
+        super().__init__(f"{len(items)} item(s) lack stock")
+        self.items = items
+
+
+class IdempotencyConflict(DomainError):
+    code = "IDEMPOTENCY_CONFLICT"
+
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(
+            f"reservation {reservation_id!r} already exists with a different request body"
+        )
+        self.reservation_id = reservation_id
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class InvalidState(DomainError):
+    code = "INVALID_STATE"
+
+    def __init__(self, reservation_id: str, status: str) -> None:
+        super().__init__(f"reservation {reservation_id!r} is {status}")
+        self.status = status
+
+
+class Contention(DomainError):
+    """The write kept conflicting with concurrent writers; the caller may retry later."""
+
+    code = "CONTENTION"
+
+
+class InvalidRequest(DomainError):
+    """Input that passed the schema but breaks a rule only the service knows (a configured limit)."""
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

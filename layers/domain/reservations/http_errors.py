@@ -1,0 +1,80 @@
+"""Error bodies of the HTTP API: ``{"error": CODE, "message": ..., ...}``, never a bare 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from .errors import DomainError
+
+JSON = "application/json"
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def error_response(
+    status: int, error: DomainError, headers: Mapping[str, str] | None = None, **extra: Any
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=error_body(error.code, str(error), **extra),
+        headers=dict(headers or {}),
+    )
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("body", "items", 0, "quantity")`` -> ``body.items[0].quantity``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    details = []
+    for error in errors:
+        location = list(error.get("loc", ()))
+        kind = error.get("type", "")
+        reason = str(error.get("msg", "invalid"))
+        if kind == "json_invalid":
+            # Powertools puts the character offset in the location; say it in words instead.
+            offset = location[1] if len(location) > 1 else "?"
+            reason = f"malformed JSON at character {offset}: {error.get('ctx', {}).get('error', '')}"
+            location = ["body"]
+        elif kind == "extra_forbidden":
+            reason = "unknown field"
+        elif kind == "missing":
+            reason = "required field is missing"
+        details.append({"field": field_path(location), "reason": reason})
+    return details
+
+
+def validation_error_response(errors: Sequence[Mapping[str, Any]]) -> Response[Any]:
+    details = validation_details(errors)
+    malformed = any(error.get("type") == "json_invalid" for error in errors)
+    code = "MALFORMED_JSON" if malformed else "VALIDATION_ERROR"
+    summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details)
+    return Response(
+        status_code=400,
+        content_type=JSON,
+        body=error_body(code, summary or "invalid request", details=details),
+    )
+
+
+def proxy_error(status: int, code: str, message: str, field: str = "body") -> dict[str, Any]:
+    """A finished API Gateway proxy response, for requests refused before routing."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps(error_body(code, message, details=[{"field": field, "reason": message}])),
+        "isBase64Encoded": False,
+    }

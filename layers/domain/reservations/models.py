@@ -1,0 +1,129 @@
+"""The HTTP contract: request and response bodies, validated by pydantic.
+
+Field names are camelCase because clients are written against them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# One transaction carries at most 100 items: the reservation record plus one stock record a line.
+MAX_LINES = 99
+MAX_QUANTITY = 1_000_000_000
+# Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
+MAX_ON_HAND = 1_000_000_000_000
+
+# Identifiers end up inside DynamoDB keys ("SKU#<sku>") and URL paths: a conservative
+# alphabet keeps '#' and '/' out of them and makes them safe to log.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+IDENTIFIER_MAX = 64
+
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)
+]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
+OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are an error, not silently dropped: a typo must not change meaning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReservationItemRequest(StrictModel):
+    sku: Identifier
+    location: Identifier
+    quantity: Quantity
+    allowOversell: Annotated[bool, Field(strict=True)] = False
+
+
+class CreateReservationRequest(StrictModel):
+    id: Identifier | None = Field(
+        default=None, description="Idempotency key chosen by the client, e.g. the checkout id."
+    )
+    orderId: Identifier | None = None
+    items: list[ReservationItemRequest] = Field(min_length=1, max_length=MAX_LINES)
+    expiresInSeconds: Annotated[int, Field(strict=True, gt=0)] | None = Field(
+        default=None, description="Lifetime of the hold; the service applies a default and a maximum."
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_stock_record(
+        cls, items: list[ReservationItemRequest]
+    ) -> list[ReservationItemRequest]:
+        # A transaction cannot touch the same item twice, and merging silently would hide
+        # a client bug: reject and name both lines.
+        seen: dict[tuple[str, str], int] = {}
+        for index, item in enumerate(items):
+            key = (item.sku, item.location)
+            if key in seen:
+                raise ValueError(
+                    f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
+                    f"of items[{seen[key]}]; send one line per (sku, location)"
+                )
+            seen[key] = index
+        return items
+
+
+class SetOnHandRequest(StrictModel):
+    onHand: OnHand
+
+
+class ReservationItem(BaseModel):
+    sku: str
+    location: str
+    quantity: int
+    allowOversell: bool
+
+
+class ReservationResponse(BaseModel):
+    id: str
+    status: str
+    channel: str
+    orderId: str | None = None
+    items: list[ReservationItem]
+    createdAt: str = Field(description="ISO 8601, UTC")
+    expiresAt: str = Field(description="ISO 8601, UTC")
+
+
+class StockLevelResponse(BaseModel):
+    location: str
+    onHand: int
+    reserved: int
+    available: int
+    updatedAt: str | None = None
+
+
+class InventoryResponse(BaseModel):
+    sku: str
+    onHand: int
+    reserved: int
+    available: int
+    locations: list[StockLevelResponse]
+
+
+class ShortItemResponse(BaseModel):
+    sku: str
+    location: str
+    requested: int
+    available: int
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+    details: list[ErrorDetail] | None = None
+    items: list[ShortItemResponse] | None = None
+    status: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)

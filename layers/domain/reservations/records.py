@@ -1,0 +1,75 @@
+"""What is stored: reservations, their lines, and stock levels (not the API's shapes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    ACTIVE = "ACTIVE"
+    CONFIRMED = "CONFIRMED"
+    FULFILLED = "FULFILLED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+# Statuses whose lines still hold stock.
+LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    sku: str
+    location: str
+    quantity: int
+    allow_oversell: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    id: str
+    status: Status
+    channel: str
+    lines: tuple[Line, ...]
+    created_at: int
+    expires_at: int
+    fingerprint: str
+    version: int
+    order_id: str | None = None
+    # Token of the API call that created the record: a retry of that same call
+    # recognises its own write and still answers 201.
+    request_token: str = ""
+    updated_at: int = 0
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+    updated_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    sku: str
+    locations: list[StockLevel] = field(default_factory=list)
+
+    @property
+    def on_hand(self) -> int:
+        return sum(level.on_hand for level in self.locations)
+
+    @property
+    def reserved(self) -> int:
+        return sum(level.reserved for level in self.locations)
+
+    @property
+    def available(self) -> int:
+        return sum(level.available for level in self.locations)

@@ -1,0 +1,73 @@
+"""Checks on the raw request that must happen before any parsing or routing.
+
+Powertools' validation parses the body first; these guard the cases it would turn into a
+500 or parse at any cost: an oversized body, bytes that are not UTF-8, JSON nested deep
+enough to exhaust the parser's recursion, and content types we do not speak.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from .http_errors import proxy_error
+
+METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+MAX_JSON_DEPTH = 32
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Bracket depth outside strings, in one pass: cheaper than recursing into a bomb."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
+    """A ready error response if the request must be refused, else None."""
+    method = str(event.get("httpMethod", "")).upper()
+    body = event.get("body")
+    if method not in METHODS_WITH_BODY or body in (None, ""):
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/json"):
+        return proxy_error(415, "UNSUPPORTED_MEDIA_TYPE",
+                           f"content type {content_type!r} is not supported; send application/json",
+                           field="header.content-type")
+    raw: bytes
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(str(body), validate=True)
+        except (binascii.Error, ValueError):
+            return proxy_error(400, "MALFORMED_BODY", "body is flagged base64 but is not valid base64")
+    else:
+        raw = str(body).encode("utf-8", errors="surrogatepass")
+    if len(raw) > max_body_bytes:
+        return proxy_error(413, "PAYLOAD_TOO_LARGE",
+                           f"body is {len(raw)} bytes; the limit is {max_body_bytes}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return proxy_error(400, "MALFORMED_BODY", f"body is not valid UTF-8 (byte {error.start})")
+    if _depth_exceeds(text, MAX_JSON_DEPTH):
+        return proxy_error(400, "MALFORMED_JSON", f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    return None  # well-formedness is checked, with a position, by Powertools' validation

@@ -1,0 +1,1 @@
+"""Dev-only tooling: the local stack (engines, HTTP adapter, invoke), never deployed."""
