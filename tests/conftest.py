@@ -1,0 +1,105 @@
+"""Engines and clients shared by every suite.
+
+Unit tests use moto in-process. The API suite runs on both moto server and DynamoDB
+Local; concurrency tests only on DynamoDB Local (moto in-process oversells under threads).
+DynamoDB Local is started by this session on a free loopback port; when it cannot start,
+the tests that need it fail with what to install, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import env
+
+env.apply()
+
+import botocore.session  # noqa: E402
+
+from local.engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer  # noqa: E402
+from local.table import ensure_table  # noqa: E402
+from reservations.bootstrap import CLIENT_CONFIG  # noqa: E402
+from reservations.clock import ManualClock  # noqa: E402
+from reservations.config import Settings  # noqa: E402
+from reservations.retry import RetryPolicy  # noqa: E402
+from reservations.service import ReservationService  # noqa: E402
+from reservations.table import ReservationTable  # noqa: E402
+
+ENGINES = ["moto", "dynamodb-local"]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Engine]:
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[Engine]:
+    try:
+        engine = DynamoDBLocal()
+    except EngineUnavailable as error:
+        pytest.fail(f"DynamoDB Local is required for this suite and could not start: {error}",
+                    pytrace=False)
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    name = "moto_server" if request.param == "moto" else "dynamodb_local"
+    found: Engine = request.getfixturevalue(name)
+    return found
+
+
+def client_for(endpoint: str) -> Any:
+    return botocore.session.get_session().create_client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=CLIENT_CONFIG
+    )
+
+
+def fresh_table(client: Any) -> Iterator[str]:
+    name = f"reservations-{uuid.uuid4().hex[:12]}"
+    ensure_table(client, name)
+    yield name
+    client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fast_retries() -> RetryPolicy:
+    return RetryPolicy(attempts=8, base_delay=0.001, max_delay=0.01)
+
+
+def make_service(client: Any, table_name: str, clock: ManualClock, retry: RetryPolicy) -> ReservationService:
+    settings = Settings(table_name=table_name)
+    return ReservationService(ReservationTable(client, table_name), clock, settings, retry)
+
+
+@pytest.fixture
+def engine_client(engine: Engine) -> Any:
+    return client_for(engine.endpoint)
+
+
+@pytest.fixture
+def engine_table(engine_client: Any) -> Iterator[str]:
+    yield from fresh_table(engine_client)
+
+
+@pytest.fixture
+def local_client(dynamodb_local: Engine) -> Any:
+    return client_for(dynamodb_local.endpoint)
+
+
+@pytest.fixture
+def local_table(local_client: Any) -> Iterator[str]:
+    yield from fresh_table(local_client)
