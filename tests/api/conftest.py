@@ -1,0 +1,27 @@
+"""The API suite: the real handler, fed API Gateway events, on moto server and DynamoDB Local."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import api_function
+from reservations.clock import ManualClock
+from reservations.retry import RetryPolicy
+from reservations.service import ReservationService
+from tests.conftest import make_service
+from tests.support.api_client import HandlerClient
+
+
+@pytest.fixture
+def service(
+    engine_client: Any, engine_table: str, clock: ManualClock, fast_retries: RetryPolicy
+) -> ReservationService:
+    return make_service(engine_client, engine_table, clock, fast_retries)
+
+
+@pytest.fixture
+def api(service: ReservationService, monkeypatch: pytest.MonkeyPatch) -> HandlerClient:
+    monkeypatch.setattr(api_function, "service", service)
+    return HandlerClient(api_function.lambda_handler)
