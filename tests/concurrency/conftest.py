@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reservations.clock import ManualClock
+from reservations.retry import RetryPolicy
+from reservations.service import ReservationService
+from tests.conftest import make_service
+
+
+@pytest.fixture
+def service(local_client: Any, local_table: str, clock: ManualClock, fast_retries: RetryPolicy) -> ReservationService:
+    """The service on DynamoDB Local: the only engine here that is safe under threads."""
+    return make_service(local_client, local_table, clock, fast_retries)

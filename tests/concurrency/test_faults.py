@@ -1,0 +1,142 @@
+"""Faults real DynamoDB produces and DynamoDB Local never does, injected with botocore hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from reservations.errors import Contention
+from reservations.models import CreateReservationRequest
+from reservations.records import Status
+from reservations.service import ReservationService
+from tests.support.invariants import check_invariants
+
+EVENT = "dynamodb.TransactWriteItems"
+
+
+def request(quantity: int, **extra: Any) -> CreateReservationRequest:
+    return CreateReservationRequest.model_validate(
+        {"items": [{"sku": "HOT", "location": "WH1", "quantity": quantity}], **extra}
+    )
+
+
+class Faults:
+    """Counts TransactWriteItems calls and sends the first few to a fault."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: list[dict[str, Any]] = []
+        self.conflicts = 0
+        self.lost_responses = 0
+
+    def before(self, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(params)
+        if self.conflicts:
+            self.conflicts -= 1
+            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+                       for _ in params["TransactItems"]]
+            raise ClientError(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                 "CancellationReasons": reasons},
+                "TransactWriteItems",
+            )
+
+    def after(self, **_: Any) -> None:
+        # The engine committed; the caller never hears about it.
+        if self.lost_responses:
+            self.lost_responses -= 1
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1")
+
+
+@pytest.fixture
+def faults(local_client: Any) -> Iterator[Faults]:
+    injected = Faults(local_client)
+    events = local_client.meta.events
+    events.register(f"before-parameter-build.{EVENT}", injected.before)
+    events.register(f"after-call.{EVENT}", injected.after)
+    yield injected
+    events.unregister(f"before-parameter-build.{EVENT}", injected.before)
+    events.unregister(f"after-call.{EVENT}", injected.after)
+
+
+def held(service: ReservationService) -> tuple[int, int]:
+    level = service.inventory("HOT").locations[0]
+    return level.reserved, level.available
+
+
+def test_reserve_retries_conflicts_and_holds_once(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    faults.conflicts = 3
+    result = service.reserve(request(2), "default")
+    assert result.created
+    assert len(faults.calls) == 4
+    # A conflicted transaction was never applied, so each retry uses a fresh token.
+    assert len({call["ClientRequestToken"] for call in faults.calls}) == 4
+    assert held(service) == (2, 8)
+    check_invariants(local_client, local_table)
+
+
+def test_reserve_gives_up_after_bounded_conflicts_and_holds_nothing(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    faults.conflicts = 1000
+    with pytest.raises(Contention):
+        service.reserve(request(2), "default")
+    assert len(faults.calls) == 8  # the fast_retries policy's bound
+    assert held(service) == (0, 10)
+    check_invariants(local_client, local_table)
+
+
+def test_reserve_committed_but_response_lost_is_not_held_twice(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    faults.lost_responses = 1
+    result = service.reserve(request(3), "default")
+    # The retry recognises its own committed write: still "created", held exactly once.
+    assert result.created
+    assert len(faults.calls) == 2
+    assert faults.calls[0]["ClientRequestToken"] == faults.calls[1]["ClientRequestToken"]
+    assert held(service) == (3, 7)
+    check_invariants(local_client, local_table)
+
+
+def test_lost_response_of_an_idempotent_id_replays_without_a_second_hold(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    faults.lost_responses = 2
+    first = service.reserve(request(3, id="checkout-1"), "default")
+    replay = service.reserve(request(3, id="checkout-1"), "default")
+    assert first.created
+    assert not replay.created
+    assert held(service) == (3, 7)
+
+
+def test_cancel_committed_but_response_lost_releases_once(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    reservation = service.reserve(request(4), "default").reservation
+    faults.lost_responses = 1
+    cancelled = service.cancel(reservation.id)
+    assert cancelled.status is Status.CANCELLED
+    assert held(service) == (0, 10)
+    check_invariants(local_client, local_table)
+
+
+def test_cancel_retries_conflicts(
+    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("HOT", "WH1", 10)
+    reservation = service.reserve(request(4), "default").reservation
+    faults.conflicts = 2
+    assert service.cancel(reservation.id).status is Status.CANCELLED
+    assert held(service) == (0, 10)
+    check_invariants(local_client, local_table)
