@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from reservations.records import LIVE_STATUSES, Status
+from reservations.records import LIVE_STATUSES, Status, StockLevel
 from reservations.table import reservation_from_item, stock_level_from_item
 
 
@@ -20,14 +21,17 @@ def scan_all(client: Any, table_name: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def check_invariants(client: Any, table_name: str) -> dict[tuple[str, str], int]:
-    """Assert available == onHand - reserved and reserved == sum of live holds, per record.
+@dataclass(frozen=True)
+class Snapshot:
+    held: dict[tuple[str, str], int]  # live held quantity per (sku, location)
+    levels: dict[tuple[str, str], StockLevel]
 
-    Returns the live held quantity per (sku, location).
-    """
+
+def check_invariants(client: Any, table_name: str) -> Snapshot:
+    """Assert available == onHand - reserved and reserved == sum of live holds, per record."""
     items = scan_all(client, table_name)
     held: dict[tuple[str, str], int] = defaultdict(int)
-    stock = {}
+    stock: dict[tuple[str, str], StockLevel] = {}
     for item in items:
         entity = item.get("entity", {}).get("S")
         if entity == "reservation":
@@ -43,4 +47,4 @@ def check_invariants(client: Any, table_name: str) -> dict[tuple[str, str], int]
         assert level.reserved == held.get(key, 0), (key, level.reserved, held.get(key, 0))
     for key, quantity in held.items():
         assert key in stock, f"live hold on {key} without a stock record ({quantity})"
-    return dict(held)
+    return Snapshot(dict(held), stock)

@@ -1,0 +1,30 @@
+"""Unit tests run the domain on moto in-process: fast, single-threaded only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from reservations.clock import ManualClock
+from reservations.retry import RetryPolicy
+from reservations.service import ReservationService
+from tests.conftest import client_for, fresh_table, make_service
+
+
+@pytest.fixture
+def moto_client() -> Iterator[Any]:
+    with mock_aws():
+        yield client_for("https://dynamodb.us-east-1.amazonaws.com")
+
+
+@pytest.fixture
+def moto_table(moto_client: Any) -> Iterator[str]:
+    yield from fresh_table(moto_client)
+
+
+@pytest.fixture
+def service(moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy) -> ReservationService:
+    return make_service(moto_client, moto_table, clock, fast_retries)

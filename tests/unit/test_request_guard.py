@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from reservations.request_guard import refuse
+
+
+def event(body: str | None, content_type: str = "application/json", method: str = "POST", b64: bool = False) -> dict[str, Any]:
+    return {"httpMethod": method, "headers": {"Content-Type": content_type}, "body": body, "isBase64Encoded": b64}
+
+
+def code(response: dict[str, Any] | None) -> str | None:
+    return None if response is None else json.loads(response["body"])["error"]
+
+
+def test_ordinary_json_passes() -> None:
+    assert refuse(event('{"items": [{"a": "[{"}]}'), 1000) is None
+    assert refuse(event("{}", "application/json; charset=utf-8"), 1000) is None
+    assert refuse(event(None, method="GET"), 10) is None
+
+
+def test_size_is_counted_in_bytes() -> None:
+    assert code(refuse(event('"' + "é" * 300 + '"'), 500)) == "PAYLOAD_TOO_LARGE"
+
+
+def test_depth_outside_strings_only() -> None:
+    assert refuse(event(json.dumps({"s": "[" * 100})), 10_000) is None
+    assert code(refuse(event("[" * 33 + "]" * 33), 10_000)) == "MALFORMED_JSON"
+
+
+def test_base64_bodies() -> None:
+    good = base64.b64encode(b'{"a": 1}').decode()
+    assert refuse(event(good, b64=True), 100) is None
+    bad_utf8 = base64.b64encode(b'{"a": "\xff"}').decode()
+    assert code(refuse(event(bad_utf8, b64=True), 100)) == "MALFORMED_BODY"
+    assert code(refuse(event("***", b64=True), 100)) == "MALFORMED_BODY"
+
+
+def test_content_type() -> None:
+    response = refuse(event("<a/>", "application/xml"), 100)
+    assert response is not None and response["statusCode"] == 415

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from reservations.errors import Contention
+from reservations.retry import RetryPolicy, with_retries
+from reservations.table import WriteConflict
+
+POLICY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
+
+
+def scripted(*outcomes: Exception | None) -> tuple[list[str], object]:
+    tokens: list[str] = []
+    pending = list(outcomes)
+
+    def write(token: str) -> str:
+        tokens.append(token)
+        outcome = pending.pop(0)
+        if outcome is not None:
+            raise outcome
+        return "done"
+
+    return tokens, write
+
+
+def test_ambiguous_failures_repeat_the_same_token() -> None:
+    tokens, write = scripted(ReadTimeoutError(endpoint_url="x"), None)
+    assert with_retries(write, POLICY, sleep=lambda _: None) == "done"  # type: ignore[arg-type]
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+
+
+def test_conflicts_get_a_fresh_token() -> None:
+    tokens, write = scripted(WriteConflict("c"), WriteConflict("c"), None)
+    with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert len(set(tokens)) == 3
+
+
+def test_bounded_with_growing_jittered_delays() -> None:
+    delays: list[float] = []
+    _, write = scripted(*[WriteConflict("c")] * 4)
+    with pytest.raises(Contention):
+        with_retries(write, POLICY, sleep=delays.append)  # type: ignore[arg-type]
+    assert len(delays) == 3
+    assert all(0 <= d <= POLICY.base_delay * 2**i for i, d in enumerate(delays))
+
+
+def test_other_errors_are_not_retried() -> None:
+    error = ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "TransactWriteItems")
+    tokens, write = scripted(error)
+    with pytest.raises(ClientError):
+        with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert len(tokens) == 1
+
+
+def test_in_progress_is_ambiguous() -> None:
+    error = ClientError({"Error": {"Code": "TransactionInProgressException", "Message": "busy"}}, "X")
+    tokens, write = scripted(error, None)
+    with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert tokens[0] == tokens[1]

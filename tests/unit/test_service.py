@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reservations.clock import ManualClock
+from reservations.errors import IdempotencyConflict, InsufficientStock, InvalidRequest, NotFound
+from reservations.models import CreateReservationRequest
+from reservations.records import Status
+from reservations.service import ReservationService, fingerprint
+from reservations.table import reservation_key
+
+
+def request(*items: tuple[str, int], **extra: Any) -> CreateReservationRequest:
+    return CreateReservationRequest.model_validate(
+        {"items": [{"sku": s, "location": "WH1", "quantity": q} for s, q in items], **extra}
+    )
+
+
+def test_expiry_defaults_to_fifteen_minutes(service: ReservationService, clock: ManualClock) -> None:
+    service.set_on_hand("A", "WH1", 5)
+    reservation = service.reserve(request(("A", 1)), "default").reservation
+    assert reservation.expires_at - reservation.created_at == 15 * 60
+    assert reservation.created_at == int(clock.now())
+
+
+def test_expiry_beyond_the_maximum_is_refused(service: ReservationService) -> None:
+    service.set_on_hand("A", "WH1", 5)
+    with pytest.raises(InvalidRequest) as refused:
+        service.reserve(request(("A", 1), expiresInSeconds=31 * 24 * 3600), "default")
+    assert refused.value.field == "body.expiresInSeconds"
+    assert service.inventory("A").reserved == 0
+
+
+def test_record_carries_the_ttl_attribute_well_after_expiry(
+    service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    service.set_on_hand("A", "WH1", 5)
+    reservation = service.reserve(request(("A", 1), expiresInSeconds=60), "default").reservation
+    item = moto_client.get_item(TableName=moto_table, Key=reservation_key(reservation.id))["Item"]
+    # Stock comes back through the service, never through TTL deletion: TTL only cleans up.
+    assert int(item["purgeAt"]["N"]) == reservation.expires_at + 30 * 24 * 3600
+    assert item["version"]["N"] == "1"
+    assert item["fingerprint"]["S"] == reservation.fingerprint
+
+
+def test_insufficient_stock_lists_every_short_line(service: ReservationService) -> None:
+    service.set_on_hand("A", "WH1", 1)
+    with pytest.raises(InsufficientStock) as short:
+        service.reserve(request(("A", 2), ("B", 1)), "default")
+    assert [(i.sku, i.requested, i.available) for i in short.value.items] == [("A", 2, 1), ("B", 1, 0)]
+
+
+def test_idempotency_is_by_id_and_fingerprint(service: ReservationService) -> None:
+    service.set_on_hand("A", "WH1", 5)
+    first = service.reserve(request(("A", 1), id="c1"), "default")
+    again = service.reserve(request(("A", 1), id="c1"), "default")
+    assert first.created and not again.created
+    assert again.reservation == first.reservation
+    with pytest.raises(IdempotencyConflict):
+        service.reserve(request(("A", 2), id="c1"), "default")
+    with pytest.raises(IdempotencyConflict):
+        service.reserve(request(("A", 1), id="c1"), "call-centre")
+
+
+def test_fingerprint_ignores_nothing_that_changes_meaning() -> None:
+    base = request(("A", 1), id="c1")
+    assert fingerprint(base, "x") == fingerprint(request(("A", 1), id="c1"), "x")
+    assert fingerprint(base, "x") != fingerprint(request(("A", 1), id="c1", orderId="o1"), "x")
+    assert fingerprint(base, "x") != fingerprint(request(("A", 1), id="c1", expiresInSeconds=60), "x")
+    assert fingerprint(base, "x") != fingerprint(request(("A", 1), ("B", 1), id="c1"), "x")
+
+
+def test_cancel_unknown(service: ReservationService) -> None:
+    with pytest.raises(NotFound):
+        service.cancel("missing")
+
+
+def test_cancel_is_idempotent(service: ReservationService, clock: ManualClock) -> None:
+    service.set_on_hand("A", "WH1", 5)
+    reservation = service.reserve(request(("A", 2)), "default").reservation
+    clock.advance(10)
+    cancelled = service.cancel(reservation.id)
+    assert cancelled.status is Status.CANCELLED
+    assert cancelled.version == 2
+    assert service.cancel(reservation.id) == service.get(reservation.id)
+    level = service.inventory("A").locations[0]
+    assert (level.reserved, level.available) == (0, 5)
+
+
+def test_inventory_of_unknown_sku(service: ReservationService) -> None:
+    with pytest.raises(NotFound):
+        service.inventory("NOPE")

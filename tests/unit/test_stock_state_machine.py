@@ -1,0 +1,96 @@
+"""Random sequences of reserve, cancel and stock sets keep the invariants after every step."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from moto import mock_aws
+
+from local.table import ensure_table
+from reservations.clock import ManualClock
+from reservations.errors import InsufficientStock
+from reservations.models import CreateReservationRequest
+from reservations.retry import RetryPolicy
+from tests.conftest import client_for, make_service
+from tests.support.invariants import check_invariants
+
+SKUS = ["A", "B", "C"]
+LOCATIONS = ["WH1", "WH2"]
+RECORDS = [(s, loc) for s in SKUS for loc in LOCATIONS]
+
+carts = st.lists(
+    st.tuples(st.sampled_from(RECORDS), st.integers(1, 4), st.booleans()),
+    min_size=1, max_size=4, unique_by=lambda line: line[0],
+)
+
+
+class StockMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mock = mock_aws()
+        self.mock.start()
+        self.client = client_for("https://dynamodb.us-east-1.amazonaws.com")
+        ensure_table(self.client, "machine")
+        self.service = make_service(self.client, "machine", ManualClock(), RetryPolicy(attempts=2, base_delay=0))
+        self.on_hand: dict[tuple[str, str], int] = {}
+        self.live: dict[str, list[tuple[tuple[str, str], int, bool]]] = {}
+        self.ids: list[str] = []
+
+    def teardown(self) -> None:
+        self.mock.stop()
+
+    @rule(record=st.sampled_from(RECORDS), on_hand=st.integers(0, 10))
+    def set_stock(self, record: tuple[str, str], on_hand: int) -> None:
+        self.service.set_on_hand(*record, on_hand)
+        self.on_hand[record] = on_hand
+
+    @rule(cart=carts)
+    def reserve(self, cart: list[tuple[tuple[str, str], int, bool]]) -> None:
+        request = CreateReservationRequest.model_validate({"items": [
+            {"sku": sku, "location": loc, "quantity": q, "allowOversell": oversell}
+            for (sku, loc), q, oversell in cart
+        ]})
+        available = self.available()
+        fits = all(oversell or available.get(rec, 0) >= q for rec, q, oversell in cart)
+        try:
+            result = self.service.reserve(request, "default")
+        except InsufficientStock as short:
+            assert not fits
+            expected = [(rec, q) for rec, q, oversell in cart if not oversell and available.get(rec, 0) < q]
+            assert [((i.sku, i.location), i.requested) for i in short.items] == expected
+            return
+        assert fits
+        self.live[result.reservation.id] = cart
+        self.ids.append(result.reservation.id)
+        for rec, _, _ in cart:
+            self.on_hand.setdefault(rec, 0)
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        if not self.ids:
+            return
+        reservation_id = data.draw(st.sampled_from(self.ids))
+        self.service.cancel(reservation_id)
+        self.live.pop(reservation_id, None)
+
+    def available(self) -> dict[tuple[str, str], int]:
+        held: dict[tuple[str, str], int] = {}
+        for cart in self.live.values():
+            for rec, q, _ in cart:
+                held[rec] = held.get(rec, 0) + q
+        return {rec: self.on_hand.get(rec, 0) - held.get(rec, 0) for rec in set(self.on_hand) | set(held)}
+
+    @invariant()
+    def table_matches_the_model(self) -> None:
+        snapshot = check_invariants(self.client, "machine")
+        for rec, value in self.available().items():
+            assert snapshot.levels[rec].available == value, rec
+
+
+TestStockMachine = StockMachine.TestCase
+TestStockMachine.settings = settings(
+    max_examples=20, stateful_step_count=15, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
