@@ -19,6 +19,9 @@ SKUS = ["A", "B", "C"]
 LOCATIONS = ["WH1", "WH2"]
 RECORDS = [(s, loc) for s in SKUS for loc in LOCATIONS]
 
+# Created once: building a botocore client costs more than a whole example.
+CLIENT = client_for("https://dynamodb.us-east-1.amazonaws.com")
+
 carts = st.lists(
     st.tuples(st.sampled_from(RECORDS), st.integers(1, 4), st.booleans()),
     min_size=1, max_size=4, unique_by=lambda line: line[0],
@@ -30,7 +33,7 @@ class StockMachine(RuleBasedStateMachine):
         super().__init__()
         self.mock = mock_aws()
         self.mock.start()
-        self.client = client_for("https://dynamodb.us-east-1.amazonaws.com")
+        self.client = CLIENT
         ensure_table(self.client, "machine")
         self.service = make_service(self.client, "machine", ManualClock(), RetryPolicy(attempts=2, base_delay=0))
         self.on_hand: dict[tuple[str, str], int] = {}
