@@ -45,6 +45,7 @@ class TestReserve:
         assert body["channel"] == "default"
         assert [(i["sku"], i["quantity"]) for i in body["items"]] == [("SKU-1", 2), ("SKU-2", 3)]
         assert body["expiresAt"] > body["createdAt"]
+        assert [(i["held"], i["released"], i["consumed"]) for i in body["items"]] == [(2, 0, 0), (3, 0, 0)]
         one = inventory(api, "SKU-1")
         assert (one["onHand"], one["reserved"], one["available"]) == (5, 2, 3)
         two = inventory(api, "SKU-2")
@@ -156,6 +157,7 @@ class TestReadAndCancel:
         again = api.delete("/reservations/c-3")
         assert again.status == 200
         assert again.json["status"] == "CANCELLED"
+        assert [(i["held"], i["released"]) for i in first.json["items"]] == [(0, 2), (0, 4)]
         totals = inventory(api, "SKU-1")
         assert (totals["onHand"], totals["reserved"], totals["available"]) == (10, 0, 10)
         assert api.get("/reservations/c-3").json["status"] == "CANCELLED"

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-# One transaction carries at most 100 items: the reservation record plus one stock record a line.
-MAX_LINES = 99
+# One transaction carries at most 100 items: the reservation header, and for each line its
+# stock record and its hold record.
+MAX_LINES = 49
 MAX_QUANTITY = 1_000_000_000
 # Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
 MAX_ON_HAND = 1_000_000_000_000
@@ -76,8 +77,11 @@ class SetOnHandRequest(StrictModel):
 class ReservationItem(BaseModel):
     sku: str
     location: str
-    quantity: int
+    quantity: int = Field(description="Quantity asked for when the hold was placed")
     allowOversell: bool
+    held: int = Field(description="Quantity this line still holds")
+    released: int = Field(description="Quantity given back to stock")
+    consumed: int = Field(description="Quantity shipped out of stock")
 
 
 class ReservationResponse(BaseModel):

@@ -24,6 +24,9 @@ def reservation_response(reservation: Reservation) -> ReservationResponse:
                 location=line.location,
                 quantity=line.quantity,
                 allowOversell=line.allow_oversell,
+                held=line.held,
+                released=line.released,
+                consumed=line.consumed,
             )
             for line in reservation.lines
         ],

@@ -20,10 +20,15 @@ LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record."""
+
     sku: str
     location: str
     quantity: int
     allow_oversell: bool = False
+    held: int = 0
+    released: int = 0
+    consumed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

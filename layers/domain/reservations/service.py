@@ -67,7 +67,7 @@ class ReservationService:
             channel=channel,
             order_id=request.orderId,
             lines=tuple(
-                Line(item.sku, item.location, item.quantity, item.allowOversell)
+                Line(item.sku, item.location, item.quantity, item.allowOversell, held=item.quantity)
                 for item in request.items
             ),
             created_at=now,
@@ -87,7 +87,8 @@ class ReservationService:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
                     raise IdempotencyConflict(reservation.id) from None
-                return ReserveResult(existing, created=existing.request_token == call_id)
+                # The header alone answered the condition; the replay answers with the lines too.
+                return ReserveResult(self.get(reservation.id), created=existing.request_token == call_id)
             except StockShort as short:
                 raise InsufficientStock(short.items) from None
             return ReserveResult(reservation, created=True)
@@ -121,7 +122,13 @@ class ReservationService:
                 # Someone moved it first (possibly our own attempt whose answer was lost).
                 continue
             return replace(
-                current, status=Status.CANCELLED, version=current.version + 1, updated_at=now
+                current,
+                status=Status.CANCELLED,
+                version=current.version + 1,
+                updated_at=now,
+                lines=tuple(
+                    replace(line, held=0, released=line.released + line.held) for line in current.lines
+                ),
             )
         raise Contention(f"reservation {reservation_id!r} kept changing; try again")
 

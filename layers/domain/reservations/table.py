@@ -6,7 +6,13 @@ One table, two kinds of item:
   ``onHand`` (physical, owned by the ERP), ``reserved`` (sum of live holds),
   ``available`` (always ``onHand - reserved``), ``updatedAt``.
 - reservation   ``PK = RES#<id>``   ``SK = RES``
-  status, channel, orderId, lines, createdAt, expiresAt, fingerprint, version, purgeAt.
+  status, channel, orderId, createdAt, expiresAt, fingerprint, version, purgeAt.
+- hold line     ``PK = RES#<id>``   ``SK = LINE#<sku>#<location>``
+  quantity, ``held`` (what it still holds), released, consumed, allowOversell.
+
+A reservation and its lines share a partition, so reading one is a single Query. Every
+change of a reservation bumps the header's ``version`` and is conditioned on the version
+it was computed from, so no two writers can both release the same held quantity.
 
 Conditions have no arithmetic, so ``available`` is maintained in every write that moves
 ``onHand`` or ``reserved`` and the no-oversell guard is simply ``available >= :q``.
@@ -34,14 +40,23 @@ PK = "PK"
 SK = "SK"
 TTL_ATTRIBUTE = "purgeAt"
 RESERVATION_SK = "RES"
+LINE_PREFIX = "LINE#"
 
 
 def stock_key(sku: str, location: str) -> AttributeMap:
     return {PK: {"S": f"SKU#{sku}"}, SK: {"S": f"LOC#{location}"}}
 
 
+def reservation_pk(reservation_id: str) -> AttributeMap:
+    return {"S": f"RES#{reservation_id}"}
+
+
 def reservation_key(reservation_id: str) -> AttributeMap:
-    return {PK: {"S": f"RES#{reservation_id}"}, SK: {"S": RESERVATION_SK}}
+    return {PK: reservation_pk(reservation_id), SK: {"S": RESERVATION_SK}}
+
+
+def line_key(reservation_id: str, sku: str, location: str) -> AttributeMap:
+    return {PK: reservation_pk(reservation_id), SK: {"S": f"{LINE_PREFIX}{sku}#{location}"}}
 
 
 def _n(value: int) -> AttributeMap:
@@ -96,33 +111,40 @@ class ReservationChanged(Exception):
 # --- (de)serialisation --------------------------------------------------------------------
 
 
-def _line_to_attr(line: Line) -> AttributeMap:
+def _line_item(reservation: Reservation, line: Line) -> AttributeMap:
     return {
-        "M": {
-            "sku": _s(line.sku),
-            "location": _s(line.location),
-            "quantity": _n(line.quantity),
-            "allowOversell": {"BOOL": line.allow_oversell},
-        }
+        **line_key(reservation.id, line.sku, line.location),
+        "entity": _s("hold"),
+        "reservationId": _s(reservation.id),
+        "sku": _s(line.sku),
+        "location": _s(line.location),
+        "quantity": _n(line.quantity),
+        "held": _n(line.held),
+        "released": _n(line.released),
+        "consumed": _n(line.consumed),
+        "allowOversell": {"BOOL": line.allow_oversell},
     }
 
 
-def _line_from_attr(value: Mapping[str, Any]) -> Line:
-    m = value["M"]
+def line_from_item(item: Mapping[str, Any]) -> Line:
     return Line(
-        sku=m["sku"]["S"],
-        location=m["location"]["S"],
-        quantity=int(m["quantity"]["N"]),
-        allow_oversell=m.get("allowOversell", {}).get("BOOL", False),
+        sku=item["sku"]["S"],
+        location=item["location"]["S"],
+        quantity=int(item["quantity"]["N"]),
+        allow_oversell=item.get("allowOversell", {}).get("BOOL", False),
+        held=int(item["held"]["N"]),
+        released=int(item.get("released", {}).get("N", "0")),
+        consumed=int(item.get("consumed", {}).get("N", "0")),
     )
 
 
-def reservation_from_item(item: Mapping[str, Any]) -> Reservation:
+def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -> Reservation:
+    """A reservation from its header item (and its line items, read alongside)."""
     return Reservation(
         id=item["id"]["S"],
         status=Status(item["status"]["S"]),
         channel=item["channel"]["S"],
-        lines=tuple(_line_from_attr(value) for value in item["lines"]["L"]),
+        lines=tuple(lines),
         created_at=int(item["createdAt"]["N"]),
         expires_at=int(item["expiresAt"]["N"]),
         fingerprint=item["fingerprint"]["S"],
@@ -162,11 +184,25 @@ class ReservationTable:
     # reads
 
     def get_reservation(self, reservation_id: str) -> Reservation | None:
-        response = self._client.get_item(
-            TableName=self.name, Key=reservation_key(reservation_id), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return reservation_from_item(item) if item else None
+        """The header and its lines in one strongly consistent Query of their partition."""
+        items: list[Mapping[str, Any]] = []
+        query: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": reservation_pk(reservation_id)},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        header = next((i for i in items if i[SK]["S"] == RESERVATION_SK), None)
+        if header is None:
+            return None
+        lines = [line_from_item(i) for i in items if i[SK]["S"].startswith(LINE_PREFIX)]
+        return reservation_from_item(header, lines)
 
     def get_inventory(self, sku: str) -> Inventory:
         levels: list[StockLevel] = []
@@ -223,7 +259,7 @@ class ReservationTable:
             "id": _s(reservation.id),
             "status": _s(reservation.status.value),
             "channel": _s(reservation.channel),
-            "lines": {"L": [_line_to_attr(line) for line in reservation.lines]},
+            "lineCount": _n(len(reservation.lines)),
             "createdAt": _n(reservation.created_at),
             "updatedAt": _n(reservation.created_at),
             "expiresAt": _n(reservation.expires_at),
@@ -244,11 +280,17 @@ class ReservationTable:
                 }
             }
         ]
+        # Stock updates come right after the header so cancellation reasons map to lines.
         items.extend(self._hold(line, reservation.created_at) for line in reservation.lines)
+        items.extend(
+            {"Put": {"TableName": self.name, "Item": {**_line_item(reservation, line), TTL_ATTRIBUTE: _n(purge_at)}}}
+            for line in reservation.lines
+        )
         try:
             self._transact(items, token)
         except TransactionCancelled as cancelled:
-            head, *line_reasons = cancelled.reasons
+            head = cancelled.reasons[0]
+            line_reasons = cancelled.reasons[1 : 1 + len(reservation.lines)]
             if head.code == "ConditionalCheckFailed" and head.item:
                 raise ReservationExists(reservation_from_item(head.item)) from None
             short = [
@@ -293,7 +335,10 @@ class ReservationTable:
                 }
             }
         ]
-        items.extend(self._release(line.sku, line.location, line.quantity, now) for line in reservation.lines)
+        for line in reservation.lines:
+            if line.held:
+                items.append(self._release(line.sku, line.location, line.held, now))
+                items.append(self._line_change(reservation.id, line, "released", line.held, purge_at))
         try:
             self._transact(items, token)
         except TransactionCancelled as cancelled:
@@ -351,6 +396,19 @@ class ReservationTable:
                 "Key": stock_key(sku, location),
                 "UpdateExpression": "SET reserved = reserved - :q, available = available + :q, updatedAt = :now",
                 "ExpressionAttributeValues": {":q": _n(quantity), ":now": _n(now)},
+            }
+        }
+
+    def _line_change(
+        self, reservation_id: str, line: Line, outcome: str, quantity: int, purge_at: int
+    ) -> dict[str, Any]:
+        """Move ``quantity`` of a line from held to ``released`` or ``consumed``."""
+        return {
+            "Update": {
+                "TableName": self.name,
+                "Key": line_key(reservation_id, line.sku, line.location),
+                "UpdateExpression": f"SET held = held - :q, {outcome} = {outcome} + :q, purgeAt = :purgeAt",
+                "ExpressionAttributeValues": {":q": _n(quantity), ":purgeAt": _n(purge_at)},
             }
         }
 
