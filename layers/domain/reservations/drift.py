@@ -1,0 +1,86 @@
+"""Recompute the stock counters from the hold lines and report every difference.
+
+The service keeps ``reserved`` and ``available`` on each stock record in the same
+transaction as the holds that move them; this check is how an operator (or a test)
+confirms that on live data. It reads the whole table, so run it off-peak.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .records import LIVE_STATUSES, Line, Status, StockLevel
+from .table import line_from_item, stock_level_from_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    held: dict[Key, int]  # what live lines hold, per (sku, location)
+    levels: dict[Key, StockLevel]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def scan(client: DynamoDBClient, table_name: str) -> Iterator[Mapping[str, Any]]:
+    kwargs: dict[str, Any] = {"TableName": table_name, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def check(items: Iterator[Mapping[str, Any]]) -> DriftReport:
+    statuses: dict[str, Status] = {}
+    lines: list[tuple[str, Line]] = []
+    levels: dict[Key, StockLevel] = {}
+    for item in items:
+        entity = item.get("entity", {}).get("S")
+        if entity == "reservation":
+            statuses[item["id"]["S"]] = Status(item["status"]["S"])
+        elif entity == "hold":
+            lines.append((item["reservationId"]["S"], line_from_item(item)))
+        elif entity == "stock":
+            level = stock_level_from_item(item)
+            levels[(level.sku, level.location)] = level
+
+    problems: list[str] = []
+    held: dict[Key, int] = defaultdict(int)
+    for reservation_id, line in lines:
+        where = f"reservation {reservation_id} line {line.sku}@{line.location}"
+        if line.held + line.released + line.consumed != line.quantity:
+            problems.append(f"{where}: held+released+consumed != quantity ({line})")
+        if line.held < 0:
+            problems.append(f"{where}: negative held {line.held}")
+        status = statuses.get(reservation_id)
+        if status is None:
+            problems.append(f"{where}: no reservation header")
+        elif status in LIVE_STATUSES:
+            held[(line.sku, line.location)] += line.held
+        elif line.held:
+            problems.append(f"{where}: {status.value} but still holds {line.held}")
+    for key, level in levels.items():
+        if level.available != level.on_hand - level.reserved:
+            problems.append(f"stock {key}: available {level.available} != onHand {level.on_hand} - reserved {level.reserved}")
+        if level.reserved != held.get(key, 0):
+            problems.append(f"stock {key}: reserved {level.reserved} but live lines hold {held.get(key, 0)}")
+    for key, quantity in held.items():
+        if key not in levels:
+            problems.append(f"stock {key}: live lines hold {quantity} but there is no stock record")
+    return DriftReport(dict(held), levels, problems)
+
+
+def check_table(client: DynamoDBClient, table_name: str) -> DriftReport:
+    return check(scan(client, table_name))
