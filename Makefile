@@ -37,9 +37,11 @@ system-deps:
 engines: install system-deps
 	$(BIN)/python -m local.fetch_engines
 
+# Its own venv: aws-sam-cli pins many packages. PYTHONPATH is dropped for every SAM command,
+# so neither pip nor SAM sees the project's sources.
 $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli>=1.120" "cfn-lint>=1.10"
+	env -u PYTHONPATH $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli>=1.120" "cfn-lint>=1.10"
 	touch $@
 
 sam-tools: $(SAM_VENV)/.installed
@@ -68,10 +70,12 @@ test: install engines sam-tools lint typecheck
 	$(BIN)/pytest -q
 
 sam-validate: sam-tools
-	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	env -u PYTHONPATH $(SAM_VENV)/bin/cfn-lint template.yaml
 
+# Into .aws-sam/build (cached, samconfig.toml), what `sam deploy` then uploads.
 sam-build: sam-tools
-	$(SAM_VENV)/bin/sam build --region us-east-1
+	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --region us-east-1
 
 bench: engines
 	$(BIN)/python -m bench

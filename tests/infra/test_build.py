@@ -1,0 +1,150 @@
+"""``sam build`` output: the layer and the function, importable the way Lambda loads them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.apigw import proxy_event
+from tests.infra.sam import FAKE_AWS_ENV, Build
+
+# What the python3.11 Lambda runtime itself provides on top of the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+# Runs in a bare interpreter (-I -S: no site-packages, no PYTHONPATH) with sys.path in
+# Lambda's order: function, layer, runtime, standard library. Sockets are disabled.
+PROBE = r"""
+import json, socket, sys
+
+function_dir, layer_dir, runtime_dir, event_path, out_path = sys.argv[1:6]
+sys.path[:] = [function_dir, layer_dir, runtime_dir, *sys.path]
+
+
+def no_network(*args, **kwargs):
+    raise OSError(f"network access from the probe: {args!r}")
+
+
+socket.socket.connect = no_network
+socket.create_connection = no_network
+socket.getaddrinfo = no_network
+
+import api_function
+
+
+class Context:
+    function_name = "api"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:api"
+    aws_request_id = "probe"
+    log_group_name = "/aws/lambda/api"
+    log_stream_name = "probe"
+
+    def get_remaining_time_in_millis(self):
+        return 10_000
+
+
+with open(event_path) as handle:
+    response = api_function.lambda_handler(json.load(handle), Context())
+files = sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)})
+with open(out_path, "w") as handle:
+    json.dump({"response": response, "files": files, "stdlib": sys.path[3:]}, handle)
+"""
+
+
+def runtime_dir(target: Path) -> Path:
+    """boto3 and its dependencies only, as the Lambda runtime ships them (symlinks)."""
+    target.mkdir(exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, f"{name} missing from the test venv"
+        assert spec.origin is not None, name
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        link = target / source.name
+        if not link.exists():
+            link.symlink_to(source, target_is_directory=source.is_dir())
+    return target
+
+
+def test_layer_holds_the_domain_package_and_its_dependencies(sam_build: Build) -> None:
+    python = sam_build.layer_python
+    assert (python / "reservations" / "table.py").is_file()
+    assert (python / "reservations" / "service.py").is_file()
+    for package in ("pydantic", "pydantic_core", "aws_lambda_powertools", "ulid"):
+        assert (python / package / "__init__.py").is_file(), f"{package} missing from the layer"
+    # The tests and dev tools are not part of the artifact.
+    assert not list(python.glob("moto*"))
+    assert not list(python.glob("pytest*"))
+
+
+def test_function_holds_only_its_handler(sam_build: Build) -> None:
+    assert (sam_build.function / "api_function.py").is_file()
+    assert not (sam_build.function / "reservations").exists(), "the domain belongs in the layer"
+
+
+def test_built_function_imports_and_serves_from_the_layer_alone(
+    sam_build: Build, tmp_path: Path
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(proxy_event("GET", "/openapi.json")))
+    out = tmp_path / "out.json"
+    runtime = runtime_dir(tmp_path / "runtime")
+    env = {
+        **FAKE_AWS_ENV,
+        "TABLE_NAME": "reservations-probe",
+        "POWERTOOLS_SERVICE_NAME": "reservations",
+        "POWERTOOLS_METRICS_NAMESPACE": "SoftReservations",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    result = subprocess.run(
+        [
+            sys.executable, "-I", "-S", "-c", PROBE,
+            str(sam_build.function), str(sam_build.layer_python), str(runtime),
+            str(event), str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    probe: dict[str, Any] = json.loads(out.read_text())
+
+    response = probe["response"]
+    assert response["statusCode"] == 200, response
+    document = json.loads(response["body"])
+    assert "/reservations" in document["paths"]
+
+    allowed = [str(sam_build.function), str(sam_build.layer_python), str(runtime)]
+    allowed += [p for p in probe["stdlib"] if p]
+    strays = [f for f in probe["files"] if not any(f.startswith(p + os.sep) for p in allowed)]
+    assert not strays, f"modules loaded from outside the artifact: {strays[:10]}"
+    loaded_from = {
+        name: [f for f in probe["files"] if f"{os.sep}{name}{os.sep}" in f][:1]
+        for name in ("reservations", "pydantic", "pydantic_core", "aws_lambda_powertools", "ulid")
+    }
+    for name, files in loaded_from.items():
+        assert files, f"{name} was not imported"
+        assert files[0].startswith(str(sam_build.layer_python)), (name, files)
+    assert any(f.startswith(str(sam_build.function)) for f in probe["files"])
+
+
+@pytest.mark.parametrize(
+    ("name", "uri"), [("ApiFunction", "CodeUri"), ("DomainLayer", "ContentUri")]
+)
+def test_built_template_points_at_the_build(sam_build: Build, name: str, uri: str) -> None:
+    built = (sam_build.root / "template.yaml").read_text()
+    assert re.search(rf"^\s+{uri}: {name}$", built, re.MULTILINE), f"{name} {uri} not rewritten"
+    assert (sam_build.root / name).is_dir()

@@ -1,0 +1,274 @@
+"""template.yaml and samconfig.toml: SAM and cfn-lint accept them, and least privilege holds.
+
+The template is read with ``local.table.template()``, which turns CloudFormation short
+tags into plain values: ``!Ref X`` is ``"X"``, ``!GetAtt X.Arn`` is ``"X.Arn"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+
+from local.table import template
+from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
+
+TABLE = "ReservationsTable"
+FUNCTION = "AWS::Serverless::Function"
+# What the API function does to the table; TransactWriteItems is authorised per item action.
+API_FUNCTION_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+}
+NEVER_GRANTED = {
+    "dynamodb:Scan",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+}
+TABLE_ARNS = {f"{TABLE}.Arn", "${" + TABLE + ".Arn}"}
+
+
+def resources() -> dict[str, Any]:
+    found: dict[str, Any] = template()["Resources"]
+    return found
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: res for name, res in resources().items() if res["Type"] == kind}
+
+
+def functions() -> dict[str, Any]:
+    found = of_type(FUNCTION)
+    assert found, "the template defines no function"
+    return found
+
+
+def function_setting(function: dict[str, Any], key: str) -> Any:
+    globals_ = template().get("Globals", {}).get("Function", {})
+    return function["Properties"].get(key, globals_.get(key))
+
+
+def function_env(function: dict[str, Any]) -> dict[str, Any]:
+    globals_ = template().get("Globals", {}).get("Function", {})
+    env = dict(globals_.get("Environment", {}).get("Variables", {}))
+    env.update(function["Properties"].get("Environment", {}).get("Variables", {}))
+    return env
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def is_table_arn(resource: Any) -> bool:
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return list(resource["Fn::GetAtt"]) == [TABLE, "Arn"]
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        resource = resource["Fn::Sub"]
+    if not isinstance(resource, str):
+        return False
+    return resource in TABLE_ARNS or any(resource.startswith(arn + "/index/") for arn in TABLE_ARNS)
+
+
+def log_group(reference: Any) -> dict[str, Any]:
+    """The LogGroup resource a ``!Ref``/``!GetAtt .Arn`` names."""
+    name = str(reference).removesuffix(".Arn")
+    assert name in resources(), f"{reference!r} is not a resource of the template"
+    group: dict[str, Any] = resources()[name]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    return group
+
+
+# --- the tools ------------------------------------------------------------------------------
+
+
+def test_sam_validate_lint(sam_tools: None) -> None:
+    result = run([SAM, "validate", "--lint", "--template-file", TEMPLATE, "--region", REGION])
+    assert result.returncode == 0, describe(result)
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_cfn_lint_finds_no_error_or_warning(sam_tools: None) -> None:
+    result = run([CFN_LINT, "--format", "parseable", "--", TEMPLATE])
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.strip() == "", describe(result)
+
+
+# --- least privilege ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_function_policies_only_touch_the_table(name: str) -> None:
+    properties = functions()[name]["Properties"]
+    assert "Role" not in properties, f"{name}: an external Role escapes this check"
+    policies = properties.get("Policies")
+    assert isinstance(policies, list), f"{name}: no explicit Policies"
+    assert policies, f"{name}: no explicit Policies"
+    granted: set[str] = set()
+    for policy in policies:
+        # Only inline statements: no managed policy names/ARNs, no SAM policy templates
+        # (DynamoDBCrudPolicy grants Scan, DeleteItem and Batch*).
+        assert isinstance(policy, dict), f"{name}: {policy!r} is not an inline statement list"
+        assert set(policy) == {"Statement"}, f"{name}: {policy!r} is not inline statements"
+        for statement in as_list(policy["Statement"]):
+            assert statement["Effect"] == "Allow", statement
+            assert "NotAction" not in statement, statement
+            assert "NotResource" not in statement, statement
+            actions = as_list(statement["Action"])
+            for action in actions:
+                assert action.startswith("dynamodb:"), f"{name}: {action} is not DynamoDB"
+                assert "*" not in action, f"{name}: wildcard action {action}"
+            targets = as_list(statement["Resource"])
+            assert "*" not in targets, f"{name}: Resource '*'"
+            for target in targets:
+                assert is_table_arn(target), f"{name}: {target!r} is not the table's ARN"
+            granted.update(actions)
+    assert not granted & NEVER_GRANTED, f"{name} may {sorted(granted & NEVER_GRANTED)}"
+    if name == "ApiFunction":
+        assert granted == API_FUNCTION_ACTIONS
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_function_logs_to_a_group_with_retention(name: str) -> None:
+    function = functions()[name]
+    configured = (function_setting(function, "LoggingConfig") or {}).get("LogGroup")
+    if configured is not None:
+        group = log_group(configured)
+    else:
+        default_name = "/aws/lambda/${" + name + "}"
+        groups = [
+            g for g in of_type("AWS::Logs::LogGroup").values()
+            if g["Properties"].get("LogGroupName") == default_name
+        ]  # fmt: skip
+        assert groups, f"{name} has no LoggingConfig.LogGroup and no {default_name} group"
+        group = groups[0]
+    assert group["Properties"].get("RetentionInDays"), f"{name}: log group without retention"
+
+
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_function_tracing_and_powertools_settings(name: str) -> None:
+    function = functions()[name]
+    assert function_setting(function, "Tracing") == "Active"
+    assert function_setting(function, "Runtime") == "python3.11"
+    env = function_env(function)
+    assert env["TABLE_NAME"] == TABLE
+    assert env["POWERTOOLS_SERVICE_NAME"]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert env["POWERTOOLS_LOG_LEVEL"]
+    assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false", "events carry customer data"
+    assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", "responses carry customer data"
+    assert "DomainLayer" in as_list(function_setting(function, "Layers"))
+
+
+# --- the table, the API, outputs ------------------------------------------------------------
+
+
+def test_table_is_on_demand_with_ttl_and_pitr() -> None:
+    table = resources()[TABLE]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table.get("DeletionPolicy") == "Retain"
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "purgeAt", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_layer_is_built_for_the_runtime() -> None:
+    layer = resources()["DomainLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert "python3.11" in layer["Properties"]["CompatibleRuntimes"]
+
+
+def test_api_traces_throttles_and_writes_access_logs() -> None:
+    api = resources()["Api"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    properties = api["Properties"]
+    assert properties["TracingEnabled"] is True
+    throttling = properties["MethodSettings"][0]
+    assert throttling["ResourcePath"] == "/*"
+    assert throttling["HttpMethod"] == "*"
+    assert throttling["ThrottlingRateLimit"] in template()["Parameters"]
+    assert throttling["ThrottlingBurstLimit"] in template()["Parameters"]
+    access = properties["AccessLogSetting"]
+    assert log_group(access["DestinationArn"])["Properties"].get("RetentionInDays")
+    json.loads(access["Format"])  # one JSON object per request
+
+
+def test_access_logs_wait_for_the_account_cloudwatch_role() -> None:
+    accounts = of_type("AWS::ApiGateway::Account")
+    assert len(accounts) == 1, "access logs need the account's CloudWatch Logs role"
+    [(account_name, account)] = accounts.items()
+    assert account["Properties"]["CloudWatchRoleArn"]
+    # The stage must be created after the account has the role: the API depends on the
+    # account, directly or through a resource that references it.
+    depends = as_list(resources()["Api"].get("DependsOn", []))
+    assert any(
+        name == account_name or account_name in json.dumps(resources()[name]) for name in depends
+    ), f"Api does not wait for {account_name}"
+
+
+def test_every_route_of_the_function_is_an_api_event() -> None:
+    import api_function
+
+    schema = api_function.app.get_openapi_schema()
+    served = {
+        (path, method.upper())
+        for path, item in (schema.paths or {}).items()
+        for method in ("get", "put", "post", "delete", "patch")
+        if getattr(item, method, None) is not None
+    }
+    served |= {("/openapi.json", "GET"), ("/swagger", "GET")}
+    events = {
+        (event["Properties"]["Path"], event["Properties"]["Method"].upper())
+        for event in resources()["ApiFunction"]["Properties"]["Events"].values()
+        if event["Type"] == "Api"
+    }
+    assert events == served
+
+
+def test_outputs_name_the_api_url_and_the_table() -> None:
+    outputs = template()["Outputs"]
+    url = outputs["ApiUrl"]["Value"]
+    assert url.startswith("https://${Api}.execute-api.${AWS::Region}.")
+    assert url.endswith("/${StageName}/")
+    assert outputs["TableName"]["Value"] == TABLE
+
+
+def test_parameters_are_described_and_bounded() -> None:
+    for name, parameter in template()["Parameters"].items():
+        assert parameter.get("Description"), f"parameter {name} has no Description"
+        if parameter["Type"] == "Number":
+            assert "MinValue" in parameter or "AllowedValues" in parameter, name
+
+
+# --- samconfig.toml -------------------------------------------------------------------------
+
+
+def test_samconfig_deploys_with_iam_capability_and_confirmation() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert config["version"] == 0.1
+    default = config["default"]
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", default["global"]["parameters"]["stack_name"])
+    assert default["global"]["parameters"]["region"]
+    assert default["build"]["parameters"]["cached"] is True
+    deploy = default["deploy"]["parameters"]
+    assert "CAPABILITY_IAM" in as_list(deploy["capabilities"])
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True
+    parameters = template()["Parameters"]
+    for override in as_list(deploy["parameter_overrides"]):
+        key, _, value = override.partition("=")
+        assert key in parameters, f"samconfig overrides unknown parameter {key}"
+        allowed = parameters[key].get("AllowedValues")
+        if allowed is not None:
+            assert value in [str(v) for v in allowed], f"{key}={value} not in {allowed}"
