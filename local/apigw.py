@@ -38,7 +38,9 @@ def routes() -> tuple[Route, ...]:
                 continue
             path = event["Properties"]["Path"]
             regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
-            found.append(Route(event["Properties"]["Method"].upper(), path, re.compile(f"^{regex}$")))
+            found.append(
+                Route(event["Properties"]["Method"].upper(), path, re.compile(f"^{regex}$"))
+            )
     return tuple(found)
 
 
@@ -58,7 +60,9 @@ class LambdaContext:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        )
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
@@ -100,7 +104,9 @@ def proxy_event(
         "httpMethod": method,
         "headers": header_map or None,
         "multiValueHeaders": {k: [v] for k, v in header_map.items()} or None,
-        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} if multi_query else None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()}
+        if multi_query
+        else None,
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": path_parameters,
         "stageVariables": None,

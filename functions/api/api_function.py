@@ -9,9 +9,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from reservations import presenters, request_guard
 from reservations.bootstrap import build_service
@@ -50,9 +52,17 @@ settings = Settings.from_env()
 service = build_service(settings)
 
 IdentifierPath = Annotated[str, Path(max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)]
-ERRORS: dict[int | str, Any] = {
-    400: {"description": "Invalid request", "content": {"application/json": {"model": ErrorResponse}}},
+
+
+def documented(description: str, model: type[BaseModel] = ErrorResponse) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+ERRORS: dict[int, OpenAPIResponse] = {
+    400: documented("Invalid request: the field and the reason"),
+    503: documented("Gave up under contention; retry after the Retry-After header"),
 }
+NOT_FOUND = {404: documented("Unknown reservation or sku"), **ERRORS}
 
 
 def caller_channel() -> str:
@@ -60,37 +70,51 @@ def caller_channel() -> str:
     return "default"
 
 
-@app.post("/reservations", responses={
-    201: {"description": "Created", "content": {"application/json": {"model": ReservationResponse}}},
-    200: {"description": "Replay of an identical request", "content": {"application/json": {"model": ReservationResponse}}},
-    409: {"description": "Insufficient stock or idempotency conflict", "content": {"application/json": {"model": ErrorResponse}}},
-    **ERRORS,
-})
+@app.post(
+    "/reservations",
+    responses={
+        201: documented("Created: every item is held", ReservationResponse),
+        200: documented("Replay of an identical request: nothing more held", ReservationResponse),
+        409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
+        **ERRORS,
+    },
+)
 def create_reservation(request: CreateReservationRequest) -> Response[ReservationResponse]:
     result = service.reserve(request, caller_channel())
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
-    body = presenters.reservation_response(result.reservation).model_dump(mode="json")
-    return Response(status_code=201 if result.created else 200, content_type="application/json", body=body)
+    return Response(
+        status_code=201 if result.created else 200,
+        content_type="application/json",
+        body=presenters.reservation_response(result.reservation),
+    )
 
 
-@app.get("/reservations/<reservation_id>", responses={404: {"description": "Unknown reservation"}, **ERRORS})
+@app.get(
+    "/reservations/<reservation_id>",
+    responses=NOT_FOUND,
+)
 def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
     return presenters.reservation_response(service.get(reservation_id))
 
 
-@app.delete("/reservations/<reservation_id>", responses={404: {"description": "Unknown reservation"}, **ERRORS})
+@app.delete(
+    "/reservations/<reservation_id>",
+    responses=NOT_FOUND,
+)
 def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
     return presenters.reservation_response(service.cancel(reservation_id))
 
 
-@app.get("/inventory/<sku>", responses={404: {"description": "No stock record for this sku"}, **ERRORS})
+@app.get("/inventory/<sku>", responses=NOT_FOUND)
 def get_inventory(sku: IdentifierPath) -> InventoryResponse:
     return presenters.inventory_response(service.inventory(sku))
 
 
 @app.put("/inventory/<sku>/locations/<location>", responses=ERRORS)
-def set_on_hand(sku: IdentifierPath, location: IdentifierPath, request: SetOnHandRequest) -> StockLevelResponse:
+def set_on_hand(
+    sku: IdentifierPath, location: IdentifierPath, request: SetOnHandRequest
+) -> StockLevelResponse:
     return presenters.stock_level_response(service.set_on_hand(sku, location, request.onHand))
 
 
@@ -111,10 +135,19 @@ def on_validation_error(error: RequestValidationError) -> Response[Any]:
 @app.exception_handler(InsufficientStock)
 def on_insufficient_stock(error: InsufficientStock) -> Response[Any]:
     metrics.add_metric(name="ReservationsRejected", unit=MetricUnit.Count, value=1)
-    return error_response(409, error, items=[
-        {"sku": i.sku, "location": i.location, "requested": i.requested, "available": i.available}
-        for i in error.items
-    ])
+    return error_response(
+        409,
+        error,
+        items=[
+            {
+                "sku": i.sku,
+                "location": i.location,
+                "requested": i.requested,
+                "available": i.available,
+            }
+            for i in error.items
+        ],
+    )
 
 
 @app.exception_handler(IdempotencyConflict)

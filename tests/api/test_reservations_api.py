@@ -34,8 +34,12 @@ class TestReserve:
         stock(api, "SKU-2", "WH1", 3)
         response = api.post(
             "/reservations",
-            {"id": "checkout-1", "orderId": "order-9", "expiresInSeconds": 600,
-             "items": [line("SKU-1", 2), line("SKU-2", 3)]},
+            {
+                "id": "checkout-1",
+                "orderId": "order-9",
+                "expiresInSeconds": 600,
+                "items": [line("SKU-1", 2), line("SKU-2", 3)],
+            },
         )
         assert response.status == 201, response.text
         body = response.json
@@ -45,13 +49,18 @@ class TestReserve:
         assert body["channel"] == "default"
         assert [(i["sku"], i["quantity"]) for i in body["items"]] == [("SKU-1", 2), ("SKU-2", 3)]
         assert body["expiresAt"] > body["createdAt"]
-        assert [(i["held"], i["released"], i["consumed"]) for i in body["items"]] == [(2, 0, 0), (3, 0, 0)]
+        assert [(i["held"], i["released"], i["consumed"]) for i in body["items"]] == [
+            (2, 0, 0),
+            (3, 0, 0),
+        ]
         one = inventory(api, "SKU-1")
         assert (one["onHand"], one["reserved"], one["available"]) == (5, 2, 3)
         two = inventory(api, "SKU-2")
         assert (two["onHand"], two["reserved"], two["available"]) == (3, 3, 0)
 
-    def test_generates_a_sortable_id_when_none_is_given(self, api: HandlerClient, clock: ManualClock) -> None:
+    def test_generates_a_sortable_id_when_none_is_given(
+        self, api: HandlerClient, clock: ManualClock
+    ) -> None:
         stock(api, "SKU-1", "WH1", 10)
         first = api.post("/reservations", {"items": [line("SKU-1", 1)]}).json["id"]
         clock.advance(1)
@@ -60,12 +69,21 @@ class TestReserve:
         assert first < second
         assert api.get(f"/reservations/{first}").status == 200
 
-    def test_all_or_nothing_names_every_short_item_with_its_availability(self, api: HandlerClient) -> None:
+    def test_all_or_nothing_names_every_short_item_with_its_availability(
+        self, api: HandlerClient
+    ) -> None:
         stock(api, "SKU-1", "WH1", 5)
         stock(api, "SKU-2", "WH1", 1)
         response = api.post(
             "/reservations",
-            {"items": [line("SKU-1", 6), line("SKU-2", 1), line("GHOST", 1), line("SKU-2", 2, "WH9")]},
+            {
+                "items": [
+                    line("SKU-1", 6),
+                    line("SKU-2", 1),
+                    line("GHOST", 1),
+                    line("SKU-2", 2, "WH9"),
+                ]
+            },
         )
         assert response.status == 409, response.text
         body = response.json
@@ -90,7 +108,12 @@ class TestReserve:
         stock(api, "SKU-1", "WH1", 1)
         response = api.post(
             "/reservations",
-            {"items": [line("SKU-1", 3, allowOversell=True), line("NEW-SKU", 2, allowOversell=True)]},
+            {
+                "items": [
+                    line("SKU-1", 3, allowOversell=True),
+                    line("NEW-SKU", 2, allowOversell=True),
+                ]
+            },
         )
         assert response.status == 201, response.text
         one = inventory(api, "SKU-1")
@@ -130,7 +153,9 @@ class TestIdempotency:
         assert other.json["error"] == "IDEMPOTENCY_CONFLICT"
         assert inventory(api, "SKU-1")["reserved"] == 2
 
-    def test_replay_after_cancel_returns_the_cancelled_reservation(self, api: HandlerClient) -> None:
+    def test_replay_after_cancel_returns_the_cancelled_reservation(
+        self, api: HandlerClient
+    ) -> None:
         stock(api, "SKU-1", "WH1", 5)
         request = {"id": "c-2", "items": [line("SKU-1", 2)]}
         api.post("/reservations", request)
@@ -147,10 +172,14 @@ class TestReadAndCancel:
         assert response.status == 404
         assert response.json["error"] == "NOT_FOUND"
 
-    def test_cancel_releases_once(self, api: HandlerClient, engine_client: Any, engine_table: str) -> None:
+    def test_cancel_releases_once(
+        self, api: HandlerClient, engine_client: Any, engine_table: str
+    ) -> None:
         stock(api, "SKU-1", "WH1", 5)
         stock(api, "SKU-1", "WH2", 5)
-        api.post("/reservations", {"id": "c-3", "items": [line("SKU-1", 2), line("SKU-1", 4, "WH2")]})
+        api.post(
+            "/reservations", {"id": "c-3", "items": [line("SKU-1", 2), line("SKU-1", 4, "WH2")]}
+        )
         first = api.delete("/reservations/c-3")
         assert first.status == 200
         assert first.json["status"] == "CANCELLED"
@@ -173,18 +202,27 @@ class TestInventory:
         stock(api, "SKU-1", "STORE-7", 2)
         body = inventory(api, "SKU-1")
         assert body["sku"] == "SKU-1"
-        assert {loc["location"]: loc["onHand"] for loc in body["locations"]} == {"WH1": 5, "STORE-7": 2}
+        assert {loc["location"]: loc["onHand"] for loc in body["locations"]} == {
+            "WH1": 5,
+            "STORE-7": 2,
+        }
         assert (body["onHand"], body["reserved"], body["available"]) == (7, 0, 7)
 
     def test_unknown_sku_is_404(self, api: HandlerClient) -> None:
         assert api.get("/inventory/NOPE").status == 404
 
-    def test_setting_on_hand_keeps_holds(self, api: HandlerClient, engine_client: Any, engine_table: str) -> None:
+    def test_setting_on_hand_keeps_holds(
+        self, api: HandlerClient, engine_client: Any, engine_table: str
+    ) -> None:
         stock(api, "SKU-1", "WH1", 5)
         api.post("/reservations", {"items": [line("SKU-1", 4)]})
         response = api.put("/inventory/SKU-1/locations/WH1", {"onHand": 2})
         assert response.status == 200
-        assert (response.json["onHand"], response.json["reserved"], response.json["available"]) == (2, 4, -2)
+        assert (response.json["onHand"], response.json["reserved"], response.json["available"]) == (
+            2,
+            4,
+            -2,
+        )
         check_invariants(engine_client, engine_table)
 
 
@@ -196,20 +234,57 @@ class TestBadInput:
             ({"items": [{"sku": "S", "location": "L", "quantity": -1}]}, "body.items[0].quantity"),
             ({"items": [{"sku": "S", "location": "L", "quantity": 1.5}]}, "body.items[0].quantity"),
             ({"items": [{"sku": "S", "location": "L", "quantity": "2"}]}, "body.items[0].quantity"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": True}]}, "body.items[0].quantity"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": 2**63}]}, "body.items[0].quantity"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": 1, "colour": "red"}]}, "body.items[0].colour"),
+            (
+                {"items": [{"sku": "S", "location": "L", "quantity": True}]},
+                "body.items[0].quantity",
+            ),
+            (
+                {"items": [{"sku": "S", "location": "L", "quantity": 2**63}]},
+                "body.items[0].quantity",
+            ),
+            (
+                {"items": [{"sku": "S", "location": "L", "quantity": 1, "colour": "red"}]},
+                "body.items[0].colour",
+            ),
             ({"items": [], "id": "x"}, "body.items"),
             ({"id": "x"}, "body.items"),
             ({"items": [{"sku": "S#1", "location": "L", "quantity": 1}]}, "body.items[0].sku"),
             ({"items": [{"sku": "S" * 65, "location": "L", "quantity": 1}]}, "body.items[0].sku"),
             ({"items": [{"sku": "S", "location": "a/b", "quantity": 1}]}, "body.items[0].location"),
-            ({"id": "has space", "items": [{"sku": "S", "location": "L", "quantity": 1}]}, "body.id"),
+            (
+                {"id": "has space", "items": [{"sku": "S", "location": "L", "quantity": 1}]},
+                "body.id",
+            ),
             ({"id": "x" * 65, "items": [{"sku": "S", "location": "L", "quantity": 1}]}, "body.id"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": 1}], "expiresInSeconds": 0}, "body.expiresInSeconds"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": 1}], "expiresInSeconds": 10**9}, "body.expiresInSeconds"),
-            ({"items": [{"sku": "S", "location": "L", "quantity": 1}, {"sku": "S", "location": "L", "quantity": 2}]}, "body.items"),
-            ({"items": [{"sku": f"S{i}", "location": "L", "quantity": 1} for i in range(MAX_LINES + 1)]}, "body.items"),
+            (
+                {"items": [{"sku": "S", "location": "L", "quantity": 1}], "expiresInSeconds": 0},
+                "body.expiresInSeconds",
+            ),
+            (
+                {
+                    "items": [{"sku": "S", "location": "L", "quantity": 1}],
+                    "expiresInSeconds": 10**9,
+                },
+                "body.expiresInSeconds",
+            ),
+            (
+                {
+                    "items": [
+                        {"sku": "S", "location": "L", "quantity": 1},
+                        {"sku": "S", "location": "L", "quantity": 2},
+                    ]
+                },
+                "body.items",
+            ),
+            (
+                {
+                    "items": [
+                        {"sku": f"S{i}", "location": "L", "quantity": 1}
+                        for i in range(MAX_LINES + 1)
+                    ]
+                },
+                "body.items",
+            ),
             ([], "body"),
         ],
     )
@@ -249,16 +324,32 @@ class TestBadInput:
         assert response.json["error"] == "MALFORMED_BODY"
 
     def test_unsupported_content_type(self, api: HandlerClient) -> None:
-        response = api.post("/reservations", body="id=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = api.post(
+            "/reservations",
+            body="id=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert response.status == 415
 
-    @pytest.mark.parametrize("body", [{"onHand": -1}, {"onHand": 1.0}, {"onHand": "3"}, {}, {"onHand": 1, "x": 1}, {"onHand": 10**13}])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"onHand": -1},
+            {"onHand": 1.0},
+            {"onHand": "3"},
+            {},
+            {"onHand": 1, "x": 1},
+            {"onHand": 10**13},
+        ],
+    )
     def test_set_on_hand_rejects(self, api: HandlerClient, body: Any) -> None:
         response = api.put("/inventory/SKU-1/locations/WH1", body)
         assert response.status == 400, response.text
         assert response.json["details"][0]["field"].startswith("body")
 
-    @pytest.mark.parametrize("path", ["/reservations/" + "x" * 65, "/reservations/bad%20id", "/inventory/a%25b"])
+    @pytest.mark.parametrize(
+        "path", ["/reservations/" + "x" * 65, "/reservations/bad%20id", "/inventory/a%25b"]
+    )
     def test_malformed_path_ids(self, api: HandlerClient, path: str) -> None:
         response = api.get(path)
         assert response.status == 400
@@ -276,8 +367,12 @@ class TestDocuments:
         assert response.status == 200
         document = response.json
         assert document["openapi"].startswith("3.")
-        assert {"/reservations", "/reservations/{reservation_id}", "/inventory/{sku}",
-                "/inventory/{sku}/locations/{location}"} <= set(document["paths"])
+        assert {
+            "/reservations",
+            "/reservations/{reservation_id}",
+            "/inventory/{sku}",
+            "/inventory/{sku}/locations/{location}",
+        } <= set(document["paths"])
         schemas = document["components"]["schemas"]
         assert "CreateReservationRequest" in schemas
         assert schemas["ReservationItemRequest"]["additionalProperties"] is False

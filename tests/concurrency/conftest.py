@@ -11,6 +11,8 @@ from tests.conftest import make_service
 
 
 @pytest.fixture
-def service(local_client: Any, local_table: str, clock: ManualClock, fast_retries: RetryPolicy) -> ReservationService:
+def service(
+    local_client: Any, local_table: str, clock: ManualClock, fast_retries: RetryPolicy
+) -> ReservationService:
     """The service on DynamoDB Local: the only engine here that is safe under threads."""
     return make_service(local_client, local_table, clock, fast_retries)

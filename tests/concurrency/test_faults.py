@@ -36,11 +36,18 @@ class Faults:
         self.calls.append(params)
         if self.conflicts:
             self.conflicts -= 1
-            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
-                       for _ in params["TransactItems"]]
+            reasons = [
+                {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+                for _ in params["TransactItems"]
+            ]
             raise ClientError(
-                {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-                 "CancellationReasons": reasons},
+                {
+                    "Error": {
+                        "Code": "TransactionCanceledException",
+                        "Message": "Transaction cancelled",
+                    },
+                    "CancellationReasons": reasons,
+                },
                 "TransactWriteItems",
             )
 

@@ -40,7 +40,9 @@ def unexpected(results: list[Any]) -> list[Exception]:
     return [r for r in results if isinstance(r, Exception) and not isinstance(r, InsufficientStock)]
 
 
-def test_clients_race_for_the_last_units(service: ReservationService, local_client: Any, local_table: str) -> None:
+def test_clients_race_for_the_last_units(
+    service: ReservationService, local_client: Any, local_table: str
+) -> None:
     service.set_on_hand("HOT", "WH1", 10)
     results = race([lambda: service.reserve(request([("HOT", 1)]), "default")] * (CLIENTS * 2))
     assert unexpected(results) == []
@@ -63,7 +65,8 @@ def test_overlapping_carts_with_cancels(
     for sku in skus:
         service.set_on_hand(sku, "WH1", 15)
     carts = [
-        [(sku, rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(2, 3))] for _ in range(CLIENTS * 2)
+        [(sku, rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(2, 3))]
+        for _ in range(CLIENTS * 2)
     ]
     results = race([lambda cart=cart: service.reserve(request(cart), "default") for cart in carts])
     assert unexpected(results) == []
@@ -95,7 +98,9 @@ def test_the_same_checkout_id_from_many_clients_holds_once(
     assert check_invariants(local_client, local_table).held[("HOT", "WH1")] == 3
 
 
-def test_concurrent_cancels_release_once(service: ReservationService, local_client: Any, local_table: str) -> None:
+def test_concurrent_cancels_release_once(
+    service: ReservationService, local_client: Any, local_table: str
+) -> None:
     service.set_on_hand("HOT", "WH1", 10)
     reservation = service.reserve(request([("HOT", 4)]), "default").reservation
     results = race([lambda: service.cancel(reservation.id) for _ in range(CLIENTS)])

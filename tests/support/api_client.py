@@ -38,7 +38,9 @@ class HandlerClient:
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         event = proxy_event(method, path, all_headers, body)
         result = self._handler(event, LambdaContext())
-        return ApiResponse(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+        return ApiResponse(
+            result["statusCode"], result.get("headers") or {}, result.get("body") or ""
+        )
 
     def get(self, path: str, **kw: Any) -> ApiResponse:
         return self.request("GET", path, **kw)

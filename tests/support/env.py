@@ -20,5 +20,10 @@ def apply() -> None:
     for key, value in TEST_ENV.items():
         os.environ[key] = value
     # Never reach a real AWS endpoint from tests: each fixture sets its own loopback one.
-    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
+    for key in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_PROFILE",
+    ):
         os.environ.pop(key, None)

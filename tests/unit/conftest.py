@@ -26,5 +26,7 @@ def moto_table(moto_client: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def service(moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy) -> ReservationService:
+def service(
+    moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy
+) -> ReservationService:
     return make_service(moto_client, moto_table, clock, fast_retries)

@@ -7,8 +7,18 @@ from typing import Any
 from reservations.request_guard import refuse
 
 
-def event(body: str | None, content_type: str = "application/json", method: str = "POST", b64: bool = False) -> dict[str, Any]:
-    return {"httpMethod": method, "headers": {"Content-Type": content_type}, "body": body, "isBase64Encoded": b64}
+def event(
+    body: str | None,
+    content_type: str = "application/json",
+    method: str = "POST",
+    b64: bool = False,
+) -> dict[str, Any]:
+    return {
+        "httpMethod": method,
+        "headers": {"Content-Type": content_type},
+        "body": body,
+        "isBase64Encoded": b64,
+    }
 
 
 def code(response: dict[str, Any] | None) -> str | None:

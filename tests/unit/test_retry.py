@@ -46,7 +46,9 @@ def test_bounded_with_growing_jittered_delays() -> None:
 
 
 def test_other_errors_are_not_retried() -> None:
-    error = ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "TransactWriteItems")
+    error = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "no"}}, "TransactWriteItems"
+    )
     tokens, write = scripted(error)
     with pytest.raises(ClientError):
         with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
@@ -54,7 +56,9 @@ def test_other_errors_are_not_retried() -> None:
 
 
 def test_in_progress_is_ambiguous() -> None:
-    error = ClientError({"Error": {"Code": "TransactionInProgressException", "Message": "busy"}}, "X")
+    error = ClientError(
+        {"Error": {"Code": "TransactionInProgressException", "Message": "busy"}}, "X"
+    )
     tokens, write = scripted(error, None)
     with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
     assert tokens[0] == tokens[1]

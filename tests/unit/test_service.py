@@ -18,7 +18,9 @@ def request(*items: tuple[str, int], **extra: Any) -> CreateReservationRequest:
     )
 
 
-def test_expiry_defaults_to_fifteen_minutes(service: ReservationService, clock: ManualClock) -> None:
+def test_expiry_defaults_to_fifteen_minutes(
+    service: ReservationService, clock: ManualClock
+) -> None:
     service.set_on_hand("A", "WH1", 5)
     reservation = service.reserve(request(("A", 1)), "default").reservation
     assert reservation.expires_at - reservation.created_at == 15 * 60
@@ -49,7 +51,10 @@ def test_insufficient_stock_lists_every_short_line(service: ReservationService) 
     service.set_on_hand("A", "WH1", 1)
     with pytest.raises(InsufficientStock) as short:
         service.reserve(request(("A", 2), ("B", 1)), "default")
-    assert [(i.sku, i.requested, i.available) for i in short.value.items] == [("A", 2, 1), ("B", 1, 0)]
+    assert [(i.sku, i.requested, i.available) for i in short.value.items] == [
+        ("A", 2, 1),
+        ("B", 1, 0),
+    ]
 
 
 def test_idempotency_is_by_id_and_fingerprint(service: ReservationService) -> None:
@@ -68,7 +73,9 @@ def test_fingerprint_ignores_nothing_that_changes_meaning() -> None:
     base = request(("A", 1), id="c1")
     assert fingerprint(base, "x") == fingerprint(request(("A", 1), id="c1"), "x")
     assert fingerprint(base, "x") != fingerprint(request(("A", 1), id="c1", orderId="o1"), "x")
-    assert fingerprint(base, "x") != fingerprint(request(("A", 1), id="c1", expiresInSeconds=60), "x")
+    assert fingerprint(base, "x") != fingerprint(
+        request(("A", 1), id="c1", expiresInSeconds=60), "x"
+    )
     assert fingerprint(base, "x") != fingerprint(request(("A", 1), ("B", 1), id="c1"), "x")
 
 

@@ -24,7 +24,9 @@ CLIENT = client_for("https://dynamodb.us-east-1.amazonaws.com")
 
 carts = st.lists(
     st.tuples(st.sampled_from(RECORDS), st.integers(1, 4), st.booleans()),
-    min_size=1, max_size=4, unique_by=lambda line: line[0],
+    min_size=1,
+    max_size=4,
+    unique_by=lambda line: line[0],
 )
 
 
@@ -35,7 +37,9 @@ class StockMachine(RuleBasedStateMachine):
         self.mock.start()
         self.client = CLIENT
         ensure_table(self.client, "machine")
-        self.service = make_service(self.client, "machine", ManualClock(), RetryPolicy(attempts=2, base_delay=0))
+        self.service = make_service(
+            self.client, "machine", ManualClock(), RetryPolicy(attempts=2, base_delay=0)
+        )
         self.on_hand: dict[tuple[str, str], int] = {}
         self.live: dict[str, list[tuple[tuple[str, str], int, bool]]] = {}
         self.ids: list[str] = []
@@ -50,17 +54,23 @@ class StockMachine(RuleBasedStateMachine):
 
     @rule(cart=carts)
     def reserve(self, cart: list[tuple[tuple[str, str], int, bool]]) -> None:
-        request = CreateReservationRequest.model_validate({"items": [
-            {"sku": sku, "location": loc, "quantity": q, "allowOversell": oversell}
-            for (sku, loc), q, oversell in cart
-        ]})
+        request = CreateReservationRequest.model_validate(
+            {
+                "items": [
+                    {"sku": sku, "location": loc, "quantity": q, "allowOversell": oversell}
+                    for (sku, loc), q, oversell in cart
+                ]
+            }
+        )
         available = self.available()
         fits = all(oversell or available.get(rec, 0) >= q for rec, q, oversell in cart)
         try:
             result = self.service.reserve(request, "default")
         except InsufficientStock as short:
             assert not fits
-            expected = [(rec, q) for rec, q, oversell in cart if not oversell and available.get(rec, 0) < q]
+            expected = [
+                (rec, q) for rec, q, oversell in cart if not oversell and available.get(rec, 0) < q
+            ]
             assert [((i.sku, i.location), i.requested) for i in short.items] == expected
             return
         assert fits
@@ -82,7 +92,10 @@ class StockMachine(RuleBasedStateMachine):
         for cart in self.live.values():
             for rec, q, _ in cart:
                 held[rec] = held.get(rec, 0) + q
-        return {rec: self.on_hand.get(rec, 0) - held.get(rec, 0) for rec in set(self.on_hand) | set(held)}
+        return {
+            rec: self.on_hand.get(rec, 0) - held.get(rec, 0)
+            for rec in set(self.on_hand) | set(held)
+        }
 
     @invariant()
     def table_matches_the_model(self) -> None:
@@ -93,7 +106,8 @@ class StockMachine(RuleBasedStateMachine):
 
 TestStockMachine = StockMachine.TestCase
 TestStockMachine.settings = settings(
-    max_examples=20, stateful_step_count=15, deadline=None,
+    max_examples=20,
+    stateful_step_count=15,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-

@@ -8,7 +8,7 @@ itself, so the same code talks to moto server, DynamoDB Local or AWS.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 from botocore.config import Config
@@ -32,8 +32,9 @@ CLIENT_CONFIG = Config(
 
 def dynamodb_client(**overrides: Any) -> DynamoDBClient:
     session = botocore.session.get_session()
-    client: DynamoDBClient = session.create_client("dynamodb", config=CLIENT_CONFIG, **overrides)
-    return client
+    return cast(
+        "DynamoDBClient", session.create_client("dynamodb", config=CLIENT_CONFIG, **overrides)
+    )
 
 
 def build_service(

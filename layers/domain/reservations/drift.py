@@ -73,9 +73,14 @@ def check(items: Iterator[Mapping[str, Any]]) -> DriftReport:
             problems.append(f"{where}: {status.value} but still holds {line.held}")
     for key, level in levels.items():
         if level.available != level.on_hand - level.reserved:
-            problems.append(f"stock {key}: available {level.available} != onHand {level.on_hand} - reserved {level.reserved}")
+            problems.append(
+                f"stock {key}: available {level.available} != "
+                f"onHand {level.on_hand} - reserved {level.reserved}"
+            )
         if level.reserved != held.get(key, 0):
-            problems.append(f"stock {key}: reserved {level.reserved} but live lines hold {held.get(key, 0)}")
+            problems.append(
+                f"stock {key}: reserved {level.reserved} but live lines hold {held.get(key, 0)}"
+            )
     for key, quantity in held.items():
         if key not in levels:
             problems.append(f"stock {key}: live lines hold {quantity} but there is no stock record")

@@ -54,7 +54,7 @@ class Contention(DomainError):
 
 
 class InvalidRequest(DomainError):
-    """Input that passed the schema but breaks a rule only the service knows (a configured limit)."""
+    """Input that passed the schema but breaks a rule only the service knows (a setting)."""
 
     code = "VALIDATION_ERROR"
 

@@ -18,10 +18,10 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, error: DomainError, headers: Mapping[str, str] | None = None, **extra: Any
+    status_code: int, error: DomainError, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> Response[Any]:
     return Response(
-        status_code=status,
+        status_code=status_code,
         content_type=JSON,
         body=error_body(error.code, str(error), **extra),
         headers=dict(headers or {}),
@@ -48,7 +48,9 @@ def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, st
         if kind == "json_invalid":
             # Powertools puts the character offset in the location; say it in words instead.
             offset = location[1] if len(location) > 1 else "?"
-            reason = f"malformed JSON at character {offset}: {error.get('ctx', {}).get('error', '')}"
+            reason = (
+                f"malformed JSON at character {offset}: {error.get('ctx', {}).get('error', '')}"
+            )
             location = ["body"]
         elif kind == "extra_forbidden":
             reason = "unknown field"
@@ -75,6 +77,8 @@ def proxy_error(status: int, code: str, message: str, field: str = "body") -> di
     return {
         "statusCode": status,
         "headers": {"Content-Type": JSON},
-        "body": json.dumps(error_body(code, message, details=[{"field": field, "reason": message}])),
+        "body": json.dumps(
+            error_body(code, message, details=[{"field": field, "reason": message}])
+        ),
         "isBase64Encoded": False,
     }

@@ -48,7 +48,8 @@ class CreateReservationRequest(StrictModel):
     orderId: Identifier | None = None
     items: list[ReservationItemRequest] = Field(min_length=1, max_length=MAX_LINES)
     expiresInSeconds: Annotated[int, Field(strict=True, gt=0)] | None = Field(
-        default=None, description="Lifetime of the hold; the service applies a default and a maximum."
+        default=None,
+        description="Lifetime of the hold; the service applies a default and a maximum.",
     )
 
     @field_validator("items")

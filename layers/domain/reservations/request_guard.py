@@ -50,20 +50,26 @@ def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | No
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("", "application/json"):
-        return proxy_error(415, "UNSUPPORTED_MEDIA_TYPE",
-                           f"content type {content_type!r} is not supported; send application/json",
-                           field="header.content-type")
+        return proxy_error(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"content type {content_type!r} is not supported; send application/json",
+            field="header.content-type",
+        )
     raw: bytes
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(str(body), validate=True)
         except (binascii.Error, ValueError):
-            return proxy_error(400, "MALFORMED_BODY", "body is flagged base64 but is not valid base64")
+            return proxy_error(
+                400, "MALFORMED_BODY", "body is flagged base64 but is not valid base64"
+            )
     else:
         raw = str(body).encode("utf-8", errors="surrogatepass")
     if len(raw) > max_body_bytes:
-        return proxy_error(413, "PAYLOAD_TOO_LARGE",
-                           f"body is {len(raw)} bytes; the limit is {max_body_bytes}")
+        return proxy_error(
+            413, "PAYLOAD_TOO_LARGE", f"body is {len(raw)} bytes; the limit is {max_body_bytes}"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

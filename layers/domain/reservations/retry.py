@@ -24,8 +24,13 @@ T = TypeVar("T")
 # Errors after which the write may or may not have been applied, or was refused only for now.
 _AMBIGUOUS = (ReadTimeoutError, ConnectionClosedError)
 _RETRYABLE_CODES = frozenset(
-    {"TransactionInProgressException", "ThrottlingException", "ProvisionedThroughputExceededException",
-     "InternalServerError", "RequestLimitExceeded"}
+    {
+        "TransactionInProgressException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "InternalServerError",
+        "RequestLimitExceeded",
+    }
 )
 
 

@@ -11,7 +11,14 @@ from ulid import ULID
 
 from .clock import Clock
 from .config import Settings
-from .errors import Contention, IdempotencyConflict, InsufficientStock, InvalidRequest, InvalidState, NotFound
+from .errors import (
+    Contention,
+    IdempotencyConflict,
+    InsufficientStock,
+    InvalidRequest,
+    InvalidState,
+    NotFound,
+)
 from .models import CreateReservationRequest
 from .records import Inventory, Line, Reservation, Status, StockLevel
 from .retry import RetryPolicy, with_retries
@@ -88,7 +95,9 @@ class ReservationService:
                 if existing.fingerprint != reservation.fingerprint:
                     raise IdempotencyConflict(reservation.id) from None
                 # The header alone answered the condition; the replay answers with the lines too.
-                return ReserveResult(self.get(reservation.id), created=existing.request_token == call_id)
+                return ReserveResult(
+                    self.get(reservation.id), created=existing.request_token == call_id
+                )
             except StockShort as short:
                 raise InsufficientStock(short.items) from None
             return ReserveResult(reservation, created=True)
@@ -110,14 +119,17 @@ class ReservationService:
             if not current.is_live:
                 raise InvalidState(reservation_id, current.status.value)
             now = self._now()
-            purge_at = now + self._settings.hold_retention_seconds
-            try:
-                with_retries(
-                    lambda token, r=current, t=now, p=purge_at: self._table.cancel_reservation(
-                        r, now=t, purge_at=p, token=token
-                    ),
-                    self._retry,
+
+            def write(token: str, current: Reservation = current, now: int = now) -> None:
+                self._table.cancel_reservation(
+                    current,
+                    now=now,
+                    purge_at=now + self._settings.hold_retention_seconds,
+                    token=token,
                 )
+
+            try:
+                with_retries(write, self._retry)
             except ReservationChanged:
                 # Someone moved it first (possibly our own attempt whose answer was lost).
                 continue
@@ -127,7 +139,8 @@ class ReservationService:
                 version=current.version + 1,
                 updated_at=now,
                 lines=tuple(
-                    replace(line, held=0, released=line.released + line.held) for line in current.lines
+                    replace(line, held=0, released=line.released + line.held)
+                    for line in current.lines
                 ),
             )
         raise Contention(f"reservation {reservation_id!r} kept changing; try again")

@@ -244,9 +244,7 @@ class ReservationTable:
         )
         return stock_level_from_item(response["Attributes"])
 
-    def create_reservation(
-        self, reservation: Reservation, *, purge_at: int, token: str
-    ) -> None:
+    def create_reservation(self, reservation: Reservation, *, purge_at: int, token: str) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
 
         Raises ReservationExists (the id is taken: the existing record is attached),
@@ -283,7 +281,12 @@ class ReservationTable:
         # Stock updates come right after the header so cancellation reasons map to lines.
         items.extend(self._hold(line, reservation.created_at) for line in reservation.lines)
         items.extend(
-            {"Put": {"TableName": self.name, "Item": {**_line_item(reservation, line), TTL_ATTRIBUTE: _n(purge_at)}}}
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": {**_line_item(reservation, line), TTL_ATTRIBUTE: _n(purge_at)},
+                }
+            }
             for line in reservation.lines
         )
         try:
@@ -321,7 +324,9 @@ class ReservationTable:
                         "SET #status = :cancelled, version = version + :one, "
                         "updatedAt = :now, purgeAt = :purgeAt"
                     ),
-                    "ConditionExpression": "version = :version AND #status IN (:active, :confirmed)",
+                    "ConditionExpression": (
+                        "version = :version AND #status IN (:active, :confirmed)"
+                    ),
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":cancelled": _s(Status.CANCELLED.value),
@@ -338,7 +343,9 @@ class ReservationTable:
         for line in reservation.lines:
             if line.held:
                 items.append(self._release(line.sku, line.location, line.held, now))
-                items.append(self._line_change(reservation.id, line, "released", line.held, purge_at))
+                items.append(
+                    self._line_change(reservation.id, line, "released", line.held, purge_at)
+                )
         try:
             self._transact(items, token)
         except TransactionCancelled as cancelled:
@@ -381,7 +388,9 @@ class ReservationTable:
             "Update": {
                 "TableName": self.name,
                 "Key": stock_key(line.sku, line.location),
-                "UpdateExpression": "SET reserved = reserved + :q, available = available - :q, updatedAt = :now",
+                "UpdateExpression": (
+                    "SET reserved = reserved + :q, available = available - :q, updatedAt = :now"
+                ),
                 # The no-oversell guard. A missing record fails it too: unknown stock is short.
                 "ConditionExpression": "available >= :q",
                 "ExpressionAttributeValues": values,
@@ -394,7 +403,9 @@ class ReservationTable:
             "Update": {
                 "TableName": self.name,
                 "Key": stock_key(sku, location),
-                "UpdateExpression": "SET reserved = reserved - :q, available = available + :q, updatedAt = :now",
+                "UpdateExpression": (
+                    "SET reserved = reserved - :q, available = available + :q, updatedAt = :now"
+                ),
                 "ExpressionAttributeValues": {":q": _n(quantity), ":now": _n(now)},
             }
         }
@@ -407,7 +418,9 @@ class ReservationTable:
             "Update": {
                 "TableName": self.name,
                 "Key": line_key(reservation_id, line.sku, line.location),
-                "UpdateExpression": f"SET held = held - :q, {outcome} = {outcome} + :q, purgeAt = :purgeAt",
+                "UpdateExpression": (
+                    f"SET held = held - :q, {outcome} = {outcome} + :q, purgeAt = :purgeAt"
+                ),
                 "ExpressionAttributeValues": {":q": _n(quantity), ":purgeAt": _n(purge_at)},
             }
         }
