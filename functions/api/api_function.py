@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,16 +28,23 @@ from reservations.errors import (
     NotFound,
 )
 from reservations.http_errors import error_response, validation_error_response
+from reservations.lifecycle import LineQuantity
 from reservations.models import (
     IDENTIFIER_MAX,
     IDENTIFIER_PATTERN,
     CreateReservationRequest,
     ErrorResponse,
+    ExtendReservationRequest,
+    FulfillReservationRequest,
     InventoryResponse,
+    LineQuantityRequest,
+    ReleaseReservationRequest,
     ReservationResponse,
     SetOnHandRequest,
+    SkuHoldsResponse,
     StockLevelResponse,
 )
+from reservations.records import Reservation
 
 API_TITLE = "Soft reservations"
 API_VERSION = "1.0.0"
@@ -65,6 +72,20 @@ ERRORS: dict[int, OpenAPIResponse] = {
 NOT_FOUND = {404: documented("Unknown reservation or sku"), **ERRORS}
 
 
+TRANSITION = {
+    409: documented("INVALID_STATE: the transition is impossible from the current status"),
+    **NOT_FOUND,
+}
+
+
+def present(reservation: Reservation) -> ReservationResponse:
+    return presenters.reservation_response(reservation, service.status_of(reservation))
+
+
+def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
+    return [LineQuantity(item.sku, item.location, item.quantity) for item in items]
+
+
 def caller_channel() -> str:
     """The calling channel. Until authentication lands every caller is ``default``."""
     return "default"
@@ -86,7 +107,7 @@ def create_reservation(request: CreateReservationRequest) -> Response[Reservatio
     return Response(
         status_code=201 if result.created else 200,
         content_type="application/json",
-        body=presenters.reservation_response(result.reservation),
+        body=present(result.reservation),
     )
 
 
@@ -95,7 +116,7 @@ def create_reservation(request: CreateReservationRequest) -> Response[Reservatio
     responses=NOT_FOUND,
 )
 def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
-    return presenters.reservation_response(service.get(reservation_id))
+    return present(service.get(reservation_id))
 
 
 @app.delete(
@@ -103,7 +124,47 @@ def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
     responses=NOT_FOUND,
 )
 def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
-    return presenters.reservation_response(service.cancel(reservation_id))
+    return present(service.cancel(reservation_id))
+
+
+@app.post("/reservations/<reservation_id>/confirm", responses=TRANSITION)
+def confirm_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
+    """Payment approved: the hold no longer expires."""
+    return present(service.confirm(reservation_id))
+
+
+@app.post("/reservations/<reservation_id>/extend", responses=TRANSITION)
+def extend_reservation(
+    reservation_id: IdentifierPath, request: ExtendReservationRequest
+) -> ReservationResponse:
+    """A new expiresAt, counted from now."""
+    return present(service.extend(reservation_id, request.expiresInSeconds))
+
+
+@app.post("/reservations/<reservation_id>/release", responses=TRANSITION)
+def release_reservation(
+    reservation_id: IdentifierPath, request: ReleaseReservationRequest
+) -> ReservationResponse:
+    """Give back part of a hold; a hold with nothing left held ends."""
+    return present(service.release(reservation_id, line_quantities(request.items)))
+
+
+@app.post("/reservations/<reservation_id>/fulfill", responses=TRANSITION)
+def fulfill_reservation(
+    reservation_id: IdentifierPath,
+    request: Annotated[FulfillReservationRequest | None, Body()] = None,
+) -> ReservationResponse:
+    """The goods ship: the held quantity leaves onHand and reserved together."""
+    items = request.items if request is not None else None
+    return present(
+        service.fulfill(reservation_id, None if items is None else line_quantities(items))
+    )
+
+
+@app.get("/inventory/<sku>/reservations", responses=ERRORS)
+def list_holds_on_sku(sku: IdentifierPath) -> SkuHoldsResponse:
+    """Live holds on a sku, from an index (never a scan)."""
+    return presenters.holds_response(sku, service.holds_on_sku(sku))
 
 
 @app.get("/inventory/<sku>", responses=NOT_FOUND)

@@ -26,7 +26,12 @@ class Settings:
     max_expires_in_seconds: int = 30 * DAY
     # How long a hold record is kept after it ends before DynamoDB TTL may delete it.
     hold_retention_seconds: int = 30 * DAY
+    # How long past its expiry an unswept ACTIVE hold is kept before TTL may delete it:
+    # the sweeper's head start over the stream backstop.
+    expiry_grace_seconds: int = 60 * MINUTE
     max_body_bytes: int = 64 * 1024
+    # Most due holds one sweep releases; the next scheduled sweep takes the rest.
+    sweep_batch_limit: int = 500
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,5 +40,7 @@ class Settings:
             default_expires_in_seconds=_int_env("DEFAULT_EXPIRES_IN_SECONDS", 15 * MINUTE),
             max_expires_in_seconds=_int_env("MAX_EXPIRES_IN_SECONDS", 30 * DAY),
             hold_retention_seconds=_int_env("HOLD_RETENTION_SECONDS", 30 * DAY),
+            expiry_grace_seconds=_int_env("EXPIRY_GRACE_SECONDS", 60 * MINUTE),
+            sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
         )

@@ -26,6 +26,7 @@ Identifier = Annotated[
 ]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
+ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0)]
 
 
 class StrictModel(BaseModel):
@@ -47,7 +48,7 @@ class CreateReservationRequest(StrictModel):
     )
     orderId: Identifier | None = None
     items: list[ReservationItemRequest] = Field(min_length=1, max_length=MAX_LINES)
-    expiresInSeconds: Annotated[int, Field(strict=True, gt=0)] | None = Field(
+    expiresInSeconds: ExpiresInSeconds | None = Field(
         default=None,
         description="Lifetime of the hold; the service applies a default and a maximum.",
     )
@@ -71,6 +72,46 @@ class CreateReservationRequest(StrictModel):
         return items
 
 
+class ExtendReservationRequest(StrictModel):
+    expiresInSeconds: ExpiresInSeconds = Field(description="New lifetime, counted from now")
+
+
+class LineQuantityRequest(StrictModel):
+    sku: Identifier
+    location: Identifier
+    quantity: Quantity
+
+
+def _one_entry_per_line(items: list[LineQuantityRequest]) -> list[LineQuantityRequest]:
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        key = (item.sku, item.location)
+        if key in seen:
+            raise ValueError(
+                f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
+                f"of items[{seen[key]}]; send one entry per (sku, location)"
+            )
+        seen[key] = index
+    return items
+
+
+class ReleaseReservationRequest(StrictModel):
+    items: list[LineQuantityRequest] = Field(min_length=1, max_length=MAX_LINES)
+
+    _unique = field_validator("items")(_one_entry_per_line)
+
+
+class FulfillReservationRequest(StrictModel):
+    items: list[LineQuantityRequest] | None = Field(
+        default=None, description="What shipped; without it everything still held ships"
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _unique(cls, items: list[LineQuantityRequest] | None) -> list[LineQuantityRequest] | None:
+        return None if items is None else _one_entry_per_line(items)
+
+
 class SetOnHandRequest(StrictModel):
     onHand: OnHand
 
@@ -92,7 +133,21 @@ class ReservationResponse(BaseModel):
     orderId: str | None = None
     items: list[ReservationItem]
     createdAt: str = Field(description="ISO 8601, UTC")
-    expiresAt: str = Field(description="ISO 8601, UTC")
+    expiresAt: str | None = Field(description="ISO 8601, UTC; null once confirmed")
+
+
+class HoldResponse(BaseModel):
+    id: str = Field(description="The reservation holding the stock")
+    status: str
+    channel: str
+    location: str
+    quantity: int = Field(description="Quantity still held")
+    expiresAt: str | None
+
+
+class SkuHoldsResponse(BaseModel):
+    sku: str
+    holds: list[HoldResponse]
 
 
 class StockLevelResponse(BaseModel):

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .models import InventoryResponse, ReservationItem, ReservationResponse, StockLevelResponse
-from .records import Inventory, Reservation, StockLevel
+from .models import (
+    HoldResponse,
+    InventoryResponse,
+    ReservationItem,
+    ReservationResponse,
+    SkuHoldsResponse,
+    StockLevelResponse,
+)
+from .records import Hold, Inventory, Reservation, Status, StockLevel
 
 
 def iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def reservation_response(reservation: Reservation) -> ReservationResponse:
+def reservation_response(reservation: Reservation, status: Status) -> ReservationResponse:
+    """``status`` is the status as of now: an ACTIVE hold past its expiry reads EXPIRED."""
     return ReservationResponse(
         id=reservation.id,
-        status=reservation.status.value,
+        status=status.value,
         channel=reservation.channel,
         orderId=reservation.order_id,
         items=[
@@ -31,7 +39,24 @@ def reservation_response(reservation: Reservation) -> ReservationResponse:
             for line in reservation.lines
         ],
         createdAt=iso(reservation.created_at),
-        expiresAt=iso(reservation.expires_at),
+        expiresAt=None if status is Status.CONFIRMED else iso(reservation.expires_at),
+    )
+
+
+def holds_response(sku: str, holds: list[Hold]) -> SkuHoldsResponse:
+    return SkuHoldsResponse(
+        sku=sku,
+        holds=[
+            HoldResponse(
+                id=hold.reservation_id,
+                status=hold.status.value,
+                channel=hold.channel,
+                location=hold.line.location,
+                quantity=hold.line.held,
+                expiresAt=None if hold.status is Status.CONFIRMED else iso(hold.expires_at),
+            )
+            for hold in holds
+        ],
     )
 
 

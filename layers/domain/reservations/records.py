@@ -46,10 +46,36 @@ class Reservation:
     # recognises its own write and still answers 201.
     request_token: str = ""
     updated_at: int = 0
+    # When DynamoDB TTL may delete the records (None: never, while the hold is confirmed).
+    purge_at: int | None = None
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    def status_at(self, now: float) -> Status:
+        """An ACTIVE hold past its expiry reads EXPIRED even before the sweeper gets to it."""
+        if self.status is Status.ACTIVE and self.expires_at <= now:
+            return Status.EXPIRED
+        return self.status
+
+    def line(self, sku: str, location: str) -> Line | None:
+        return next((x for x in self.lines if (x.sku, x.location) == (sku, location)), None)
+
+    @property
+    def held(self) -> int:
+        return sum(line.held for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A line still holding stock, as listed per sku."""
+
+    reservation_id: str
+    channel: str
+    status: Status
+    expires_at: int
+    line: Line
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,16 @@
-"""Use cases of the reservation API, independent of HTTP and Lambda."""
+"""Use cases of the reservation service, independent of HTTP and Lambda."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from ulid import ULID
 
+from . import lifecycle
 from .clock import Clock
 from .config import Settings
 from .errors import (
@@ -19,16 +21,32 @@ from .errors import (
     InvalidState,
     NotFound,
 )
+from .lifecycle import LineQuantity, Retention
 from .models import CreateReservationRequest
-from .records import Inventory, Line, Reservation, Status, StockLevel
+from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
 from .retry import RetryPolicy, with_retries
-from .table import ReservationChanged, ReservationExists, ReservationTable, StockShort
+from .table import (
+    RecordBeingPurged,
+    ReservationChanged,
+    ReservationExists,
+    ReservationTable,
+    StockShort,
+)
+
+Transition = Callable[[Reservation, int], Reservation]
 
 
 @dataclass(frozen=True, slots=True)
 class ReserveResult:
     reservation: Reservation
     created: bool  # False when an earlier identical request already created it
+
+
+@dataclass(slots=True)
+class SweepReport:
+    due: int = 0
+    expired: list[str] = field(default_factory=list)
+    skipped: int = 0  # confirmed, extended or ended by someone else first
 
 
 def fingerprint(request: CreateReservationRequest, channel: str) -> str:
@@ -53,18 +71,27 @@ class ReservationService:
         self._clock = clock
         self._settings = settings
         self._retry = retry_policy or RetryPolicy()
+        self._retention = Retention(
+            ended_seconds=settings.hold_retention_seconds,
+            expiry_grace_seconds=settings.expiry_grace_seconds,
+        )
 
     def _now(self) -> int:
         return int(self._clock.now())
 
-    def reserve(self, request: CreateReservationRequest, channel: str) -> ReserveResult:
-        now = self._now()
-        expires_in = request.expiresInSeconds or self._settings.default_expires_in_seconds
+    def _expires_in(self, requested: int | None) -> int:
+        expires_in = requested or self._settings.default_expires_in_seconds
         if expires_in > self._settings.max_expires_in_seconds:
             raise InvalidRequest(
-                "body.expiresInSeconds",
-                f"must be at most {self._settings.max_expires_in_seconds}",
+                "body.expiresInSeconds", f"must be at most {self._settings.max_expires_in_seconds}"
             )
+        return expires_in
+
+    # --- reserve -------------------------------------------------------------------------
+
+    def reserve(self, request: CreateReservationRequest, channel: str) -> ReserveResult:
+        now = self._now()
+        expires_at = now + self._expires_in(request.expiresInSeconds)
         # The record remembers which call created it, so a retry of this call that finds
         # its own committed write (the first response was lost) still answers 201.
         call_id = uuid.uuid4().hex
@@ -79,71 +106,71 @@ class ReservationService:
             ),
             created_at=now,
             updated_at=now,
-            expires_at=now + expires_in,
+            expires_at=expires_at,
             fingerprint=fingerprint(request, channel),
             version=1,
             request_token=call_id,
+            purge_at=self._retention.while_active(expires_at),
         )
-        # Kept long after expiry: releasing an expired hold never depends on TTL deletion.
-        purge_at = reservation.expires_at + self._settings.hold_retention_seconds
 
         def attempt(token: str) -> ReserveResult:
             try:
-                self._table.create_reservation(reservation, purge_at=purge_at, token=token)
+                self._table.create_reservation(reservation, token=token)
             except ReservationExists as exists:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
                     raise IdempotencyConflict(reservation.id) from None
-                # The header alone answered the condition; the replay answers with the lines too.
+                # The header alone answered the condition; the replay answers with the lines.
                 return ReserveResult(
                     self.get(reservation.id), created=existing.request_token == call_id
                 )
-            except StockShort as short:
-                raise InsufficientStock(short.items) from None
             return ReserveResult(reservation, created=True)
 
-        return with_retries(attempt, self._retry)
+        try:
+            return with_retries(attempt, self._retry)
+        except StockShort as short:
+            # An expired hold must never block a sale: release the ones on the short lines
+            # that no sweep has reached yet, then try once more.
+            if not self._expire_holds_on({(i.sku, i.location) for i in short.items}, now):
+                raise InsufficientStock(short.items) from None
+        try:
+            return with_retries(attempt, self._retry)
+        except StockShort as short:
+            raise InsufficientStock(short.items) from None
+
+    def _expire_holds_on(self, records: set[tuple[str, str]], now: int) -> int:
+        due = {
+            hold.reservation_id
+            for sku in {sku for sku, _ in records}
+            for hold in self._table.holds_on_sku(sku)
+            if (sku, hold.line.location) in records
+            and hold.status is Status.ACTIVE
+            and hold.expires_at <= now
+        }
+        return sum(1 for reservation_id in due if self._expire_one(reservation_id, now))
+
+    # --- reads ---------------------------------------------------------------------------
 
     def get(self, reservation_id: str) -> Reservation:
-        reservation = self._table.get_reservation(reservation_id)
+        try:
+            reservation = self._table.get_reservation(reservation_id)
+        except RecordBeingPurged:
+            reservation = None
         if reservation is None:
             raise NotFound(f"reservation {reservation_id!r} does not exist")
         return reservation
 
-    def cancel(self, reservation_id: str) -> Reservation:
-        """Release everything still held. Cancelling a cancelled hold changes nothing."""
-        for _ in range(self._retry.attempts):
-            current = self.get(reservation_id)
-            if current.status is Status.CANCELLED:
-                return current
-            if not current.is_live:
-                raise InvalidState(reservation_id, current.status.value)
-            now = self._now()
+    def status_of(self, reservation: Reservation) -> Status:
+        return reservation.status_at(self._now())
 
-            def write(token: str, current: Reservation = current, now: int = now) -> None:
-                self._table.cancel_reservation(
-                    current,
-                    now=now,
-                    purge_at=now + self._settings.hold_retention_seconds,
-                    token=token,
-                )
-
-            try:
-                with_retries(write, self._retry)
-            except ReservationChanged:
-                # Someone moved it first (possibly our own attempt whose answer was lost).
-                continue
-            return replace(
-                current,
-                status=Status.CANCELLED,
-                version=current.version + 1,
-                updated_at=now,
-                lines=tuple(
-                    replace(line, held=0, released=line.released + line.held)
-                    for line in current.lines
-                ),
-            )
-        raise Contention(f"reservation {reservation_id!r} kept changing; try again")
+    def holds_on_sku(self, sku: str) -> list[Hold]:
+        """Live holds on a sku; an ACTIVE hold past its expiry is no longer live."""
+        now = self._now()
+        return [
+            hold
+            for hold in self._table.holds_on_sku(sku)
+            if not (hold.status is Status.ACTIVE and hold.expires_at <= now)
+        ]
 
     def inventory(self, sku: str) -> Inventory:
         inventory = self._table.get_inventory(sku)
@@ -151,5 +178,109 @@ class ReservationService:
             raise NotFound(f"sku {sku!r} has no stock record")
         return inventory
 
+    # --- transitions ---------------------------------------------------------------------
+
+    def _transition(self, reservation_id: str, step: Transition) -> Reservation:
+        """Read, compute the next state, write it conditioned on the version read; again if
+        someone else changed the reservation in between."""
+        for _ in range(self._retry.attempts):
+            current = self.get(reservation_id)
+            now = self._now()
+            after = step(current, now)
+            if after is current:
+                return current
+
+            def write(
+                token: str, before: Reservation = current, after: Reservation = after
+            ) -> None:
+                self._table.save_transition(before, after, token=token)
+
+            try:
+                with_retries(write, self._retry)
+            except ReservationChanged:
+                continue  # possibly our own attempt whose answer was lost: look again
+            return after
+        raise Contention(f"reservation {reservation_id!r} kept changing; try again")
+
+    def confirm(self, reservation_id: str) -> Reservation:
+        def step(current: Reservation, now: int) -> Reservation:
+            if current.status is Status.CONFIRMED:
+                return current  # confirming twice changes nothing
+            return lifecycle.confirm(current, now)
+
+        return self._transition(reservation_id, step)
+
+    def extend(self, reservation_id: str, expires_in: int) -> Reservation:
+        seconds = self._expires_in(expires_in)
+        return self._transition(
+            reservation_id,
+            lambda current, now: lifecycle.extend(current, now, seconds, self._retention),
+        )
+
+    def release(self, reservation_id: str, items: Iterable[LineQuantity]) -> Reservation:
+        wanted = list(items)
+        return self._transition(
+            reservation_id,
+            lambda current, now: lifecycle.release(current, wanted, now, self._retention),
+        )
+
+    def fulfill(self, reservation_id: str, items: Iterable[LineQuantity] | None) -> Reservation:
+        wanted = None if items is None else list(items)
+        return self._transition(
+            reservation_id,
+            lambda current, now: lifecycle.fulfill(current, wanted, now, self._retention),
+        )
+
+    def cancel(self, reservation_id: str) -> Reservation:
+        """Release everything still held. Cancelling a cancelled hold changes nothing."""
+
+        def step(current: Reservation, now: int) -> Reservation:
+            if current.status is Status.CANCELLED:
+                return current
+            return lifecycle.cancel(current, now, self._retention)
+
+        return self._transition(reservation_id, step)
+
+    # --- expiry --------------------------------------------------------------------------
+
+    def _expire_one(self, reservation_id: str, now: int) -> bool:
+        """Expire one due hold; False when a confirm, extend or end won the race."""
+        try:
+            self._transition(
+                reservation_id, lambda current, _: lifecycle.expire(current, now, self._retention)
+            )
+        except (InvalidState, NotFound):
+            return False
+        return True
+
+    def sweep(self) -> SweepReport:
+        """Release every ACTIVE hold that is due, each in its own conditional transaction,
+        so a sweeper racing a confirm, an extend or another sweeper leaves one winner."""
+        now = self._now()
+        report = SweepReport()
+        due = self._table.due_reservation_ids(now, limit=self._settings.sweep_batch_limit)
+        report.due = len(due)
+        for reservation_id in due:
+            if self._expire_one(reservation_id, now):
+                report.expired.append(reservation_id)
+            else:
+                report.skipped += 1
+        return report
+
+    # --- stock ---------------------------------------------------------------------------
+
     def set_on_hand(self, sku: str, location: str, on_hand: int) -> StockLevel:
         return self._table.set_on_hand(sku, location, on_hand, self._now())
+
+    def settle_purged_line(self, reservation_id: str, line: Line, status: Status) -> bool:
+        """The stream backstop: TTL deleted a line that still held stock. True if it
+        gave stock back now, False if there was nothing to give or it was done already."""
+        if line.held <= 0 or status not in (Status.ACTIVE, Status.CONFIRMED):
+            return False
+        now = self._now()
+        return with_retries(
+            lambda _: self._table.settle_purged_line(
+                reservation_id, line, now, self._retention.after_end(now)
+            ),
+            self._retry,
+        )

@@ -8,7 +8,12 @@ One table, two kinds of item:
 - reservation   ``PK = RES#<id>``   ``SK = RES``
   status, channel, orderId, createdAt, expiresAt, fingerprint, version, purgeAt.
 - hold line     ``PK = RES#<id>``   ``SK = LINE#<sku>#<location>``
-  quantity, ``held`` (what it still holds), released, consumed, allowOversell.
+  quantity, ``held`` (what it still holds), released, consumed, allowOversell, and copies
+  of the reservation's status, expiresAt and channel.
+
+Two sparse indexes: ``ExpiryIndex`` (``expiryShard``, ``expiresAt``) holds exactly the
+ACTIVE reservations, for the sweeper; ``SkuHoldsIndex`` (``holdSku``, ``holdSort`` =
+``<location>#<id>``) holds exactly the lines still holding stock of a live reservation.
 
 A reservation and its lines share a partition, so reading one is a single Query. Every
 change of a reservation bumps the header's ``version`` and is conditioned on the version
@@ -22,14 +27,16 @@ the item. It is cleanup only; nothing here depends on TTL deletion happening.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .errors import ShortItem
-from .records import Inventory, Line, Reservation, Status, StockLevel
+from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -41,6 +48,11 @@ SK = "SK"
 TTL_ATTRIBUTE = "purgeAt"
 RESERVATION_SK = "RES"
 LINE_PREFIX = "LINE#"
+EXPIRY_INDEX = "ExpiryIndex"
+SKU_HOLDS_INDEX = "SkuHoldsIndex"
+EXPIRY_SHARDS = 8
+# Placeholders for line attributes; "status" and "consumed" are DynamoDB reserved words.
+LINE_NAMES = {"#status": "status", "#held": "held", "#released": "released", "#consumed": "consumed"}
 
 
 def stock_key(sku: str, location: str) -> AttributeMap:
@@ -108,22 +120,78 @@ class ReservationChanged(Exception):
     """The reservation is no longer in the state the write was computed from."""
 
 
+class RecordBeingPurged(Exception):
+    """TTL has deleted part of this reservation's items; it can no longer change."""
+
+
 # --- (de)serialisation --------------------------------------------------------------------
 
 
+def expiry_shard(reservation_id: str) -> str:
+    """Spreads ACTIVE holds over a few index partitions, so expiring ones never share one."""
+    return f"EXP#{zlib.crc32(reservation_id.encode()) % EXPIRY_SHARDS}"
+
+
+def _line_is_indexed(reservation: Reservation, line: Line) -> bool:
+    return reservation.is_live and line.held > 0
+
+
+def _line_state(reservation: Reservation, line: Line) -> tuple[list[str], list[str], AttributeMap]:
+    """SET and REMOVE clauses and values that make a line item match ``line``.
+
+    The line carries copies of its reservation's status, expiry and channel so that the
+    per-sku index answers "live holds on this sku" without reading the headers.
+    """
+    sets = [
+        "#held = :held",
+        "#released = :released",
+        "#consumed = :consumed",
+        "#status = :status",
+        "expiresAt = :expiresAt",
+    ]
+    removes: list[str] = []
+    values: AttributeMap = {
+        ":held": _n(line.held),
+        ":released": _n(line.released),
+        ":consumed": _n(line.consumed),
+        ":status": _s(reservation.status.value),
+        ":expiresAt": _n(reservation.expires_at),
+    }
+    if _line_is_indexed(reservation, line):
+        sets += ["holdSku = :holdSku", "holdSort = :holdSort"]
+        values[":holdSku"] = _s(line.sku)
+        values[":holdSort"] = _s(f"{line.location}#{reservation.id}")
+    else:
+        removes += ["holdSku", "holdSort"]
+    if reservation.purge_at is None:
+        removes.append(TTL_ATTRIBUTE)
+    else:
+        sets.append(f"{TTL_ATTRIBUTE} = :purgeAt")
+        values[":purgeAt"] = _n(reservation.purge_at)
+    return sets, removes, values
+
+
+def _expression(sets: list[str], removes: list[str]) -> str:
+    return "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+
+
 def _line_item(reservation: Reservation, line: Line) -> AttributeMap:
-    return {
+    item: AttributeMap = {
         **line_key(reservation.id, line.sku, line.location),
         "entity": _s("hold"),
         "reservationId": _s(reservation.id),
+        "channel": _s(reservation.channel),
         "sku": _s(line.sku),
         "location": _s(line.location),
         "quantity": _n(line.quantity),
-        "held": _n(line.held),
-        "released": _n(line.released),
-        "consumed": _n(line.consumed),
         "allowOversell": {"BOOL": line.allow_oversell},
+        "createdAt": _n(reservation.created_at),
     }
+    sets, _, values = _line_state(reservation, line)
+    for clause in sets:
+        name, placeholder = (part.strip() for part in clause.split("="))
+        item[name.lstrip("#")] = values[placeholder]
+    return item
 
 
 def line_from_item(item: Mapping[str, Any]) -> Line:
@@ -152,6 +220,7 @@ def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -
         order_id=item["orderId"]["S"] if "orderId" in item else None,
         request_token=item.get("requestToken", {}).get("S", ""),
         updated_at=int(item.get("updatedAt", {}).get("N", item["createdAt"]["N"])),
+        purge_at=int(item[TTL_ATTRIBUTE]["N"]) if TTL_ATTRIBUTE in item else None,
     )
 
 
@@ -163,6 +232,16 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         reserved=int(item["reserved"]["N"]),
         available=int(item["available"]["N"]),
         updated_at=int(item.get("updatedAt", {}).get("N", "0")),
+    )
+
+
+def hold_from_item(item: Mapping[str, Any]) -> Hold:
+    return Hold(
+        reservation_id=item["reservationId"]["S"],
+        channel=item["channel"]["S"],
+        status=Status(item["status"]["S"]),
+        expires_at=int(item["expiresAt"]["N"]),
+        line=line_from_item(item),
     )
 
 
@@ -181,43 +260,77 @@ class ReservationTable:
         self._client = client
         self.name = table_name
 
+    def _query(self, **query: Any) -> Iterator[Mapping[str, Any]]:
+        query["TableName"] = self.name
+        while True:
+            page = self._client.query(**query)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # reads
 
     def get_reservation(self, reservation_id: str) -> Reservation | None:
         """The header and its lines in one strongly consistent Query of their partition."""
-        items: list[Mapping[str, Any]] = []
-        query: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": reservation_pk(reservation_id)},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._client.query(**query)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = list(
+            self._query(
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": reservation_pk(reservation_id)},
+                ConsistentRead=True,
+            )
+        )
         header = next((i for i in items if i[SK]["S"] == RESERVATION_SK), None)
         if header is None:
             return None
         lines = [line_from_item(i) for i in items if i[SK]["S"].startswith(LINE_PREFIX)]
-        return reservation_from_item(header, lines)
+        reservation = reservation_from_item(header, lines)
+        if len(lines) != int(header.get("lineCount", {}).get("N", len(lines))):
+            # TTL is deleting this record item by item; the stream function settles it.
+            raise RecordBeingPurged(reservation_id)
+        return reservation
 
     def get_inventory(self, sku: str) -> Inventory:
-        levels: list[StockLevel] = []
-        query: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :loc)",
-            "ExpressionAttributeValues": {":pk": _s(f"SKU#{sku}"), ":loc": _s("LOC#")},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._client.query(**query)
-            levels.extend(stock_level_from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return Inventory(sku=sku, locations=levels)
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        levels = [
+            stock_level_from_item(item)
+            for item in self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :loc)",
+                ExpressionAttributeValues={":pk": _s(f"SKU#{sku}"), ":loc": _s("LOC#")},
+                ConsistentRead=True,
+            )
+        ]
+        return Inventory(sku=sku, locations=levels)
+
+    def holds_on_sku(self, sku: str, location: str | None = None) -> list[Hold]:
+        """Lines still holding stock of a sku, from the sparse per-sku index (eventually
+        consistent: a hold placed a moment ago may be missing)."""
+        condition = "holdSku = :sku"
+        values: AttributeMap = {":sku": _s(sku)}
+        if location is not None:
+            condition += " AND begins_with(holdSort, :location)"
+            values[":location"] = _s(f"{location}#")
+        return [
+            hold_from_item(item)
+            for item in self._query(
+                IndexName=SKU_HOLDS_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        ]
+
+    def due_reservation_ids(self, now: int, limit: int | None = None) -> list[str]:
+        """ACTIVE reservations whose expiry has passed, from the sparse expiry index."""
+        found: list[str] = []
+        for shard in range(EXPIRY_SHARDS):
+            for item in self._query(
+                IndexName=EXPIRY_INDEX,
+                KeyConditionExpression="expiryShard = :shard AND expiresAt <= :now",
+                ExpressionAttributeValues={":shard": _s(f"EXP#{shard}"), ":now": _n(now)},
+            ):
+                found.append(item[PK]["S"].removeprefix("RES#"))
+                if limit is not None and len(found) >= limit:
+                    return found
+        return found
 
     # writes
 
@@ -244,10 +357,10 @@ class ReservationTable:
         )
         return stock_level_from_item(response["Attributes"])
 
-    def create_reservation(self, reservation: Reservation, *, purge_at: int, token: str) -> None:
+    def create_reservation(self, reservation: Reservation, *, token: str) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
 
-        Raises ReservationExists (the id is taken: the existing record is attached),
+        Raises ReservationExists (the id is taken: the existing header is attached),
         StockShort (every line lacking stock, with its current availability) or
         WriteConflict (a concurrent transaction won; retrying is safe).
         """
@@ -261,11 +374,13 @@ class ReservationTable:
             "createdAt": _n(reservation.created_at),
             "updatedAt": _n(reservation.created_at),
             "expiresAt": _n(reservation.expires_at),
+            "expiryShard": _s(expiry_shard(reservation.id)),
             "fingerprint": _s(reservation.fingerprint),
             "requestToken": _s(reservation.request_token),
             "version": _n(reservation.version),
-            TTL_ATTRIBUTE: _n(purge_at),
         }
+        if reservation.purge_at is not None:
+            header[TTL_ATTRIBUTE] = _n(reservation.purge_at)
         if reservation.order_id is not None:
             header["orderId"] = _s(reservation.order_id)
         items: list[dict[str, Any]] = [
@@ -281,12 +396,7 @@ class ReservationTable:
         # Stock updates come right after the header so cancellation reasons map to lines.
         items.extend(self._hold(line, reservation.created_at) for line in reservation.lines)
         items.extend(
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": {**_line_item(reservation, line), TTL_ATTRIBUTE: _n(purge_at)},
-                }
-            }
+            {"Put": {"TableName": self.name, "Item": _line_item(reservation, line)}}
             for line in reservation.lines
         )
         try:
@@ -307,53 +417,120 @@ class ReservationTable:
                 raise WriteConflict(str(cancelled)) from None
             raise
 
-    def cancel_reservation(
-        self, reservation: Reservation, *, now: int, purge_at: int, token: str
-    ) -> None:
-        """Mark a live reservation CANCELLED and give back everything it holds.
+    def save_transition(self, before: Reservation, after: Reservation, *, token: str) -> None:
+        """Persist one lifecycle step (see :mod:`reservations.lifecycle`) in one transaction.
 
-        Conditioned on the version read, so a concurrent change makes this a no-op
-        (ReservationChanged) instead of a double release.
+        The header is conditioned on the version ``before`` was read at, so of two writers
+        that read the same state only one succeeds (the other gets ReservationChanged).
+        Every line item is conditioned on existing, so a line TTL already deleted is never
+        recreated; its stock is then settled by the stream function instead. Stock records
+        move by exactly what each line released or consumed.
         """
+        now = after.updated_at
+        header_sets = [
+            "#status = :status",
+            "version = :next",
+            "updatedAt = :now",
+            "expiresAt = :expiresAt",
+        ]
+        header_removes: list[str] = []
+        values: AttributeMap = {
+            ":status": _s(after.status.value),
+            ":next": _n(after.version),
+            ":version": _n(before.version),
+            ":now": _n(now),
+            ":expiresAt": _n(after.expires_at),
+        }
+        if after.status is Status.ACTIVE:
+            header_sets.append("expiryShard = :shard")
+            values[":shard"] = _s(expiry_shard(after.id))
+        else:
+            header_removes.append("expiryShard")
+        if after.purge_at is None:
+            header_removes.append(TTL_ATTRIBUTE)
+        else:
+            header_sets.append(f"{TTL_ATTRIBUTE} = :purgeAt")
+            values[":purgeAt"] = _n(after.purge_at)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.name,
-                    "Key": reservation_key(reservation.id),
-                    "UpdateExpression": (
-                        "SET #status = :cancelled, version = version + :one, "
-                        "updatedAt = :now, purgeAt = :purgeAt"
-                    ),
-                    "ConditionExpression": (
-                        "version = :version AND #status IN (:active, :confirmed)"
-                    ),
+                    "Key": reservation_key(after.id),
+                    "UpdateExpression": _expression(header_sets, header_removes),
+                    "ConditionExpression": "version = :version",
                     "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":cancelled": _s(Status.CANCELLED.value),
-                        ":active": _s(Status.ACTIVE.value),
-                        ":confirmed": _s(Status.CONFIRMED.value),
-                        ":version": _n(reservation.version),
-                        ":one": _n(1),
-                        ":now": _n(now),
-                        ":purgeAt": _n(purge_at),
-                    },
+                    "ExpressionAttributeValues": values,
                 }
             }
         ]
-        for line in reservation.lines:
-            if line.held:
-                items.append(self._release(line.sku, line.location, line.held, now))
+        header_changed = (before.status, before.expires_at, before.purge_at) != (
+            after.status,
+            after.expires_at,
+            after.purge_at,
+        )
+        for old, new in zip(before.lines, after.lines, strict=True):
+            released = new.released - old.released
+            consumed = new.consumed - old.consumed
+            if released or consumed:
+                items.append(self._settle_stock(new.sku, new.location, released, consumed, now))
+            if old != new or header_changed:
+                sets, removes, line_values = _line_state(after, new)
                 items.append(
-                    self._line_change(reservation.id, line, "released", line.held, purge_at)
+                    {
+                        "Update": {
+                            "TableName": self.name,
+                            "Key": line_key(after.id, new.sku, new.location),
+                            "UpdateExpression": _expression(sets, removes),
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeNames": LINE_NAMES,
+                            "ExpressionAttributeValues": line_values,
+                        }
+                    }
                 )
         try:
             self._transact(items, token)
         except TransactionCancelled as cancelled:
-            if cancelled.reasons[0].code == "ConditionalCheckFailed":
-                raise ReservationChanged(reservation.id) from None
+            if any(reason.code == "ConditionalCheckFailed" for reason in cancelled.reasons):
+                raise ReservationChanged(after.id) from None
             if cancelled.conflicted:
                 raise WriteConflict(str(cancelled)) from None
             raise
+
+    def settle_purged_line(
+        self, reservation_id: str, line: Line, now: int, keep_until: int
+    ) -> bool:
+        """Give back what a line held when TTL deleted it, at most once.
+
+        A marker item written in the same transaction makes a redelivered stream record
+        a no-op. Returns False when the marker was already there.
+        """
+        marker: AttributeMap = {
+            PK: reservation_pk(reservation_id),
+            SK: _s(f"PURGED#{line.sku}#{line.location}"),
+            "entity": _s("purged-line"),
+            "held": _n(line.held),
+            "settledAt": _n(now),
+            TTL_ATTRIBUTE: _n(keep_until),
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            self._settle_stock(line.sku, line.location, line.held, 0, now),
+        ]
+        try:
+            self._transact(items, uuid.uuid4().hex)
+        except TransactionCancelled as cancelled:
+            if cancelled.reasons[0].code == "ConditionalCheckFailed":
+                return False
+            if cancelled.conflicted:
+                raise WriteConflict(str(cancelled)) from None
+            raise
+        return True
 
     # transaction items
 
@@ -398,30 +575,25 @@ class ReservationTable:
             }
         }
 
-    def _release(self, sku: str, location: str, quantity: int, now: int) -> dict[str, Any]:
+    def _settle_stock(
+        self, sku: str, location: str, released: int, consumed: int, now: int
+    ) -> dict[str, Any]:
+        """Released stock becomes available again; consumed stock leaves onHand and reserved
+        together, so ``available`` does not move when goods ship."""
         return {
             "Update": {
                 "TableName": self.name,
                 "Key": stock_key(sku, location),
                 "UpdateExpression": (
-                    "SET reserved = reserved - :q, available = available + :q, updatedAt = :now"
+                    "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
+                    "available = available + :released, updatedAt = :now"
                 ),
-                "ExpressionAttributeValues": {":q": _n(quantity), ":now": _n(now)},
-            }
-        }
-
-    def _line_change(
-        self, reservation_id: str, line: Line, outcome: str, quantity: int, purge_at: int
-    ) -> dict[str, Any]:
-        """Move ``quantity`` of a line from held to ``released`` or ``consumed``."""
-        return {
-            "Update": {
-                "TableName": self.name,
-                "Key": line_key(reservation_id, line.sku, line.location),
-                "UpdateExpression": (
-                    f"SET held = held - :q, {outcome} = {outcome} + :q, purgeAt = :purgeAt"
-                ),
-                "ExpressionAttributeValues": {":q": _n(quantity), ":purgeAt": _n(purge_at)},
+                "ExpressionAttributeValues": {
+                    ":consumed": _n(consumed),
+                    ":released": _n(released),
+                    ":settled": _n(released + consumed),
+                    ":now": _n(now),
+                },
             }
         }
 

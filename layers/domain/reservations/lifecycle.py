@@ -1,0 +1,153 @@
+"""The life of a hold as pure functions: the state before and a request in, the state after out.
+
+    ACTIVE --confirm--> CONFIRMED --fulfill--> FULFILLED
+    ACTIVE | CONFIRMED --cancel / release of everything--> CANCELLED
+    ACTIVE --expiry (sweeper)--> EXPIRED
+
+An ACTIVE hold past ``expiresAt`` already counts as EXPIRED: nothing may confirm, extend,
+release or fulfil it. :mod:`reservations.table` persists the difference between the two
+states in one transaction conditioned on the version read, so each transition happens once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from .errors import InvalidRequest, InvalidState
+from .records import Line, Reservation, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long records are kept once DynamoDB TTL may remove them."""
+
+    ended_seconds: int  # after a hold ends (cancelled, fulfilled, expired)
+    expiry_grace_seconds: int  # after an ACTIVE hold's expiry: the sweeper's head start
+
+    def while_active(self, expires_at: int) -> int:
+        return expires_at + self.expiry_grace_seconds
+
+    def after_end(self, now: int) -> int:
+        return now + self.ended_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class LineQuantity:
+    sku: str
+    location: str
+    quantity: int
+
+
+def _require(reservation: Reservation, now: int, *allowed: Status) -> None:
+    current = reservation.status_at(now)
+    if current not in allowed:
+        raise InvalidState(reservation.id, current.value)
+
+
+def _next(reservation: Reservation, now: int, **changes: object) -> Reservation:
+    return replace(reservation, version=reservation.version + 1, updated_at=now, **changes)  # type: ignore[arg-type]
+
+
+def _ended(
+    reservation: Reservation,
+    status: Status,
+    lines: tuple[Line, ...],
+    now: int,
+    retention: Retention,
+) -> Reservation:
+    return _next(reservation, now, status=status, lines=lines, purge_at=retention.after_end(now))
+
+
+def confirm(reservation: Reservation, now: int) -> Reservation:
+    """Payment approved: the hold stops expiring (VTEX "confirmed")."""
+    _require(reservation, now, Status.ACTIVE)
+    return _next(reservation, now, status=Status.CONFIRMED, purge_at=None)
+
+
+def extend(
+    reservation: Reservation, now: int, expires_in: int, retention: Retention
+) -> Reservation:
+    _require(reservation, now, Status.ACTIVE)
+    expires_at = now + expires_in
+    return _next(
+        reservation, now, expires_at=expires_at, purge_at=retention.while_active(expires_at)
+    )
+
+
+def cancel(reservation: Reservation, now: int, retention: Retention) -> Reservation:
+    _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    lines = tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
+    return _ended(reservation, Status.CANCELLED, lines, now, retention)
+
+
+def expire(reservation: Reservation, now: int, retention: Retention) -> Reservation:
+    """The sweeper's transition: only an ACTIVE hold that is due."""
+    if reservation.status is not Status.ACTIVE or reservation.expires_at > now:
+        raise InvalidState(reservation.id, reservation.status_at(now).value)
+    lines = tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
+    return _ended(reservation, Status.EXPIRED, lines, now, retention)
+
+
+def _take(
+    reservation: Reservation, requested: Iterable[LineQuantity], field: str
+) -> tuple[Line, ...]:
+    """Lines after moving the requested quantities from ``held`` to ``field``."""
+    taken: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(requested):
+        where = f"body.items[{index}]"
+        line = reservation.line(item.sku, item.location)
+        if line is None:
+            raise InvalidRequest(
+                where, f"reservation has no line for sku {item.sku!r} at {item.location!r}"
+            )
+        key = (item.sku, item.location)
+        if key in taken:
+            raise InvalidRequest(where, "repeats a line; send one entry per (sku, location)")
+        if item.quantity > line.held:
+            raise InvalidRequest(
+                f"{where}.quantity",
+                f"{item.quantity} exceeds the {line.held} still held on this line",
+            )
+        taken[key] = item.quantity
+    lines = []
+    for line in reservation.lines:
+        quantity = taken.get((line.sku, line.location), 0)
+        if quantity:
+            line = replace(
+                line, held=line.held - quantity, **{field: getattr(line, field) + quantity}
+            )
+        lines.append(line)
+    return tuple(lines)
+
+
+def _settle(
+    reservation: Reservation, lines: tuple[Line, ...], now: int, retention: Retention
+) -> Reservation:
+    """A hold with nothing left held ends: FULFILLED if anything shipped, else CANCELLED."""
+    if any(line.held for line in lines):
+        return _next(reservation, now, lines=lines)
+    shipped = any(line.consumed for line in lines)
+    return _ended(
+        reservation, Status.FULFILLED if shipped else Status.CANCELLED, lines, now, retention
+    )
+
+
+def release(
+    reservation: Reservation, items: Iterable[LineQuantity], now: int, retention: Retention
+) -> Reservation:
+    """Give back part of a hold (Dynamics' unreserve)."""
+    _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    return _settle(reservation, _take(reservation, items, "released"), now, retention)
+
+
+def fulfill(
+    reservation: Reservation, items: Iterable[LineQuantity] | None, now: int, retention: Retention
+) -> Reservation:
+    """The goods ship: held quantity leaves stock. Without items, everything still held."""
+    _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    if items is None:
+        items = [LineQuantity(x.sku, x.location, x.held) for x in reservation.lines if x.held]
+        if not items:
+            raise InvalidState(reservation.id, reservation.status.value)
+    return _settle(reservation, _take(reservation, items, "consumed"), now, retention)
