@@ -18,13 +18,32 @@ from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
 
 TABLE = "ReservationsTable"
 FUNCTION = "AWS::Serverless::Function"
-# What the API function does to the table; TransactWriteItems is authorised per item action.
-API_FUNCTION_ACTIONS = {
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
+TABLE_ARN = f"{TABLE}.Arn"
+STREAM_ARN = f"{TABLE}.StreamArn"
+# Exactly what each function may do, and on what; TransactWriteItems is authorised per item
+# action inside it. Anything more (or a function not listed) fails.
+EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
+    "ApiFunction": {
+        *{
+            (f"dynamodb:{a}", TABLE_ARN)
+            for a in ("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem")
+        },
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
+    },
+    "SweeperFunction": {
+        ("dynamodb:Query", TABLE_ARN),
+        ("dynamodb:UpdateItem", TABLE_ARN),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/ExpiryIndex"),
+    },
+    "StreamFunction": {
+        ("dynamodb:PutItem", TABLE_ARN),
+        ("dynamodb:UpdateItem", TABLE_ARN),
+        ("dynamodb:DescribeStream", STREAM_ARN),
+        ("dynamodb:GetRecords", STREAM_ARN),
+        ("dynamodb:GetShardIterator", STREAM_ARN),
+        ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
+        ("sqs:SendMessage", "StreamFailuresQueue.Arn"),
+    },
 }
 NEVER_GRANTED = {
     "dynamodb:Scan",
@@ -107,13 +126,13 @@ def test_cfn_lint_finds_no_error_or_warning(sam_tools: None) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(functions()))
-def test_function_policies_only_touch_the_table(name: str) -> None:
+def test_function_policies_grant_exactly_what_the_function_needs(name: str) -> None:
     properties = functions()[name]["Properties"]
     assert "Role" not in properties, f"{name}: an external Role escapes this check"
     policies = properties.get("Policies")
     assert isinstance(policies, list), f"{name}: no explicit Policies"
     assert policies, f"{name}: no explicit Policies"
-    granted: set[str] = set()
+    granted: set[tuple[str, str]] = set()
     for policy in policies:
         # Only inline statements: no managed policy names/ARNs, no SAM policy templates
         # (DynamoDBCrudPolicy grants Scan, DeleteItem and Batch*).
@@ -123,18 +142,15 @@ def test_function_policies_only_touch_the_table(name: str) -> None:
             assert statement["Effect"] == "Allow", statement
             assert "NotAction" not in statement, statement
             assert "NotResource" not in statement, statement
-            actions = as_list(statement["Action"])
-            for action in actions:
-                assert action.startswith("dynamodb:"), f"{name}: {action} is not DynamoDB"
-                assert "*" not in action, f"{name}: wildcard action {action}"
             targets = as_list(statement["Resource"])
             assert "*" not in targets, f"{name}: Resource '*'"
-            for target in targets:
-                assert is_table_arn(target), f"{name}: {target!r} is not the table's ARN"
-            granted.update(actions)
-    assert not granted & NEVER_GRANTED, f"{name} may {sorted(granted & NEVER_GRANTED)}"
-    if name == "ApiFunction":
-        assert granted == API_FUNCTION_ACTIONS
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, f"{name}: wildcard action {action}"
+                granted.update((action, str(target)) for target in targets)
+    actions = {action for action, _ in granted}
+    assert not actions & NEVER_GRANTED, f"{name} may {sorted(actions & NEVER_GRANTED)}"
+    assert name in EXPECTED_GRANTS, f"{name}: add its least-privilege grants to this test"
+    assert granted == EXPECTED_GRANTS[name]
 
 
 @pytest.mark.parametrize("name", sorted(functions()))
