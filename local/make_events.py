@@ -1,0 +1,165 @@
+"""Writes ``events/*.json``: one API Gateway proxy event per route of ``template.yaml``.
+
+    python -m local.make_events            # rewrite the files
+    python -m local.make_events --check    # exit 1 if a committed file differs
+
+Events are built by ``local.apigw.proxy_event``, the builder the local server uses, so a
+sample is what the handler gets over HTTP. Their SKUs are the demo catalogue of
+``make run``, so each works with ``make invoke`` against a fresh ``make run``. Ids and
+times are fixed so that regenerating changes nothing unless the shape changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .apigw import proxy_event
+from .run import DEMO_CATALOGUE, Stock
+from .table import ROOT
+
+EVENTS_DIR = ROOT / "events"
+# What a request through the regional endpoint carries (api id "local", as apigw's context).
+HOST = "local.execute-api.us-east-1.amazonaws.com"
+CLIENT_IP = "203.0.113.10"  # TEST-NET-3: documentation addresses, never a real client
+REQUEST_TIME_EPOCH_MS = 1_767_268_800_000  # 2026-01-01T12:00:00Z
+REQUEST_TIME = "01/Jan/2026:12:00:00 +0000"
+
+RESERVATION_ID = "checkout-1001"
+OVERSELL_ID = "checkout-1002"
+
+
+def _stock(sku: str, location: str) -> Stock:
+    """A line of the demo catalogue; fails here, not in ``make invoke``, if it is gone."""
+    return next(s for s in DEMO_CATALOGUE if (s.sku, s.location) == (sku, location))
+
+
+MUG = _stock("MUG-BLUE", "WH-LONDON")
+SHIRT_PARIS = _stock("TSHIRT-M-RED", "STORE-PARIS")
+POSTER = _stock("POSTER-A2", "WH-LONDON")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    name: str
+    method: str
+    path: str
+    body: Any = None
+
+
+# In this order they tell one story against a fresh `make run`: checkout-1001 is held,
+# extended, partly released, confirmed and fulfilled; checkout-1002 oversells and is cancelled.
+SAMPLES = (
+    Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
+    Sample("set_on_hand", "PUT", f"/inventory/{MUG.sku}/locations/{MUG.location}", {"onHand": 30}),
+    Sample(
+        "create_reservation",
+        "POST",
+        "/reservations",
+        {
+            "id": RESERVATION_ID,
+            "orderId": "order-1001",
+            "items": [
+                {"sku": MUG.sku, "location": MUG.location, "quantity": 2},
+                {"sku": SHIRT_PARIS.sku, "location": SHIRT_PARIS.location, "quantity": 1},
+            ],
+            "expiresInSeconds": 900,
+        },
+    ),
+    Sample(
+        "create_reservation_oversell",
+        "POST",
+        "/reservations",
+        {
+            "id": OVERSELL_ID,
+            "items": [
+                # More than the catalogue's 3 posters: granted only because oversell is allowed.
+                {
+                    "sku": POSTER.sku,
+                    "location": POSTER.location,
+                    "quantity": 5,
+                    "allowOversell": True,
+                }
+            ],
+        },
+    ),
+    Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
+    Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
+    Sample(
+        "extend_reservation",
+        "POST",
+        f"/reservations/{RESERVATION_ID}/extend",
+        {"expiresInSeconds": 1800},
+    ),
+    Sample(
+        "release_reservation",
+        "POST",
+        f"/reservations/{RESERVATION_ID}/release",
+        {"items": [{"sku": MUG.sku, "location": MUG.location, "quantity": 1}]},
+    ),
+    Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
+    Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
+    Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}"),
+    Sample("openapi", "GET", "/openapi.json"),
+    Sample("swagger", "GET", "/swagger"),
+)
+
+
+def build(sample: Sample) -> dict[str, Any]:
+    stable = uuid.uuid5(uuid.NAMESPACE_URL, f"events/{sample.name}")
+    headers = {
+        "Accept": "application/json" if sample.name != "swagger" else "text/html",
+        "Host": HOST,
+        "User-Agent": "curl/8.5.0",
+        "X-Amzn-Trace-Id": f"Root=1-{REQUEST_TIME_EPOCH_MS // 1000:08x}-{stable.hex[:24]}",
+        "X-Forwarded-For": CLIENT_IP,
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    body = None
+    if sample.body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(sample.body)
+    event = proxy_event(sample.method, sample.path, headers, body, source_ip=CLIENT_IP)
+    context = event["requestContext"]
+    context["requestId"] = context["extendedRequestId"] = str(stable)
+    context["requestTime"] = REQUEST_TIME
+    context["requestTimeEpoch"] = REQUEST_TIME_EPOCH_MS
+    return event
+
+
+def render(event: dict[str, Any]) -> str:
+    return json.dumps(event, indent=2) + "\n"
+
+
+def generated() -> dict[str, str]:
+    """File name to content, for every sample."""
+    return {f"{sample.name}.json": render(build(sample)) for sample in SAMPLES}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.make_events", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, content in generated().items():
+        path: Path = EVENTS_DIR / name
+        if path.exists() and path.read_text(encoding="utf-8") == content:
+            continue
+        stale.append(name)
+        if not args.check:
+            EVENTS_DIR.mkdir(exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    verb = "differ" if args.check else "written"
+    print(f"{len(stale)} event file(s) {verb}: {', '.join(stale) or '-'}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

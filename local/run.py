@@ -1,0 +1,284 @@
+"""``make run``: the whole stack on this machine, until Ctrl-C or SIGTERM.
+
+    python -m local.run --engine moto|dynamodb-local --port 3000
+
+1. DynamoDB: the endpoint in AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL if one is set,
+   otherwise an engine started here (moto server by default, or DynamoDB Local).
+2. The table from template.yaml, created if missing; a demo catalogue is written only
+   into a table created just now, so a table you brought is never overwritten.
+3. The API on http://127.0.0.1:<port> (``local.server.LocalApi``), plus the background
+   functions of the stack, stopped together, engine last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Protocol
+
+from reservations.bootstrap import dynamodb_client
+from reservations.table import ReservationTable
+
+from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
+from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
+from .server import LocalApi
+from .table import ensure_table
+
+DEFAULT_TABLE = "reservations"
+DEFAULT_PORT = 3000
+DEFAULT_WORKERS = 2
+ENGINES: dict[str, type[MotoServer] | type[DynamoDBLocal]] = {
+    "moto": MotoServer,
+    "dynamodb-local": DynamoDBLocal,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stock:
+    sku: str
+    location: str
+    on_hand: int
+
+
+# What a fresh table starts with: enough to try holds, a replay, a shortage and oversell.
+DEMO_CATALOGUE = (
+    Stock("MUG-BLUE", "WH-LONDON", 25),
+    Stock("MUG-BLUE", "STORE-PARIS", 8),
+    Stock("TSHIRT-M-RED", "WH-LONDON", 40),
+    Stock("TSHIRT-M-RED", "STORE-PARIS", 12),
+    Stock("POSTER-A2", "WH-LONDON", 3),
+)
+DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
+
+
+class Background(Protocol):
+    """Something the stack runs beside the API (a sweeper on a schedule, a queue consumer).
+
+    Started after the API and stopped before it. Like the API, it must run its function
+    in worker processes (``LocalApi`` shows how), never in a thread of this process:
+    handlers keep per-invocation state in module globals.
+    """
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def background_functions(endpoint: str, table_name: str) -> list[Background]:
+    """The stack's functions besides the API; none yet."""
+    return []
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM: leave the wait and stop everything in order."""
+
+
+_deferring = False
+_deferred: list[str] = []
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    if _deferring:
+        _deferred.append(name)
+        return
+    # A second signal while stopping means "now": skip the orderly shutdown.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    raise Stopped(name)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold a signal until what is being started has registered how to stop it.
+
+    Not a blocked signal mask: children (DynamoDB Local) would inherit it and ignore
+    the SIGTERM that stops them.
+    """
+    global _deferring
+    _deferring = True
+    try:
+        yield
+    finally:
+        _deferring = False
+    if _deferred:
+        _on_signal(signal.Signals[_deferred[0]], None)
+
+
+def seed(table: ReservationTable) -> None:
+    now = int(time.time())
+    for stock in DEMO_CATALOGUE:
+        table.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
+
+
+def catalogue_lines(table: ReservationTable) -> list[str]:
+    lines = [f"  {'sku':<14} {'location':<12} {'onHand':>7} {'reserved':>9} {'available':>10}"]
+    for sku in DEMO_SKUS:
+        for level in table.get_inventory(sku).locations:
+            lines.append(
+                f"  {level.sku:<14} {level.location:<12} {level.on_hand:>7} "
+                f"{level.reserved:>9} {level.available:>10}"
+            )
+    if len(lines) == 1:
+        lines = ["  (none of the demo skus has stock in this table)"]
+    return lines
+
+
+def curl_examples(url: str) -> list[str]:
+    first = DEMO_CATALOGUE[0]
+    body = json.dumps(
+        {
+            "id": "demo-checkout-1",
+            "items": [{"sku": first.sku, "location": first.location, "quantity": 2}],
+        },
+        separators=(",", ":"),
+    )
+    return [
+        f"curl -i -X POST {url}/reservations -H 'Content-Type: application/json' -d '{body}'",
+        f"curl -i {url}/inventory/{first.sku}",
+    ]
+
+
+def banner(
+    *,
+    api: LocalApi,
+    engine: str,
+    endpoint_variable: str,
+    endpoint: str,
+    table_name: str,
+    seeded: bool,
+    catalogue: list[str],
+) -> str:
+    table_state = (
+        "created and seeded with the demo catalogue" if seeded else "already existed, left as is"
+    )
+    return "\n".join(
+        [
+            "",
+            "Soft reservations, local stack",
+            f"  API        {api.url}",
+            f"  Swagger    {api.url}/swagger",
+            f"  DynamoDB   {engine} at {endpoint}",
+            f"  table      {table_name} ({table_state})",
+            f"  workers    {api.workers} processes, one request at a time each, as in Lambda",
+            "",
+            "Catalogue:",
+            *catalogue,
+            "",
+            "Try:",
+            *(f"  {line}" for line in curl_examples(api.url)),
+            "",
+            "Invoke a handler against this stack from another terminal:",
+            f"  export {endpoint_variable}={endpoint} TABLE_NAME={table_name}",
+            "  make invoke FN=api EVENT=events/get_inventory.json",
+            "",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--engine",
+        choices=sorted(ENGINES),
+        default=os.environ.get("ENGINE", "moto"),
+        help="engine to start when no AWS_ENDPOINT_URL(_DYNAMODB) is set",
+    )
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--engine-port", type=int, default=0, help="0: any free port")
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WORKERS", DEFAULT_WORKERS))
+    )
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
+    return parser.parse_args(argv)
+
+
+def serve(args: argparse.Namespace, stack: ExitStack) -> None:
+    apply_defaults(local_aws_defaults())
+    table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+    endpoint = local_endpoint()
+    if endpoint is not None:
+        engine_label = "your endpoint"
+        endpoint_variable = next(key for key in ENDPOINT_VARIABLES if os.environ.get(key))
+    else:
+        print(f"starting {args.engine} ...", flush=True)
+        with signals_deferred():
+            engine: Engine = ENGINES[args.engine](args.engine_port or None)
+            stack.callback(engine.stop)
+        engine_label, endpoint = engine.name, engine.endpoint
+        # moto answers every service on its port (SQS too, for later functions);
+        # DynamoDB Local only DynamoDB.
+        endpoint_variable = (
+            "AWS_ENDPOINT_URL" if args.engine == "moto" else "AWS_ENDPOINT_URL_DYNAMODB"
+        )
+        os.environ[endpoint_variable] = endpoint  # read by botocore here and in the workers
+
+    client = dynamodb_client()
+    table = ReservationTable(client, table_name)
+    seeded = ensure_table(client, table_name)
+    if seeded:
+        seed(table)
+
+    api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
+    print(f"starting {args.workers} workers ...", flush=True)
+    try:
+        api.start()
+    except OSError as error:
+        raise SystemExit(
+            f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}); "
+            f"try another port: make run PORT={args.port + 1}"
+        ) from None
+    stack.callback(api.stop)
+    for function in background_functions(endpoint, table_name):
+        function.start()
+        stack.callback(function.stop)
+
+    print(
+        banner(
+            api=api,
+            engine=engine_label,
+            endpoint_variable=endpoint_variable,
+            endpoint=endpoint,
+            table_name=table_name,
+            seeded=seeded,
+            catalogue=catalogue_lines(table),
+        ),
+        flush=True,
+    )
+    while True:
+        time.sleep(3600)  # until a signal raises Stopped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # moto server logs every engine call through werkzeug; the API's own line is enough.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        # Whatever was started is stopped in reverse order, however we leave.
+        with ExitStack() as stack:
+            serve(args, stack)
+    except Stopped as stopped:
+        print(f"\n{stopped}: stopped the API, its workers and the engine.", file=sys.stderr)
+    except EngineUnavailable as error:
+        print(f"cannot start {args.engine}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

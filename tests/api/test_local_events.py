@@ -1,0 +1,164 @@
+"""The sample events and ``python -m local.invoke``, the Docker-free ``sam local invoke``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from local.apigw import routes
+from local.engines import Engine
+from local.invoke import find_function, functions
+from local.make_events import EVENTS_DIR, SAMPLES, generated
+from local.run import seed
+from local.table import ROOT, ensure_table
+from reservations.table import ReservationTable
+from tests.api.test_local_stack import PYTHONPATH
+from tests.conftest import client_for
+
+# Differ on every generation by nature; the generator pins them, but a hand edit may not.
+VOLATILE_CONTEXT = ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch")
+
+
+def stable(event: dict[str, Any]) -> dict[str, Any]:
+    context = {k: v for k, v in event["requestContext"].items() if k not in VOLATILE_CONTEXT}
+    return {**event, "requestContext": context}
+
+
+def committed(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return loaded
+
+
+@pytest.mark.parametrize("name", sorted(generated()))
+def test_committed_event_is_what_make_events_generates(name: str) -> None:
+    path = EVENTS_DIR / name
+    assert path.exists(), f"{path} is missing: run python -m local.make_events"
+    fresh = json.loads(generated()[name])
+    assert stable(json.loads(path.read_text())) == stable(fresh), (
+        f"{path} drifted from local/make_events.py: run python -m local.make_events"
+    )
+
+
+def test_samples_and_routes_match_one_to_one() -> None:
+    sampled = {
+        (event["httpMethod"], event["resource"])
+        for event in (committed(sample.name) for sample in SAMPLES)
+    }
+    template = {(route.method, route.resource) for route in routes()}
+    assert template - sampled == set(), "routes without a sample in local/make_events.py"
+    assert sampled - template == set(), "samples of routes the template does not have"
+
+
+def test_functions_come_from_the_template() -> None:
+    api = find_function("api")
+    assert find_function("ApiFunction") == api
+    assert functions()["ApiFunction"] == api
+    assert api.code_uri == ROOT / "functions/api"
+    assert api.handler == "api_function.lambda_handler"
+    assert ROOT / "layers/domain" in api.layer_paths
+    assert api.timeout_seconds == 10
+    # Parameters resolve to their defaults; resources (the table) are left to the runner.
+    assert api.environment["DEFAULT_EXPIRES_IN_SECONDS"] == "900"
+    assert api.environment["POWERTOOLS_SERVICE_NAME"] == "reservations"
+    assert "TABLE_NAME" not in api.environment
+
+
+# --- invoking the samples -----------------------------------------------------------------
+
+
+def invoke(function: str, event: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    full_env |= {"PYTHONPATH": PYTHONPATH, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "local.invoke", function, event],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def seeded_table(moto_server: Engine) -> Iterator[str]:
+    """A table on the moto server engine holding the demo catalogue, as ``make run`` makes it."""
+    client = client_for(moto_server.endpoint)
+    name = f"reservations-{uuid.uuid4().hex[:8]}"
+    ensure_table(client, name)
+    seed(ReservationTable(client, name))
+    yield name
+    client.delete_table(TableName=name)
+
+
+def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table: str) -> None:
+    env = {"AWS_ENDPOINT_URL": moto_server.endpoint, "TABLE_NAME": seeded_table}
+    # The order of SAMPLES: each sample meets the state it is meant for.
+    expected = {
+        "get_inventory": 200,
+        "set_on_hand": 200,
+        "create_reservation": 201,
+        "create_reservation_oversell": 201,
+        "get_reservation": 200,
+        "list_holds": 200,
+        "extend_reservation": 200,
+        "release_reservation": 200,
+        "confirm_reservation": 200,
+        "fulfill_reservation": 200,
+        "cancel_reservation": 200,
+        "openapi": 200,
+        "swagger": 200,
+    }
+    assert list(expected) == [sample.name for sample in SAMPLES]
+    bodies: dict[str, Any] = {}
+    for name, status in [*expected.items(), ("create_reservation", 200)]:  # then a replay
+        done = invoke("api", f"events/{name}.json", env)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)  # stdout is the result alone; logs go to stderr
+        assert result["statusCode"] == status, (name, result)
+        if name != "swagger":
+            bodies.setdefault(name, json.loads(result["body"]))
+    assert bodies["get_inventory"]["sku"] == "MUG-BLUE"
+    assert bodies["set_on_hand"]["onHand"] == 30
+    assert bodies["get_reservation"]["status"] == "ACTIVE"
+    assert [hold["id"] for hold in bodies["list_holds"]["holds"]] == ["checkout-1001"]
+    assert bodies["confirm_reservation"]["status"] == "CONFIRMED"
+    assert bodies["fulfill_reservation"]["status"] == "FULFILLED"
+    assert bodies["cancel_reservation"]["status"] == "CANCELLED"
+    table = ReservationTable(client_for(moto_server.endpoint), seeded_table)
+    mugs = {level.location: level for level in table.get_inventory("MUG-BLUE").locations}
+    # 2 held, 1 released, 1 shipped: the warehouse's 30 are 29, none held.
+    assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (29, 0)
+    posters = table.get_inventory("POSTER-A2")  # oversold by 5, then given back
+    assert (posters.on_hand, posters.reserved, posters.available) == (3, 0, 3)
+    assert "/reservations" in bodies["openapi"]["paths"]
+
+
+def test_without_an_endpoint_it_says_to_start_make_run() -> None:
+    done = invoke("api", "events/get_inventory.json", {})
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "make run" in done.stderr
+    assert "export AWS_ENDPOINT_URL=" in done.stderr
+
+
+def test_an_unknown_function_names_the_known_ones() -> None:
+    done = invoke("nope", "events/get_inventory.json", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 2
+    assert "api (ApiFunction)" in done.stderr
+
+
+def test_a_handler_error_is_reported_as_lambda_reports_it(moto_server: Engine) -> None:
+    # No table of that name: the handler's DynamoDB call fails and nothing catches it.
+    env = {"AWS_ENDPOINT_URL": moto_server.endpoint, "TABLE_NAME": "no-such-table"}
+    done = invoke("api", "events/get_inventory.json", env)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["errorType"] == "ResourceNotFoundException"
+    assert "Traceback" in done.stderr

@@ -1,0 +1,162 @@
+"""``LocalApi`` used directly, as the benchmark uses it, and its proxy-response translation."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.engines import Engine
+from local.server import LocalApi, MalformedResponse, proxy_status, response_body, response_headers
+from tests.api.test_local_stack import Reply, alive, call, children, port_is_free
+
+
+@pytest.fixture
+def api(dynamodb_local: Engine, local_table: str) -> Iterator[LocalApi]:
+    env = {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint, "TABLE_NAME": local_table}
+    with LocalApi(port=0, workers=3, env=env, quiet=True) as running:
+        yield running
+
+
+def workers_of_this_process() -> set[int]:
+    spawned = set()
+    for pid in children(os.getpid()):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            spawned.add(pid)
+    return spawned
+
+
+def gone(pids: set[int], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_reserve_and_get_round_trip_on_dynamodb_local(api: LocalApi) -> None:
+    assert call("PUT", f"{api.url}/inventory/SKU-1/locations/WH1", {"onHand": 4}).status == 200
+    request = {"id": "checkout-7", "items": [{"sku": "SKU-1", "location": "WH1", "quantity": 3}]}
+    created = call("POST", f"{api.url}/reservations", request)
+    assert created.status == 201, created.body
+    fetched = call("GET", f"{api.url}/reservations/checkout-7")
+    assert fetched.status == 200
+    assert fetched.json == created.json
+    inventory = call("GET", f"{api.url}/inventory/SKU-1").json
+    assert (inventory["onHand"], inventory["reserved"], inventory["available"]) == (4, 3, 1)
+    short = call("POST", f"{api.url}/reservations", {**request, "id": "checkout-8"})
+    assert short.status == 409
+    assert short.json["error"] == "INSUFFICIENT_STOCK"
+
+
+def test_concurrent_requests_never_oversell(api: LocalApi) -> None:
+    """Many clients at once through HTTP and the worker pool: the table decides, exactly."""
+    assert call("PUT", f"{api.url}/inventory/SKU-HOT/locations/WH1", {"onHand": 10}).status == 200
+
+    def reserve(n: int) -> Reply:
+        line = {"sku": "SKU-HOT", "location": "WH1", "quantity": 1}
+        return call("POST", f"{api.url}/reservations", {"id": f"c-{n}", "items": [line]})
+
+    with ThreadPoolExecutor(max_workers=16) as clients:
+        statuses = sorted(reply.status for reply in clients.map(reserve, range(24)))
+    assert statuses == [201] * 10 + [409] * 14
+    inventory = call("GET", f"{api.url}/inventory/SKU-HOT").json
+    assert (inventory["reserved"], inventory["available"]) == (10, 0)
+
+
+def test_a_killed_worker_is_replaced(api: LocalApi) -> None:
+    before = workers_of_this_process()
+    assert len(before) == api.workers
+    os.kill(next(iter(before)), signal.SIGKILL)
+    # Requests in flight when a worker dies get API Gateway's 502, never a hang or a 500;
+    # then a new set of workers answers, as Lambda starts new execution environments.
+    statuses = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        statuses.append(call("GET", f"{api.url}/openapi.json").status)
+        if statuses[-1] == 200:
+            break
+    assert statuses[-1] == 200, statuses
+    assert set(statuses) <= {200, 502}, statuses
+    assert gone(before)
+
+
+def test_stop_frees_the_port_ends_the_workers_and_is_idempotent(
+    dynamodb_local: Engine, local_table: str
+) -> None:
+    env = {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local.endpoint, "TABLE_NAME": local_table}
+    api = LocalApi(port=0, workers=2, env=env, quiet=True)
+    with pytest.raises(RuntimeError):
+        _ = api.url
+    api.start()
+    port = int(api.url.rsplit(":", 1)[1])
+    workers = workers_of_this_process()
+    assert len(workers) == 2
+    assert call("GET", f"{api.url}/openapi.json").status == 200
+    api.stop()
+    api.stop()
+    assert port_is_free(port)
+    assert gone(workers)
+    with pytest.raises(RuntimeError):
+        api.start()
+
+
+def test_a_function_that_cannot_start_fails_start() -> None:
+    # The handler builds its client at import; botocore refuses this endpoint there.
+    api = LocalApi(port=0, workers=1, env={"AWS_ENDPOINT_URL": "not a url"}, quiet=True)
+    with pytest.raises(RuntimeError, match="failed to start"):
+        api.start()
+    assert gone(workers_of_this_process())
+
+
+# --- the proxy response as API Gateway turns it into HTTP --------------------------------
+
+
+def test_multi_value_headers_win_over_single_ones_of_the_same_name() -> None:
+    result: dict[str, Any] = {
+        "statusCode": 200,
+        "headers": {"X-One": "a", "set-cookie": "ignored", "Content-Length": "999"},
+        "multiValueHeaders": {"Set-Cookie": ["x=1", "y=2"], "Content-Type": ["text/plain"]},
+    }
+    assert sorted(response_headers(result)) == [
+        ("Content-Type", "text/plain"),
+        ("Set-Cookie", "x=1"),
+        ("Set-Cookie", "y=2"),
+        ("X-One", "a"),
+    ]
+
+
+def test_content_type_defaults_to_json_as_in_api_gateway() -> None:
+    assert response_headers({"statusCode": 204}) == [("Content-Type", "application/json")]
+
+
+def test_bodies_are_text_or_base64() -> None:
+    assert response_body({"statusCode": 200, "body": "é"}) == "é".encode()
+    binary = bytes(range(256))
+    encoded = base64.b64encode(binary).decode()
+    assert response_body({"statusCode": 200, "body": encoded, "isBase64Encoded": True}) == binary
+    assert response_body({"statusCode": 204}) == b""
+    with pytest.raises(MalformedResponse):
+        response_body({"statusCode": 200, "body": "%%%", "isBase64Encoded": True})
+    with pytest.raises(MalformedResponse):
+        response_body({"statusCode": 200, "body": {"not": "a string"}})
+
+
+@pytest.mark.parametrize(
+    "result", [None, [], {}, {"statusCode": "200"}, {"statusCode": 99}, {"statusCode": True}]
+)
+def test_a_malformed_proxy_response_is_rejected(result: Any) -> None:
+    with pytest.raises(MalformedResponse):
+        proxy_status(result)
