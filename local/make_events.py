@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reservations.table import line_key
+
 from .apigw import proxy_event
+from .aws_events import scheduled_event, stream_event, ttl_remove_record
 from .run import DEMO_CATALOGUE, Stock
 from .table import ROOT
 
@@ -138,9 +141,53 @@ def render(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2) + "\n"
 
 
+def scheduled_sweep() -> dict[str, Any]:
+    """The sweeper's EventBridge tick (make invoke FN=sweeper EVENT=events/scheduled_sweep.json)."""
+    return scheduled_event(
+        at=REQUEST_TIME_EPOCH_MS / 1000,
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "events/sweep")),
+    )
+
+
+def stream_ttl_remove() -> dict[str, Any]:
+    """A TTL deletion of a hold line that still held 2 mugs: the stream function gives them back
+    (``make invoke FN=stream EVENT=events/stream_ttl_remove.json``)."""
+    reservation_id = "checkout-abandoned"
+    keys = line_key(reservation_id, MUG.sku, MUG.location)
+    old_image = {
+        **keys,
+        "entity": {"S": "hold"},
+        "reservationId": {"S": reservation_id},
+        "channel": {"S": "default"},
+        "sku": {"S": MUG.sku},
+        "location": {"S": MUG.location},
+        "quantity": {"N": "2"},
+        "held": {"N": "2"},
+        "released": {"N": "0"},
+        "consumed": {"N": "0"},
+        "allowOversell": {"BOOL": False},
+        "status": {"S": "ACTIVE"},
+        "expiresAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 7200)},
+        "createdAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 8100)},
+        "holdSku": {"S": MUG.sku},
+        "holdSort": {"S": f"{MUG.location}#{reservation_id}"},
+        "purgeAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 3600)},
+    }
+    record = ttl_remove_record(
+        keys, old_image, "4421584500000000017450439091", at=REQUEST_TIME_EPOCH_MS / 1000
+    )
+    return stream_event([record])
+
+
+# Events of the functions that are not behind the API.
+FUNCTION_SAMPLES = {"scheduled_sweep": scheduled_sweep, "stream_ttl_remove": stream_ttl_remove}
+
+
 def generated() -> dict[str, str]:
     """File name to content, for every sample."""
-    return {f"{sample.name}.json": render(build(sample)) for sample in SAMPLES}
+    files = {f"{sample.name}.json": render(build(sample)) for sample in SAMPLES}
+    files.update({f"{name}.json": render(make()) for name, make in FUNCTION_SAMPLES.items()})
+    return files
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from reservations.table import ReservationTable
 
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
+from .schedule import ScheduledFunction
 from .server import LocalApi
 from .table import ensure_table
 
@@ -60,6 +61,9 @@ DEMO_CATALOGUE = (
 DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 
 
+DEFAULT_SWEEP_INTERVAL = 5.0
+
+
 class Background(Protocol):
     """Something the stack runs beside the API (a sweeper on a schedule, a queue consumer).
 
@@ -75,9 +79,10 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def background_functions(endpoint: str, table_name: str) -> list[Background]:
-    """The stack's functions besides the API; none yet."""
-    return []
+def background_functions(sweep_interval: float, quiet: bool) -> list[Background]:
+    """The stack's functions besides the API: the sweeper on a short schedule (one minute
+    in AWS; a few seconds here, so an abandoned hold frees its stock while you watch)."""
+    return [ScheduledFunction("sweeper", sweep_interval, quiet=quiet)]
 
 
 class Stopped(Exception):
@@ -159,6 +164,7 @@ def banner(
     table_name: str,
     seeded: bool,
     catalogue: list[str],
+    sweep_interval: float,
 ) -> str:
     table_state = (
         "created and seeded with the demo catalogue" if seeded else "already existed, left as is"
@@ -172,6 +178,7 @@ def banner(
             f"  DynamoDB   {engine} at {endpoint}",
             f"  table      {table_name} ({table_state})",
             f"  workers    {api.workers} processes, one request at a time each, as in Lambda",
+            f"  sweeper    every {sweep_interval:g}s (SWEEP_INTERVAL_SECONDS), frees expired holds",
             "",
             "Catalogue:",
             *catalogue,
@@ -203,11 +210,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=int(os.environ.get("WORKERS", DEFAULT_WORKERS))
     )
     parser.add_argument("--quiet", action="store_true", help="no line per request")
+    parser.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=float(os.environ.get("SWEEP_INTERVAL_SECONDS", DEFAULT_SWEEP_INTERVAL)),
+        help="seconds between runs of the expiry sweeper (SWEEP_INTERVAL_SECONDS)",
+    )
     return parser.parse_args(argv)
+
+
+# Locally, metrics would be EMF lines on the console, one per request and per sweep.
+LOCAL_QUIET = {"POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     apply_defaults(local_aws_defaults())
+    apply_defaults(LOCAL_QUIET)
     table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
     endpoint = local_endpoint()
     if endpoint is not None:
@@ -242,7 +260,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             f"try another port: make run PORT={args.port + 1}"
         ) from None
     stack.callback(api.stop)
-    for function in background_functions(endpoint, table_name):
+    for function in background_functions(args.sweep_interval, args.quiet):
         function.start()
         stack.callback(function.stop)
 
@@ -255,6 +273,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             table_name=table_name,
             seeded=seeded,
             catalogue=catalogue_lines(table),
+            sweep_interval=args.sweep_interval,
         ),
         flush=True,
     )

@@ -20,7 +20,9 @@ service = build_service()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = service.sweep()
     metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=len(report.expired))
-    logger.info(
+    # Quiet when there was nothing to do: this runs every minute.
+    log = logger.info if report.due else logger.debug
+    log(
         "sweep done",
         extra={
             "due": report.due,
