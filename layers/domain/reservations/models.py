@@ -5,7 +5,8 @@ Field names are camelCase because clients are written against them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -27,6 +28,29 @@ Identifier = Annotated[
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0)]
+
+
+class StockLine(Protocol):
+    sku: str
+    location: str
+
+
+Lines = TypeVar("Lines", bound=Sequence[StockLine])
+
+
+def one_line_per_stock_record(items: Lines) -> Lines:
+    """A transaction cannot touch the same item twice, and merging silently would hide a
+    client bug: reject a repeated (sku, location) and name both lines."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        key = (item.sku, item.location)
+        if key in seen:
+            raise ValueError(
+                f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
+                f"of items[{seen[key]}]; send one line per (sku, location)"
+            )
+        seen[key] = index
+    return items
 
 
 class StrictModel(BaseModel):
@@ -53,23 +77,7 @@ class CreateReservationRequest(StrictModel):
         description="Lifetime of the hold; the service applies a default and a maximum.",
     )
 
-    @field_validator("items")
-    @classmethod
-    def _one_line_per_stock_record(
-        cls, items: list[ReservationItemRequest]
-    ) -> list[ReservationItemRequest]:
-        # A transaction cannot touch the same item twice, and merging silently would hide
-        # a client bug: reject and name both lines.
-        seen: dict[tuple[str, str], int] = {}
-        for index, item in enumerate(items):
-            key = (item.sku, item.location)
-            if key in seen:
-                raise ValueError(
-                    f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
-                    f"of items[{seen[key]}]; send one line per (sku, location)"
-                )
-            seen[key] = index
-        return items
+    _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
 
 
 class ExtendReservationRequest(StrictModel):
@@ -82,23 +90,10 @@ class LineQuantityRequest(StrictModel):
     quantity: Quantity
 
 
-def _one_entry_per_line(items: list[LineQuantityRequest]) -> list[LineQuantityRequest]:
-    seen: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        key = (item.sku, item.location)
-        if key in seen:
-            raise ValueError(
-                f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
-                f"of items[{seen[key]}]; send one entry per (sku, location)"
-            )
-        seen[key] = index
-    return items
-
-
 class ReleaseReservationRequest(StrictModel):
     items: list[LineQuantityRequest] = Field(min_length=1, max_length=MAX_LINES)
 
-    _unique = field_validator("items")(_one_entry_per_line)
+    _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
 
 
 class FulfillReservationRequest(StrictModel):
@@ -109,7 +104,7 @@ class FulfillReservationRequest(StrictModel):
     @field_validator("items")
     @classmethod
     def _unique(cls, items: list[LineQuantityRequest] | None) -> list[LineQuantityRequest] | None:
-        return None if items is None else _one_entry_per_line(items)
+        return None if items is None else one_line_per_stock_record(items)
 
 
 class SetOnHandRequest(StrictModel):
