@@ -52,7 +52,12 @@ EXPIRY_INDEX = "ExpiryIndex"
 SKU_HOLDS_INDEX = "SkuHoldsIndex"
 EXPIRY_SHARDS = 8
 # Placeholders for line attributes; "status" and "consumed" are DynamoDB reserved words.
-LINE_NAMES = {"#status": "status", "#held": "held", "#released": "released", "#consumed": "consumed"}
+LINE_NAMES = {
+    "#status": "status",
+    "#held": "held",
+    "#released": "released",
+    "#consumed": "consumed",
+}
 
 
 def stock_key(sku: str, location: str) -> AttributeMap:
