@@ -1,0 +1,256 @@
+"""Cold start: a whole fresh interpreter importing the handler, against a bare boto3 client.
+
+Lambda's init phase imports the handler module; ``api_function`` builds its DynamoDB
+client there. The yardstick is the smallest useful function: ``import boto3;
+boto3.client('dynamodb')``. Both run in a venv with only what Lambda would have
+(``bench.lambda_venv``), with a Lambda-like environment (region, fake credentials, the
+template's variables), from the function's own directory, alternately, after warm-up
+runs so every ``.pyc`` exists. A bare ``pass`` shows what the interpreter alone costs.
+
+No network at import: credentials come from the environment, instance metadata is
+disabled, and the endpoint points at a closed port on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local.engines import CACHE, free_port
+from local.invoke import find_function
+
+from . import import_phases, lambda_venv
+from .options import Options
+from .report import Section, Table, Target, fmt_ms
+from .stack import FAKE_AWS_ENV, Stack
+
+NAME = "cold-start"
+TITLE = "Cold start: import api_function vs a bare boto3 client"
+TARGET_RATIO = 1.3
+IMPORTTIME_RUNS = 3
+TOP = 10
+RUN_TIMEOUT_SECONDS = 60
+
+HANDLER = "import api_function"
+BOTO3 = "import boto3; boto3.client('dynamodb')"
+BARE = "pass"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    label: str
+    code: str
+    handler_path: bool  # PYTHONPATH = the layer and the function's code, as Lambda's
+
+
+COMMANDS = (
+    Command("handler", HANDLER, handler_path=True),
+    Command("boto3", BOTO3, handler_path=False),
+    Command("interpreter", BARE, handler_path=False),
+)
+
+
+def environment(handler_path: bool) -> dict[str, str]:
+    function = find_function("api")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        **function.environment,
+        **FAKE_AWS_ENV,
+        "TABLE_NAME": "bench-cold-start",
+        # Nothing should be sent at import; if something were, it would go nowhere.
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{free_port()}",
+        "AWS_CONFIG_FILE": str(CACHE / "bench-no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(CACHE / "bench-no-aws-credentials"),
+    }
+    if handler_path:
+        env["PYTHONPATH"] = ":".join(
+            str(path) for path in (*function.layer_paths, function.code_uri)
+        )
+    return env
+
+
+def _run(python: Path, command: Command, *flags: str) -> tuple[float, str]:
+    """Wall time of one whole process, and its stderr."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(python), *flags, "-c", command.code],
+        env=environment(command.handler_path),
+        cwd=find_function("api").code_uri,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"`{command.code}` failed: {done.stderr.strip()[-2000:]}")
+    return elapsed, done.stderr
+
+
+@dataclass(slots=True)
+class Imported:
+    module: str
+    depth: int
+    self_us: list[int] = field(default_factory=list)
+    cumulative_us: list[int] = field(default_factory=list)
+
+
+def parse_importtime(stderr: str, into: dict[str, Imported]) -> None:
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "imported package" in line:
+            continue
+        parts = line.split("|")
+        if len(parts) != 3:
+            continue
+        self_us, cumulative_us, raw_name = parts[0].split(":")[1], parts[1], parts[2]
+        name = raw_name.strip()
+        depth = (len(raw_name) - len(raw_name.lstrip()) - 1) // 2
+        found = into.setdefault(name, Imported(name, depth))
+        found.self_us.append(int(self_us))
+        found.cumulative_us.append(int(cumulative_us))
+
+
+def run(stack: Stack, options: Options) -> Section:
+    del stack  # no engine: nothing is called at import
+    python, built = lambda_venv.ensure()
+    handler = next(c for c in COMMANDS if c.label == "handler")
+    for command in COMMANDS:
+        for _ in range(options.cold_warm_ups):
+            _run(python, command)
+    times: dict[str, list[float]] = defaultdict(list)
+    for round_ in range(options.cold_runs):
+        # A B C, then C B A: neither command always runs right after the other.
+        order = COMMANDS if round_ % 2 == 0 else tuple(reversed(COMMANDS))
+        for command in order:
+            times[command.label].append(_run(python, command)[0])
+    imports: dict[str, Imported] = {}
+    for _ in range(IMPORTTIME_RUNS):
+        parse_importtime(_run(python, handler, "-X", "importtime")[1], imports)
+    phases = import_phases.measure(python, environment(True), find_function("api").code_uri)
+    return _section(options, times, imports, phases, built)
+
+
+def _median_ms(values: list[int]) -> float:
+    return statistics.median(values) / 1000
+
+
+def _package(module: str) -> str:
+    top = module.split(".", 1)[0]
+    return "(standard library)" if top in sys.stdlib_module_names else top
+
+
+def _section(
+    options: Options,
+    times: dict[str, list[float]],
+    imports: dict[str, Imported],
+    phases: list[tuple[str, float]],
+    built: bool,
+) -> Section:
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    ratio = medians["handler"] / medians["boto3"]
+    installed = lambda_venv.packages()
+    section = Section(NAME, TITLE)
+    section.summary = [
+        f"Whole-process wall time of `python -c ...`, {options.cold_runs} runs of each command "
+        f"interleaved, after {options.cold_warm_ups} warm-up runs of each. Venv "
+        f"`.cache/bench-venv` ({'built for this run' if built else 'reused'}) holds only: "
+        + ", ".join(f"{name} {version}" for name, version in installed.items())
+        + ".",
+    ]
+    rows = []
+    for command in COMMANDS:
+        values = times[command.label]
+        rows.append(
+            [
+                f"`{command.code}`",
+                f"**{fmt_ms(medians[command.label])}**",
+                fmt_ms(min(values)),
+                fmt_ms(max(values)),
+                f"{medians[command.label] / medians['boto3']:.2f}",
+            ]
+        )
+    section.tables.append(Table(["python -c", "median", "min", "max", "vs boto3"], rows))
+    section.targets.append(
+        Target(
+            "cold start, handler / boto3",
+            f"<= {TARGET_RATIO}",
+            f"{ratio:.2f} ({fmt_ms(medians['handler'])} vs {fmt_ms(medians['boto3'])})",
+            ratio <= TARGET_RATIO,
+        )
+    )
+    counted = [(phase, seconds) for phase, seconds in phases if not phase.startswith("(")]
+    import_total = sum(seconds for _, seconds in counted)
+    section.tables.append(
+        Table(
+            ["import phase, in this order", "median", "share of the import"],
+            [
+                [
+                    phase,
+                    fmt_ms(seconds),
+                    "-" if phase.startswith("(") else f"{seconds / import_total:.0%}",
+                ]
+                for phase, seconds in phases
+            ],
+            caption=f"Where the handler's import goes: one process imports these in turn, "
+            f"each step costing only what earlier ones did not import (median of "
+            f"{import_phases.RUNS} processes; the whole import is {fmt_ms(import_total)}, the "
+            "rest of the process is the interpreter's start and exit):",
+        )
+    )
+    root = imports.get("api_function")
+    total_ms = _median_ms(root.cumulative_us) if root else 0.0
+    top = sorted(imports.values(), key=lambda i: -_median_ms(i.cumulative_us))[:TOP]
+    section.tables.append(
+        Table(
+            ["module", "depth", "cumulative", "self", "share of api_function"],
+            [
+                [
+                    f"`{i.module}`",
+                    str(i.depth),
+                    f"{_median_ms(i.cumulative_us):.1f} ms",
+                    f"{_median_ms(i.self_us):.1f} ms",
+                    f"{_median_ms(i.cumulative_us) / total_ms:.0%}" if total_ms else "-",
+                ]
+                for i in top
+            ],
+            caption=f'`python -X importtime -c "{HANDLER}"`, top {TOP} by cumulative time '
+            f"(median of {IMPORTTIME_RUNS} runs; importtime itself slows imports down, so read "
+            "the shares rather than the absolute numbers). `api_function`'s self time is its "
+            "module body, mostly creating its DynamoDB client.",
+        )
+    )
+    by_package: dict[str, float] = defaultdict(float)
+    for i in imports.values():
+        by_package[_package(i.module)] += _median_ms(i.self_us)
+    ranked = sorted(by_package.items(), key=lambda kv: -kv[1])
+    shown, rest = ranked[:TOP], ranked[TOP:]
+    self_total = sum(by_package.values())
+    package_rows = [
+        [name if name.startswith("(") else f"`{name}`", f"{ms:.1f} ms", f"{ms / self_total:.0%}"]
+        for name, ms in shown
+    ]
+    if rest:
+        rest_ms = sum(ms for _, ms in rest)
+        package_rows.append(
+            [
+                f"{len(rest)} other packages",
+                f"{rest_ms:.1f} ms",
+                f"{rest_ms / self_total:.0%}",
+            ]
+        )
+    section.tables.append(
+        Table(
+            ["top-level package", "self time, summed", "share"],
+            package_rows,
+            caption="The same runs, self time summed by top-level package (where the time goes):",
+        )
+    )
+    return section

@@ -1,0 +1,464 @@
+"""Reserve throughput: the raw DynamoDB transaction against ``POST /reservations``.
+
+Both paths run against the same DynamoDB Local and table with the same number of client
+threads, in rounds whose order alternates (raw, API, ... then ..., API, raw) after a
+warm-up, so the engine's JIT warming up and its table growing favour neither.
+
+- raw: the exact ``TransactWriteItems`` the service sends for the request, captured from
+  the service itself with a ``before-parameter-build`` hook, replayed with boto3 with a
+  fresh reservation id and ``ClientRequestToken`` each time. The engine's limit.
+- API: the same request as JSON over real HTTP (one keep-alive ``http.client``
+  connection per thread) to ``local.server.LocalApi``, which runs the real Lambda
+  handler in worker processes like Lambda execution environments.
+- raw with as many threads as the API has workers: the API's workers also cap how many
+  transactions are in flight; this shows what the engine does at that concurrency.
+
+Every thread reserves its own SKUs, so no two transactions contend; stock is seeded
+far above what a run can take, so every reserve is granted (checked at the end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from local.engines import CACHE
+from local.table import ROOT
+from reservations.bootstrap import CLIENT_CONFIG, build_service
+from reservations.config import Settings
+from reservations.models import CreateReservationRequest
+from reservations.table import ReservationTable
+
+from . import cpu
+from .load import Client, LoadResult, run_load
+from .options import Options
+from .report import Section, Table, Target, fmt_ms, fmt_rate
+from .stack import REGION, Stack, client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+NAME = "throughput"
+TITLE = "Reserve throughput: raw TransactWriteItems vs POST /reservations"
+TARGET_RATIO = 0.5
+LOCATION = "WH1"
+LINES_PER_RESERVATION = 2
+ON_HAND = 1_000_000_000
+# A reservation id that appears nowhere else in the captured transaction.
+TEMPLATE_ID = "BENCHTEMPLATE0RESERVATION0ID"
+WARM_UP_SECONDS = 4.0
+MAX_OPERATIONS_PER_THREAD = 100_000
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+WORKER_STDOUT = CACHE / "bench-api-workers.log"
+API_START_TIMEOUT_SECONDS = 180.0
+WARM_UP_ENGINE_TRANSACTIONS = 1_500
+WARM_UP_MAX_SECONDS = 45.0
+
+
+def skus(thread: int) -> list[str]:
+    return [f"BENCH-T{thread:02d}-{line}" for line in range(LINES_PER_RESERVATION)]
+
+
+def request_body(thread: int, reservation_id: str) -> dict[str, Any]:
+    return {
+        "id": reservation_id,
+        "items": [{"sku": sku, "location": LOCATION, "quantity": 1} for sku in skus(thread)],
+    }
+
+
+# --- the raw transaction ------------------------------------------------------------------
+
+
+class _Captured(Exception):
+    """Not an error: how the capturing hook stops a call before it is sent."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__("captured")
+        self.params = params
+
+
+def _capture(params: dict[str, Any], **_: Any) -> None:
+    raise _Captured(copy.deepcopy(params))
+
+
+def capture_transaction(endpoint: str, table_name: str, thread: int) -> dict[str, Any]:
+    """The TransactWriteItems parameters the service sends for this thread's request.
+
+    The service runs for real up to the moment botocore would build the request; the
+    hook takes the parameters and stops it there, so nothing is written.
+    """
+    capturing = client(endpoint)
+    capturing.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", _capture)
+    service = build_service(Settings(table_name=table_name), capturing)
+    request = CreateReservationRequest.model_validate(request_body(thread, TEMPLATE_ID))
+    try:
+        service.reserve(request, "default")
+    except _Captured as captured:
+        return captured.params
+    raise RuntimeError("the service reserved without a TransactWriteItems call")
+
+
+def describe_transaction(params: dict[str, Any]) -> str:
+    kinds: dict[str, int] = {}
+    for item in params["TransactItems"]:
+        for kind in item:
+            kinds[kind] = kinds.get(kind, 0) + 1
+    parts = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    return f"{len(params['TransactItems'])} items ({parts})"
+
+
+class RawReserve:
+    """boto3 ``transact_write_items`` with the captured items and a fresh id and token."""
+
+    def __init__(self, dynamodb: DynamoDBClient, params: dict[str, Any]) -> None:
+        self._dynamodb = dynamodb
+        self._template = json.dumps(params)
+
+    def __call__(self) -> None:
+        params = json.loads(self._template.replace(TEMPLATE_ID, uuid.uuid4().hex))
+        params["ClientRequestToken"] = uuid.uuid4().hex
+        self._dynamodb.transact_write_items(**params)
+
+    def close(self) -> None:
+        pass
+
+
+# --- the API over HTTP --------------------------------------------------------------------
+
+
+class ApiReserve:
+    """``POST /reservations`` on one keep-alive connection; anything but 201 is an error."""
+
+    def __init__(self, url: str, thread: int) -> None:
+        split = urlsplit(url)
+        self._connection = http.client.HTTPConnection(
+            split.hostname or "127.0.0.1", split.port, timeout=30
+        )
+        self._items = request_body(thread, "")["items"]
+
+    def __call__(self) -> None:
+        body = json.dumps({"id": uuid.uuid4().hex, "items": self._items}).encode()
+        try:
+            self._connection.request("POST", "/reservations", body=body, headers=HEADERS)
+            response = self._connection.getresponse()
+            payload = response.read()
+        except (http.client.HTTPException, OSError):
+            self._connection.close()  # reopened by the next request
+            raise
+        if response.status != 201:
+            raise RuntimeError(f"HTTP {response.status}: {payload[:200]!r}")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Measured:
+    load: LoadResult
+    cpu: cpu.CpuSample
+
+    def __add__(self, other: Measured) -> Measured:
+        return Measured(
+            self.load.merge(other.load),
+            cpu.CpuSample(
+                wall=self.cpu.wall + other.cpu.wall,
+                bench=self.cpu.bench + other.cpu.bench,
+                engine=self.cpu.engine + other.cpu.engine,
+                workers=self.cpu.workers + other.cpu.workers,
+                available=self.cpu.available and other.cpu.available,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPath:
+    key: str
+    label: str
+    threads: int
+    make: Callable[[int], Client]
+    workers: int | None = None
+
+    def measure(self, stack: Stack, duration: float) -> Measured:
+        before = cpu.sample(stack.pid)
+        load = run_load(
+            self.key,
+            self.make,
+            threads=self.threads,
+            duration=duration,
+            max_operations=MAX_OPERATIONS_PER_THREAD,
+        )
+        return Measured(load, cpu.sample(stack.pid) - before)
+
+
+@contextlib.contextmanager
+def _stdout_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 1 at ``path`` meanwhile: child processes started now keep it.
+
+    The handler prints what Lambda would send to CloudWatch (EMF metrics) to stdout;
+    the API's workers write that to a log rather than into the benchmark's tables.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with path.open("wb") as log:
+            os.dup2(log.fileno(), 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as log:
+            return sum(1 for _ in log)
+    except OSError:
+        return 0
+
+
+def _start_warming(api: Any, warm: Callable[[], Measured]) -> list[Measured]:
+    """Start the API (its workers, with stdout to a log) while ``warm`` runs, repeatedly.
+
+    DynamoDB Local's JIT needs a thousand or so transactions before its cost per
+    transaction settles (several times lower than at first), so the warm-up goes on
+    after the workers are up until that many are done, within a time bound.
+    Returns the warm-up runs, for the final count of granted reserves.
+    """
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            api.start()
+        except BaseException as error:
+            failure.append(error)
+
+    warmed: list[Measured] = []
+    started = time.monotonic()
+    with _stdout_to(WORKER_STDOUT):
+        starting = threading.Thread(target=start, name="local-api-start", daemon=True)
+        starting.start()
+        while time.monotonic() - started < WARM_UP_MAX_SECONDS and (
+            starting.is_alive()
+            or sum(m.load.operations for m in warmed) < WARM_UP_ENGINE_TRANSACTIONS
+        ):
+            warmed.append(warm())
+        starting.join(timeout=max(0.0, started + API_START_TIMEOUT_SECONDS - time.monotonic()))
+    if failure:
+        raise failure[0]
+    if starting.is_alive():
+        raise RuntimeError(f"LocalApi did not start in {API_START_TIMEOUT_SECONDS:.0f} s")
+    return warmed
+
+
+def _stock_check(endpoint: str, table_name: str, threads: int, granted: int) -> str:
+    """Every granted reserve holds one unit of each line's SKU; nothing more, nothing less."""
+    table = ReservationTable(client(endpoint), table_name)
+    reserved = [
+        sum(level.reserved for level in table.get_inventory(sku).locations)
+        for thread in range(threads)
+        for sku in skus(thread)
+    ]
+    held = sum(reserved) // LINES_PER_RESERVATION
+    if held == granted:
+        return f"stock check: {held:,} reservations held = {granted:,} granted, none refused"
+    return (
+        f"stock check MISMATCH: {held:,} reservations held but {granted:,} answered as "
+        "granted (failed answers of writes that happened, or lost writes)"
+    )
+
+
+def run(stack: Stack, options: Options) -> Section:
+    from local.server import LocalApi  # written alongside; imported only when needed
+
+    endpoint = stack.endpoint
+    table_name = stack.new_table(NAME)
+    stack.seed(
+        table_name,
+        {(sku, LOCATION): ON_HAND for thread in range(options.threads) for sku in skus(thread)},
+    )
+    templates = [capture_transaction(endpoint, table_name, t) for t in range(options.threads)]
+    dynamodb: DynamoDBClient = boto3.session.Session().client(
+        "dynamodb", endpoint_url=endpoint, region_name=REGION, config=CLIENT_CONFIG
+    )
+
+    def make_raw(thread: int) -> Client:
+        return RawReserve(dynamodb, templates[thread])
+
+    api = LocalApi(port=0, workers=options.workers, env=stack.function_env(table_name), quiet=True)
+    raw = LoadPath("raw", "raw `TransactWriteItems` (boto3)", options.threads, make_raw)
+
+    def make_api(thread: int) -> Client:
+        return ApiReserve(api.url, thread)
+
+    through_api = LoadPath(
+        "api",
+        "`POST /reservations` (HTTP, LocalApi)",
+        options.threads,
+        make_api,
+        workers=options.workers,
+    )
+    raw_capped = LoadPath(
+        "raw-capped",
+        "raw, threads = API workers",
+        min(options.workers, options.threads),
+        make_raw,
+    )
+    paths = (raw, through_api, raw_capped)
+    runs: dict[str, list[Measured]] = {path.key: [] for path in paths}
+    try:
+        # The engine's JIT warms up while the workers start (they only import the handler).
+        warm_up = _start_warming(api, lambda: raw.measure(stack, WARM_UP_SECONDS))
+        warm_up.append(through_api.measure(stack, WARM_UP_SECONDS))
+        for round_ in range(options.rounds):
+            for path in paths if round_ % 2 == 0 else reversed(paths):
+                runs[path.key].append(path.measure(stack, options.duration))
+    finally:
+        api.stop()
+    granted = sum(m.load.operations for m in warm_up) + sum(
+        m.load.operations for measured in runs.values() for m in measured
+    )
+    notes = [_stock_check(endpoint, table_name, options.threads, granted)]
+    printed = _count_lines(WORKER_STDOUT)
+    if printed:
+        notes.append(
+            f"The workers printed {printed} line(s) to stdout (Powertools EMF metrics; "
+            f"kept in `{WORKER_STDOUT.relative_to(ROOT)}`)."
+        )
+    return _section(options, templates[0], paths, runs, notes)
+
+
+def _section(
+    options: Options,
+    template: dict[str, Any],
+    paths: tuple[LoadPath, ...],
+    runs: dict[str, list[Measured]],
+    notes: list[str],
+) -> Section:
+    totals = {key: sum(measured[1:], measured[0]) for key, measured in runs.items()}
+    rate = {key: total.load.rate for key, total in totals.items()}
+    ratio = rate["api"] / rate["raw"] if rate["raw"] else 0.0
+    capped = rate["api"] / rate["raw-capped"] if rate["raw-capped"] else 0.0
+    section = Section(NAME, TITLE)
+    section.summary = [
+        f"{options.threads} client threads for the raw path and for the API, "
+        f"{options.rounds} rounds of {options.duration:g} s per path in alternating order "
+        f"after a warm-up (raw while the API's workers start, and on to at least "
+        f"{WARM_UP_ENGINE_TRANSACTIONS:,} transactions, then the API), one DynamoDB Local, "
+        "one table. "
+        f"Each reserve holds {LINES_PER_RESERVATION} lines; its TransactWriteItems has "
+        f"{describe_transaction(template)}. The API runs in {options.workers} worker "
+        "processes (execution environments).",
+    ]
+    rows = []
+    for path in paths:
+        load = totals[path.key].load
+        rows.append(
+            [
+                path.label,
+                str(path.threads),
+                "-" if path.workers is None else str(path.workers),
+                f"{load.operations:,}",
+                str(load.errors),
+                f"**{fmt_rate(load.rate)}**",
+                fmt_ms(load.percentile(0.5)),
+                fmt_ms(load.percentile(0.99)),
+            ]
+        )
+    section.tables.append(
+        Table(
+            ["path", "client threads", "workers", "granted", "errors", "rate", "p50", "p99"], rows
+        )
+    )
+    section.tables.append(
+        Table(
+            ["round", *(path.key for path in paths), "API / raw"],
+            [
+                [
+                    str(i + 1),
+                    *(fmt_rate(runs[path.key][i].load.rate) for path in paths),
+                    _ratio(runs["api"][i].load.rate, runs["raw"][i].load.rate),
+                ]
+                for i in range(options.rounds)
+            ],
+            caption="Per round (rates):",
+        )
+    )
+    if all(total.cpu.available for total in totals.values()):
+        section.tables.append(_cpu_table(paths, totals))
+    section.targets.append(
+        Target("API rate / raw rate", f">= {TARGET_RATIO}", f"{ratio:.2f}", ratio >= TARGET_RATIO)
+    )
+    section.notes += [
+        f"API rate / raw rate at {raw_capped_threads(paths)} threads (the same number of "
+        f"transactions in flight as the API's workers allow): {capped:.2f}.",
+        *notes,
+    ]
+    for path in paths:
+        for sample in totals[path.key].load.error_samples:
+            section.notes.append(f"{path.key} error: `{sample}`")
+    return section
+
+
+def raw_capped_threads(paths: tuple[LoadPath, ...]) -> int:
+    return next(path.threads for path in paths if path.key == "raw-capped")
+
+
+def _ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}" if denominator else "-"
+
+
+def _cpu_table(paths: tuple[LoadPath, ...], totals: dict[str, Measured]) -> Table:
+    rows = []
+    for path in paths:
+        measured = totals[path.key]
+        ops = measured.load.operations or 1
+        client_cpu = measured.load.client_cpu
+        adapter = max(0.0, measured.cpu.bench - client_cpu)
+        total = measured.cpu.bench + measured.cpu.engine + measured.cpu.workers
+        busy = total / measured.cpu.wall if measured.cpu.wall else 0.0
+        is_api = path.workers is not None
+        rows.append(
+            [
+                path.key,
+                fmt_ms(client_cpu / ops),
+                fmt_ms(adapter / ops) if is_api else "-",
+                fmt_ms(measured.cpu.workers / ops) if is_api else "-",
+                fmt_ms(measured.cpu.engine / ops),
+                fmt_ms(total / ops),
+                f"{busy:.2f}",
+            ]
+        )
+    return Table(
+        [
+            "path",
+            "client threads",
+            "HTTP adapter",
+            "handler workers",
+            "DynamoDB Local",
+            "total",
+            "cores busy",
+        ],
+        rows,
+        caption="CPU time per granted reserve, by process (from /proc; all of them share "
+        "the machine's cores):",
+    )
