@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from reservations import presenters, request_guard
+from reservations import api_docs, presenters, request_guard
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import (
@@ -46,15 +46,11 @@ from reservations.models import (
 )
 from reservations.records import Reservation
 
-API_TITLE = "Soft reservations"
-API_VERSION = "1.0.0"
-
 logger = Logger()
 metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(path="/swagger", title=API_TITLE, version=API_VERSION)
 settings = Settings.from_env()
 service = build_service(settings)
 
@@ -181,8 +177,14 @@ def set_on_hand(
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    document = app.get_openapi_json_schema(title=API_TITLE, version=API_VERSION)
-    return Response(status_code=200, content_type="application/json", body=document)
+    return Response(
+        status_code=200, content_type="application/json", body=api_docs.openapi_json(app)
+    )
+
+
+@app.get("/swagger", include_in_schema=False)
+def swagger_ui() -> Response[str]:
+    return Response(status_code=200, content_type="text/html", body=api_docs.swagger_html(app))
 
 
 # --- errors: every failure is a JSON body with a stable "error" code ----------------------

@@ -56,7 +56,7 @@ def one_line_per_stock_record(items: Lines) -> Lines:
 class StrictModel(BaseModel):
     """Unknown fields are an error, not silently dropped: a typo must not change meaning."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReservationItemRequest(StrictModel):
@@ -111,7 +111,11 @@ class SetOnHandRequest(StrictModel):
     onHand: OnHand
 
 
-class ReservationItem(BaseModel):
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class ReservationItem(ResponseModel):
     sku: str
     location: str
     quantity: int = Field(description="Quantity asked for when the hold was placed")
@@ -121,7 +125,7 @@ class ReservationItem(BaseModel):
     consumed: int = Field(description="Quantity shipped out of stock")
 
 
-class ReservationResponse(BaseModel):
+class ReservationResponse(ResponseModel):
     id: str
     status: str
     channel: str
@@ -131,7 +135,7 @@ class ReservationResponse(BaseModel):
     expiresAt: str | None = Field(description="ISO 8601, UTC; null once confirmed")
 
 
-class HoldResponse(BaseModel):
+class HoldResponse(ResponseModel):
     id: str = Field(description="The reservation holding the stock")
     status: str
     channel: str
@@ -140,12 +144,12 @@ class HoldResponse(BaseModel):
     expiresAt: str | None
 
 
-class SkuHoldsResponse(BaseModel):
+class SkuHoldsResponse(ResponseModel):
     sku: str
     holds: list[HoldResponse]
 
 
-class StockLevelResponse(BaseModel):
+class StockLevelResponse(ResponseModel):
     location: str
     onHand: int
     reserved: int
@@ -153,7 +157,7 @@ class StockLevelResponse(BaseModel):
     updatedAt: str | None = None
 
 
-class InventoryResponse(BaseModel):
+class InventoryResponse(ResponseModel):
     sku: str
     onHand: int
     reserved: int
@@ -161,19 +165,19 @@ class InventoryResponse(BaseModel):
     locations: list[StockLevelResponse]
 
 
-class ShortItemResponse(BaseModel):
+class ShortItemResponse(ResponseModel):
     sku: str
     location: str
     requested: int
     available: int
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ResponseModel):
     field: str
     reason: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ResponseModel):
     error: str
     message: str
     details: list[ErrorDetail] | None = None

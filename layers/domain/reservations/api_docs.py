@@ -1,0 +1,40 @@
+"""The OpenAPI document and the Swagger UI page, built only when asked for.
+
+Powertools' ``enable_swagger`` imports its OpenAPI models and Swagger assets when the app
+is built, about 100 ms of every cold start; the reserve path never needs them. These two
+pages import them on their first request instead, and produce the same output.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+TITLE = "Soft reservations"
+VERSION = "1.0.0"
+
+
+@cache
+def openapi_json(app: APIGatewayRestResolver) -> str:
+    """The document generated from the routes' pydantic models (cached per environment)."""
+    return app.get_openapi_json_schema(title=TITLE, version=VERSION)
+
+
+def swagger_html(app: APIGatewayRestResolver) -> str:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    # "</" inside the inlined JSON would close the page's <script> element.
+    spec = openapi_json(app).replace("</", "<\\/")
+    return generate_swagger_html(
+        spec,
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        swagger_base_url="",
+        oauth2_config=None,
+    )
