@@ -8,7 +8,9 @@ direct call of the service (``build_service(settings, client)``) and once throug
 
 A ``before-send`` handler sees every HTTP request botocore makes, retries included.
 Granted and rejected reserves and reading a reservation must each cost exactly one
-request; more fails the run.
+request; more fails the run. One refusal costs more by design: where live holds exist on
+a short (sku, location), the service first looks for expired holds to release there (one
+Query per short sku on the per-sku index), so an expired hold never blocks a sale.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ class Names:
         return f"{self.prefix}-PLATE"
 
     @property
+    def idle_sku(self) -> str:
+        """Stocked and never held: a refusal here has no expired hold to look for."""
+        return f"{self.prefix}-BOWL"
+
+    @property
     def reservation(self) -> str:
         return f"{self.prefix}-order-1"
 
@@ -94,12 +101,21 @@ class Names:
     def rejected_body(self) -> dict[str, Any]:
         return {
             "id": self.rejected,
-            "items": [{"sku": self.sku, "location": LOCATION, "quantity": 1_000}],
+            "items": [{"sku": self.idle_sku, "location": LOCATION, "quantity": 1_000}],
         }
 
     def rejected_both_body(self) -> dict[str, Any]:
         return {
             "id": f"{self.rejected}-both",
+            "items": [
+                {"sku": self.idle_sku, "location": LOCATION, "quantity": 1_000},
+                {"sku": self.idle_sku, "location": "WH-NONE", "quantity": 1},
+            ],
+        }
+
+    def rejected_held_body(self) -> dict[str, Any]:
+        return {
+            "id": f"{self.rejected}-held",
             "items": [
                 {"sku": self.sku, "location": LOCATION, "quantity": 1_000},
                 {"sku": self.other_sku, "location": LOCATION, "quantity": 1_000},
@@ -151,7 +167,7 @@ OPERATIONS: tuple[Operation, ...] = (
         limit=1,
     ),
     Operation(
-        "POST reservation, rejected (insufficient stock)",
+        "POST reservation, rejected (insufficient stock, nothing held there)",
         "POST /reservations",
         lambda n: "/reservations",
         Names.rejected_body,
@@ -160,13 +176,23 @@ OPERATIONS: tuple[Operation, ...] = (
         limit=1,
     ),
     Operation(
-        "POST reservation, rejected on both of 2 lines",
+        "POST reservation, rejected on both of 2 lines (one an unknown location)",
         "POST /reservations",
         lambda n: "/reservations",
         Names.rejected_both_body,
         409,
         _reserve(Names.rejected_both_body),
         limit=1,
+    ),
+    Operation(
+        "POST reservation, rejected on 2 skus where live holds exist",
+        "POST /reservations",
+        lambda n: "/reservations",
+        Names.rejected_held_body,
+        409,
+        _reserve(Names.rejected_held_body),
+        # The transaction, then one Query per short sku for expired holds to release.
+        limit=3,
     ),
     Operation(
         "POST reservation, identical replay",
@@ -266,7 +292,11 @@ def run(stack: Stack, options: Options) -> Section:
     service_names, handler_names = Names("SVC"), Names("API")
     stack.seed(
         table_name,
-        {(n.other_sku, LOCATION): 10 for n in (service_names, handler_names)},
+        {
+            key: 10
+            for n in (service_names, handler_names)
+            for key in ((n.other_sku, LOCATION), (n.idle_sku, LOCATION))
+        },
     )
     dynamodb = client(stack.endpoint)
     counter = RequestCounter(dynamodb)

@@ -130,8 +130,9 @@ class ReservationService:
             return with_retries(attempt, self._retry)
         except StockShort as short:
             # An expired hold must never block a sale: release the ones on the short lines
-            # that no sweep has reached yet, then try once more.
-            if not self._expire_holds_on({(i.sku, i.location) for i in short.items}, now):
+            # that no sweep has reached yet, then try once more. Where nothing is reserved
+            # there is no hold to look for, and the refusal costs its one request.
+            if not short.held or not self._expire_holds_on(short.held, now):
                 raise InsufficientStock(short.items) from None
         try:
             return with_retries(attempt, self._retry)

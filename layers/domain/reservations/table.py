@@ -116,9 +116,12 @@ class ReservationExists(Exception):
 
 
 class StockShort(Exception):
-    def __init__(self, items: list[ShortItem]) -> None:
+    def __init__(self, items: list[ShortItem], held: set[tuple[str, str]]) -> None:
         super().__init__(f"{len(items)} short item(s)")
         self.items = items
+        # Short (sku, location)s on which something is reserved: only there can an
+        # expired-but-unswept hold be what is in the way.
+        self.held = held
 
 
 class ReservationChanged(Exception):
@@ -411,13 +414,23 @@ class ReservationTable:
             line_reasons = cancelled.reasons[1 : 1 + len(reservation.lines)]
             if head.code == "ConditionalCheckFailed" and head.item:
                 raise ReservationExists(reservation_from_item(head.item)) from None
-            short = [
-                ShortItem(line.sku, line.location, line.quantity, _available_from_item(reason.item))
+            failed = [
+                (line, reason.item or {})
                 for line, reason in zip(reservation.lines, line_reasons, strict=True)
                 if reason.code == "ConditionalCheckFailed"
             ]
-            if short:
-                raise StockShort(short) from None
+            if failed:
+                raise StockShort(
+                    [
+                        ShortItem(line.sku, line.location, line.quantity, _available_from_item(old))
+                        for line, old in failed
+                    ],
+                    held={
+                        (line.sku, line.location)
+                        for line, old in failed
+                        if int(old.get("reserved", {}).get("N", "0")) > 0
+                    },
+                ) from None
             if cancelled.conflicted:
                 raise WriteConflict(str(cancelled)) from None
             raise
