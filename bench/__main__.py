@@ -21,7 +21,7 @@ from pathlib import Path
 
 from local.table import ROOT
 
-from . import cold_start, dynamodb_calls, throughput
+from . import cold_start, dynamodb_calls, expiry, throughput
 from .options import DEFAULT_WORKERS, Options
 from .report import MissingMarkers, Section, Table, console, write_doc
 from .stack import Stack, machine
@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     cold_start.NAME: cold_start.run,
     dynamodb_calls.NAME: dynamodb_calls.run,
     throughput.NAME: throughput.run,
+    expiry.NAME: expiry.run,
 }
 DOC = ROOT / "docs" / "performance.md"
 RUN_BLOCK = "run"

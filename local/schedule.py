@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -40,6 +41,8 @@ class ScheduledFunction:
         self._thread: threading.Thread | None = None
         self.runs = 0
         self.last_result: Any = None
+        # (started, finished, result) of every run, wall-clock: what a benchmark reads.
+        self.ticks: list[tuple[float, float, Any]] = []
 
     def start(self) -> None:
         given = {**os.environ, **self._env}
@@ -58,12 +61,14 @@ class ScheduledFunction:
             pool = self._pool
             if pool is None:
                 return
+            started = time.time()
             try:
                 self.last_result = pool.submit(_worker_invoke, scheduled_event()).result()
             except Exception as error:  # a failed tick is logged; the next one tries again
                 print(f"{self.name}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
                 continue
             self.runs += 1
+            self.ticks.append((started, time.time(), self.last_result))
             expired = (
                 self.last_result.get("expired", 0) if isinstance(self.last_result, dict) else 0
             )

@@ -30,8 +30,9 @@ class Settings:
     # the sweeper's head start over the stream backstop.
     expiry_grace_seconds: int = 60 * MINUTE
     max_body_bytes: int = 64 * 1024
-    # Most due holds one sweep releases; the next scheduled sweep takes the rest.
+    # Due holds read from the expiry index per round, and released at once per sweep.
     sweep_batch_limit: int = 500
+    sweep_concurrency: int = 8
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,5 +43,6 @@ class Settings:
             hold_retention_seconds=_int_env("HOLD_RETENTION_SECONDS", 30 * DAY),
             expiry_grace_seconds=_int_env("EXPIRY_GRACE_SECONDS", 60 * MINUTE),
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
+            sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
         )

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ulid import ULID
@@ -254,18 +255,30 @@ class ReservationService:
             return False
         return True
 
-    def sweep(self) -> SweepReport:
+    def sweep(self, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
         """Release every ACTIVE hold that is due, each in its own conditional transaction,
-        so a sweeper racing a confirm, an extend or another sweeper leaves one winner."""
+        so a sweeper racing a confirm, an extend or another sweeper leaves one winner.
+
+        Due holds are taken in batches, several at a time, until none is left or
+        ``out_of_time()`` says to stop (the next scheduled run takes the rest).
+        """
         now = self._now()
         report = SweepReport()
-        due = self._table.due_reservation_ids(now, limit=self._settings.sweep_batch_limit)
-        report.due = len(due)
-        for reservation_id in due:
-            if self._expire_one(reservation_id, now):
-                report.expired.append(reservation_id)
-            else:
-                report.skipped += 1
+        with ThreadPoolExecutor(max_workers=self._settings.sweep_concurrency) as pool:
+            while not out_of_time():
+                due = self._table.due_reservation_ids(now, limit=self._settings.sweep_batch_limit)
+                if not due:
+                    break
+                report.due += len(due)
+                for reservation_id, expired in zip(
+                    due, pool.map(lambda rid: self._expire_one(rid, now), due), strict=True
+                ):
+                    if expired:
+                        report.expired.append(reservation_id)
+                    else:
+                        report.skipped += 1
+                if len(due) < self._settings.sweep_batch_limit or report.skipped == report.due:
+                    break  # everything due was seen; what was skipped is not ours to expire
         return report
 
     # --- stock ---------------------------------------------------------------------------
