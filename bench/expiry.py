@@ -16,6 +16,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from local.run import LOCAL_SWEEPER_ENV
 from local.schedule import ScheduledFunction
 from reservations.clock import ManualClock
 from reservations.config import Settings
@@ -96,7 +97,12 @@ def run(stack: Stack, options: Options) -> Section:
     if held != HOLDS:
         raise RuntimeError(f"{held} of {HOLDS} units held: the holds did not all land")
 
-    env = {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL_DYNAMODB": stack.endpoint, "TABLE_NAME": table_name}
+    env = {
+        **FAKE_AWS_ENV,
+        **LOCAL_SWEEPER_ENV,
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.endpoint,
+        "TABLE_NAME": table_name,
+    }
     sweeper = ScheduledFunction("sweeper", SWEEP_INTERVAL, env, quiet=True)
     sweeper.start()
     try:

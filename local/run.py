@@ -62,6 +62,7 @@ DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
+LOCAL_SWEEPER_ENV = {"SWEEP_POLL_SECONDS": "0"}
 
 
 class Background(Protocol):
@@ -82,7 +83,8 @@ class Background(Protocol):
 def background_functions(sweep_interval: float, quiet: bool) -> list[Background]:
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
     in AWS; a few seconds here, so an abandoned hold frees its stock while you watch)."""
-    return [ScheduledFunction("sweeper", sweep_interval, quiet=quiet)]
+    # The local schedule ticks often itself: one pass per tick, no polling inside a run.
+    return [ScheduledFunction("sweeper", sweep_interval, LOCAL_SWEEPER_ENV, quiet=quiet)]
 
 
 class Stopped(Exception):
