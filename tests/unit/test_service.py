@@ -100,3 +100,23 @@ def test_cancel_is_idempotent(service: ReservationService, clock: ManualClock) -
 def test_inventory_of_unknown_sku(service: ReservationService) -> None:
     with pytest.raises(NotFound):
         service.inventory("NOPE")
+
+
+def test_sweep_takes_batches_until_nothing_is_due_or_time_is_up(
+    moto_client: Any, moto_table: str, clock: ManualClock
+) -> None:
+    from reservations.config import Settings
+    from reservations.table import ReservationTable
+
+    settings = Settings(table_name=moto_table, sweep_batch_limit=3, sweep_concurrency=1)
+    sweeper = ReservationService(ReservationTable(moto_client, moto_table), clock, settings)
+    sweeper.set_on_hand("A", "WH1", 20)
+    for _ in range(7):
+        sweeper.reserve(request(("A", 1), expiresInSeconds=60), "default")
+    clock.advance(61)
+    # Out of time from the start: still one batch, so every run makes progress.
+    hurried = sweeper.sweep(out_of_time=lambda: True)
+    assert (hurried.due, len(hurried.expired)) == (3, 3)
+    rest = sweeper.sweep()
+    assert (rest.due, len(rest.expired), rest.skipped) == (4, 4, 0)
+    assert sweeper.inventory("A").reserved == 0

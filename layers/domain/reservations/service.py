@@ -265,7 +265,8 @@ class ReservationService:
         now = self._now()
         report = SweepReport()
         with ThreadPoolExecutor(max_workers=self._settings.sweep_concurrency) as pool:
-            while not out_of_time():
+            # At least one round, however little time is left: a run must make progress.
+            while report.due == 0 or not out_of_time():
                 due = self._table.due_reservation_ids(now, limit=self._settings.sweep_batch_limit)
                 if not due:
                     break
