@@ -1,0 +1,700 @@
+"""Lifecycle transitions racing each other on DynamoDB Local: each hold has exactly one fate.
+
+Two services share a table with their own clocks: the API's a second before the holds
+expire (so a confirm or an extend is still allowed when computed) and the sweeper's at the
+expiry (so the same holds are due). Whatever the interleaving, exactly one side wins, the
+loser is refused with the winner's status, and stock moves exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import botocore.session
+import pytest
+
+import stream_function
+from local.apigw import LambdaContext
+from reservations.clock import ManualClock
+from reservations.config import Settings
+from reservations.errors import InsufficientStock, InvalidState
+from reservations.lifecycle import LineQuantity
+from reservations.models import CreateReservationRequest
+from reservations.records import Line, Reservation, Status
+from reservations.retry import RetryPolicy
+from reservations.service import ReservationService, SweepReport
+from reservations.table import ReservationTable, line_from_item
+from tests.conftest import make_service
+from tests.support.invariants import check_invariants
+from tests.support.stream_events import item_keys, line_keys, stream_event, ttl_delete
+
+ROUNDS = range(8)
+HOLDS = 4
+EXPIRES_IN = 60
+GRACE = 3600  # Settings.expiry_grace_seconds: TTL may delete an unswept hold after this
+STOCK = 50
+# API calls start up to this many seconds before or after the sweep listed the due holds.
+JITTER = 0.06
+# Every hold of these races: two lines on two stock records.
+CART = (("A", "WH1", 2), ("B", "WH2", 1))
+RECORDS = [(sku, location) for sku, location, _ in CART]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def race(*tasks: Callable[[], Any]) -> list[Any]:
+    """Run every task at once (released together by a barrier); results or exceptions."""
+    barrier = threading.Barrier(len(tasks))
+
+    def run(task: Callable[[], Any]) -> Any:
+        barrier.wait(timeout=30)
+        try:
+            return task()
+        except Exception as error:  # the caller asserts on every outcome
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        return list(pool.map(run, tasks))
+
+
+def request(
+    items: tuple[tuple[str, str, int], ...] = CART, **extra: Any
+) -> CreateReservationRequest:
+    return CreateReservationRequest.model_validate(
+        {
+            "items": [{"sku": s, "location": loc, "quantity": q} for s, loc, q in items],
+            **extra,
+        }
+    )
+
+
+def level(service: ReservationService, sku: str, location: str) -> tuple[int, int, int]:
+    found = next(x for x in service.inventory(sku).locations if x.location == location)
+    return found.on_hand, found.reserved, found.available
+
+
+def stock(service: ReservationService, on_hand: int = STOCK) -> None:
+    for sku, location in RECORDS:
+        service.set_on_hand(sku, location, on_hand)
+
+
+def hold(service: ReservationService, expires_in: int = EXPIRES_IN) -> str:
+    return service.reserve(request(expiresInSeconds=expires_in), "web").reservation.id
+
+
+def holds_everything(reservation: Reservation) -> bool:
+    return all(
+        x.held == x.quantity and not x.released and not x.consumed for x in reservation.lines
+    )
+
+
+def released_everything(reservation: Reservation) -> bool:
+    return all(x.held == 0 and x.released == x.quantity for x in reservation.lines)
+
+
+def assert_reserved(service: ReservationService, holds: int, on_hand: int = STOCK) -> None:
+    """Stock records show exactly ``holds`` of CART held, with available = onHand - reserved."""
+    for sku, location, quantity in CART:
+        reserved = holds * quantity
+        assert level(service, sku, location) == (on_hand, reserved, on_hand - reserved), sku
+
+
+class ListingTable(ReservationTable):
+    """The table as the sweeper uses it, telling the test when the due holds are listed."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        super().__init__(client, name)
+        self.listed = threading.Event()
+
+    def due_reservation_ids(self, now: int, limit: int | None = None) -> list[str]:
+        found = super().due_reservation_ids(now, limit)
+        self.listed.set()
+        return found
+
+
+@dataclass
+class Racers:
+    api: ReservationService  # a second before the holds' expiry
+    sweeper: ReservationService  # at their expiry
+    listed: threading.Event  # set once the sweep has its list of due holds
+    rng: random.Random
+
+    def staggered(self, call: Callable[[], Any]) -> Callable[[], Any]:
+        """``call`` at a random moment around the one the sweep lists the due holds: some
+        API calls commit before the sweep reads their hold, some while it expires it,
+        some after (the sweep expires its batch several holds at a time)."""
+        delay = self.rng.uniform(-JITTER, JITTER)
+
+        def run() -> Any:
+            if delay >= 0:
+                assert self.listed.wait(timeout=30)
+            time.sleep(abs(delay))
+            return call()
+
+        return run
+
+
+def racers(clock: ManualClock, client: Any, table: str, retry: RetryPolicy, round_: int) -> Racers:
+    start = clock.now()
+    api = make_service(client, table, ManualClock(start + EXPIRES_IN - 1), retry)
+    listing = ListingTable(client, table)
+    sweeper = ReservationService(
+        listing, ManualClock(start + EXPIRES_IN), Settings(table_name=table), retry
+    )
+    return Racers(api, sweeper, listing.listed, random.Random(round_))
+
+
+def assert_sweep_accounts_for(report: SweepReport, expired: set[str]) -> None:
+    assert len(report.expired) == len(set(report.expired))
+    assert set(report.expired) == expired
+    assert report.due == len(report.expired) + report.skipped
+
+
+@pytest.fixture
+def stream_service(
+    local_client: Any, local_table: str, fast_retries: RetryPolicy, monkeypatch: pytest.MonkeyPatch
+) -> ReservationService:
+    """The stream function's handler, wired to this table (its clock is far in the future:
+    the backstop's own time plays no part in what it gives back)."""
+    backstop = make_service(local_client, local_table, ManualClock(2_000_000_000.0), fast_retries)
+    monkeypatch.setattr(stream_function, "service", backstop)
+    return backstop
+
+
+def deliver(records: list[dict[str, Any]]) -> None:
+    """One invocation of the stream function; every record must succeed."""
+    response = stream_function.lambda_handler(stream_event(records), LambdaContext("stream"))
+    assert response == {"batchItemFailures": []}
+
+
+def settles(record: dict[str, Any]) -> int:
+    """What the backstop must give back for a record: a live line's ``held``."""
+    old = record["dynamodb"]["OldImage"]
+    if old["status"]["S"] in (Status.ACTIVE, Status.CONFIRMED):
+        return int(old["held"]["N"])
+    return 0
+
+
+# --- confirm, extend against the sweeper ------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_confirm_racing_the_sweep_has_exactly_one_winner(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+    round_: int,
+) -> None:
+    stock(service)
+    ids = [hold(service) for _ in range(HOLDS)]
+    side = racers(clock, local_client, local_table, fast_retries, round_)
+    confirms = [side.staggered(partial(side.api.confirm, rid)) for rid in ids]
+
+    report, *outcomes = race(side.sweeper.sweep, *confirms)
+
+    assert isinstance(report, SweepReport), report
+    confirmed, expired = set(), set()
+    for rid, outcome in zip(ids, outcomes, strict=True):
+        stored = service.get(rid)
+        if isinstance(outcome, Reservation):
+            # Confirmed first: the sweeper found it no longer due and left its stock held.
+            assert outcome.status is Status.CONFIRMED
+            assert stored.status is Status.CONFIRMED and holds_everything(stored)
+            assert stored.purge_at is None
+            confirmed.add(rid)
+        else:
+            # Expired first: the confirm read it again and was refused with its status.
+            assert isinstance(outcome, InvalidState), repr(outcome)
+            assert outcome.status == Status.EXPIRED
+            assert stored.status is Status.EXPIRED and released_everything(stored)
+            expired.add(rid)
+    assert_sweep_accounts_for(report, expired)
+    assert report.skipped <= len(confirmed)
+    assert_reserved(service, holds=len(confirmed))
+    check_invariants(local_client, local_table)
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_extend_racing_the_sweep_has_exactly_one_winner(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+    round_: int,
+) -> None:
+    stock(service)
+    ids = [hold(service) for _ in range(HOLDS)]
+    side = racers(clock, local_client, local_table, fast_retries, round_)
+    extended_to = int(clock.now()) + EXPIRES_IN - 1 + 300
+    extends = [side.staggered(partial(side.api.extend, rid, 300)) for rid in ids]
+
+    report, *outcomes = race(side.sweeper.sweep, *extends)
+
+    assert isinstance(report, SweepReport), report
+    extended, expired = set(), set()
+    for rid, outcome in zip(ids, outcomes, strict=True):
+        stored = service.get(rid)
+        if isinstance(outcome, Reservation):
+            assert stored.status is Status.ACTIVE and holds_everything(stored)
+            assert stored.expires_at == outcome.expires_at == extended_to
+            assert stored.purge_at == extended_to + GRACE
+            extended.add(rid)
+        else:
+            assert isinstance(outcome, InvalidState), repr(outcome)
+            assert outcome.status == Status.EXPIRED
+            assert stored.status is Status.EXPIRED and released_everything(stored)
+            expired.add(rid)
+    assert_sweep_accounts_for(report, expired)
+    assert_reserved(service, holds=len(extended))
+    check_invariants(local_client, local_table)
+    # An extended hold is no longer due at the sweeper's time, not even to a second sweep.
+    assert side.sweeper.sweep().due == 0
+
+
+# --- cancel against fulfil -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_cancel_racing_fulfill_has_exactly_one_winner(
+    service: ReservationService, local_client: Any, local_table: str, round_: int
+) -> None:
+    stock(service)
+    ids = [hold(service, expires_in=600) for _ in range(HOLDS)]
+    for rid in ids[::2]:  # a cancel takes back a confirmed hold too
+        service.confirm(rid)
+    rng = random.Random(round_)
+    tasks: list[Callable[[], Any]] = []
+    for rid in ids:
+        pair = [partial(service.cancel, rid), partial(service.fulfill, rid, None)]
+        rng.shuffle(pair)
+        tasks += pair
+
+    outcomes = race(*tasks)
+
+    fulfilled = 0
+    for index, rid in enumerate(ids):
+        first, second = outcomes[2 * index : 2 * index + 2]  # in the shuffled order
+        winners = [o for o in (first, second) if isinstance(o, Reservation)]
+        losers = [o for o in (first, second) if not isinstance(o, Reservation)]
+        assert len(winners) == 1 and len(losers) == 1, (first, second)
+        winner, loser = winners[0], losers[0]
+        assert isinstance(loser, InvalidState), repr(loser)
+        assert loser.status == winner.status
+        stored = service.get(rid)
+        assert stored.status is winner.status
+        assert all(x.held == 0 for x in stored.lines)
+        if winner.status is Status.FULFILLED:
+            assert all(x.consumed == x.quantity and not x.released for x in stored.lines)
+            fulfilled += 1
+        else:
+            assert winner.status is Status.CANCELLED
+            assert released_everything(stored)
+    for sku, location, quantity in CART:
+        # Shipped goods left onHand and reserved together; cancelled ones came back.
+        on_hand = STOCK - fulfilled * quantity
+        assert level(service, sku, location) == (on_hand, 0, on_hand)
+    check_invariants(local_client, local_table)
+
+
+# --- sweepers against each other --------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_two_sweepers_expire_each_due_hold_exactly_once(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+    round_: int,
+) -> None:
+    stock(service)
+    due = {hold(service) for _ in range(6)}
+    later = {hold(service, expires_in=600) for _ in range(2)}
+    start = clock.now()
+    # Two schedules overlapping, one a second behind the other: the same holds are due to both.
+    first = make_service(local_client, local_table, ManualClock(start + EXPIRES_IN), fast_retries)
+    second = make_service(
+        local_client, local_table, ManualClock(start + EXPIRES_IN + 1), fast_retries
+    )
+
+    reports = race(first.sweep, second.sweep)
+
+    assert all(isinstance(r, SweepReport) for r in reports), reports
+    one, two = (set(r.expired) for r in reports)
+    assert not one & two
+    assert one | two == due
+    for report in reports:
+        assert report.due == len(report.expired) + report.skipped
+        assert set(report.expired) <= due
+    for rid in due:
+        stored = service.get(rid)
+        assert stored.status is Status.EXPIRED and released_everything(stored)
+    for rid in later:
+        assert holds_everything(service.get(rid))
+    # Total released equals what the due holds held: only the later holds remain.
+    assert_reserved(service, holds=len(later))
+    check_invariants(local_client, local_table)
+
+
+# --- the sweeper against the TTL stream backstop ----------------------------------------
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_sweep_racing_the_stream_backstop_releases_once(
+    service: ReservationService,
+    stream_service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+    round_: int,
+) -> None:
+    """TTL deletes the lines of unswept holds (past the grace period) while a late sweep
+    runs: each line's stock comes back through exactly one of them."""
+    stock(service)
+    ids = [hold(service) for _ in range(HOLDS)]
+    sweeper = make_service(
+        local_client, local_table, ManualClock(clock.now() + EXPIRES_IN + GRACE), fast_retries
+    )
+    order = ids[:]
+    random.Random(round_).shuffle(order)
+    settled: list[int] = []
+
+    def ttl() -> None:
+        for rid in order:
+            for key in line_keys(local_client, local_table, rid):
+                record = ttl_delete(local_client, local_table, key)
+                assert record is not None
+                settled.append(settles(record))
+                deliver([record])
+
+    report, ttl_outcome = race(sweeper.sweep, ttl)
+
+    assert ttl_outcome is None, repr(ttl_outcome)
+    assert isinstance(report, SweepReport), report
+    # Headers stay ACTIVE in the expiry index until swept, so every hold was due.
+    assert report.due == HOLDS
+    assert report.due == len(report.expired) + report.skipped
+    lines = len(CART)
+    # A hold the sweep expired had its lines deleted with nothing held; any other hold lost
+    # a line before the sweep could write, so the sweep left it and the stream settled it.
+    assert sum(1 for s in settled if s) == lines * (HOLDS - len(report.expired))
+    assert sum(settled) == (HOLDS - len(report.expired)) * sum(q for *_, q in CART)
+    for sku, location in RECORDS:
+        assert level(service, sku, location) == (STOCK, 0, STOCK)
+    check_invariants(local_client, local_table)
+    # Nothing left to give back, whatever runs next.
+    assert sweeper.sweep().expired == []
+    assert_reserved(service, holds=0)
+
+
+def test_a_redelivered_stream_record_settles_nothing_twice(
+    service: ReservationService,
+    stream_service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+) -> None:
+    stock(service)
+    rid = hold(service)
+    other = hold(service)
+    clock.advance(EXPIRES_IN + GRACE)
+    records = [
+        record
+        for key in line_keys(local_client, local_table, rid)
+        if (record := ttl_delete(local_client, local_table, key)) is not None
+    ]
+    assert [settles(r) for r in records] == [q for *_, q in CART]
+    # Lambda retries a whole batch, and a batch may carry the same record twice.
+    for _ in range(3):
+        deliver(records + records[:1])
+    assert_reserved(service, holds=1)  # only `other` still holds
+    # The sweep finds the purged hold due but leaves it; it expires the other one.
+    report = service.sweep()
+    assert (report.due, report.expired, report.skipped) == (2, [other], 1)
+    assert_reserved(service, holds=0)
+    check_invariants(local_client, local_table)
+
+
+def test_concurrent_redeliveries_settle_a_line_once(
+    service: ReservationService,
+    stream_service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+) -> None:
+    stock(service)
+    ids = [hold(service) for _ in range(3)]
+    clock.advance(EXPIRES_IN + GRACE)
+    purged: list[tuple[str, Line]] = []
+    for rid in ids:
+        for key in line_keys(local_client, local_table, rid):
+            record = ttl_delete(local_client, local_table, key)
+            assert record is not None
+            old = record["dynamodb"]["OldImage"]
+            purged.append((rid, line_from_item(old)))
+    tasks = [
+        partial(stream_service.settle_purged_line, rid, line, Status.ACTIVE)
+        for rid, line in purged
+        for _ in range(8)
+    ]
+
+    outcomes = race(*tasks)
+
+    assert [o for o in outcomes if not isinstance(o, bool)] == []
+    for index in range(len(purged)):
+        assert sum(outcomes[index * 8 : index * 8 + 8]) == 1
+    assert_reserved(service, holds=0)
+    check_invariants(local_client, local_table)
+
+
+def test_the_stream_records_match_what_dynamodb_local_streams(
+    service: ReservationService, local_client: Any, local_table: str
+) -> None:
+    """The helper's record for a deletion carries what the table's stream carries."""
+    stock(service)
+    rid = hold(service)
+    key = line_keys(local_client, local_table, rid)[0]
+    record = ttl_delete(local_client, local_table, key)
+    assert record is not None
+
+    arn = local_client.describe_table(TableName=local_table)["Table"]["LatestStreamArn"]
+    streams = _streams_client(local_client)
+    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    seen: list[dict[str, Any]] = []
+    for shard in shards:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        seen += streams.get_records(ShardIterator=iterator)["Records"]
+    removes = [r for r in seen if r["eventName"] == "REMOVE"]
+    assert len(removes) == 1
+    real = removes[0]
+    for field in ("eventName", "eventVersion", "eventSource"):
+        assert record[field] == real[field]
+    for field in ("Keys", "OldImage", "StreamViewType"):
+        assert record["dynamodb"][field] == real["dynamodb"][field]
+
+
+def _streams_client(client: Any) -> Any:
+    return botocore.session.get_session().create_client(
+        "dynamodbstreams", endpoint_url=client.meta.endpoint_url, region_name="us-east-1"
+    )
+
+
+def test_a_reused_id_is_settled_again_after_its_first_purge(
+    service: ReservationService,
+    stream_service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+) -> None:
+    """A client id (checkout id) may be reused once TTL removed its first hold. The marker
+    left by the first purge must not stop the backstop from settling the second hold.
+
+    BUG (layers/domain/reservations/table.py settle_purged_line): the marker is keyed by
+    ``PURGED#<sku>#<location>`` in the id's partition only, so the second hold's lines are
+    taken for redeliveries of the first's and their stock stays reserved for ever.
+    """
+    stock(service)
+    for incarnation in range(2):
+        created = service.reserve(request(id="checkout-7", expiresInSeconds=EXPIRES_IN), "web")
+        assert created.created, incarnation
+        assert_reserved(service, holds=1)
+        clock.advance(EXPIRES_IN + GRACE)  # the sweeper is down; TTL takes the whole record
+        records = [
+            record
+            for key in item_keys(local_client, local_table, "checkout-7")
+            if not key["SK"]["S"].startswith("PURGED#")
+            if (record := ttl_delete(local_client, local_table, key)) is not None
+        ]
+        deliver(records)
+        assert_reserved(service, holds=0)  # fails on the second incarnation
+        check_invariants(local_client, local_table)
+
+
+# --- reserves that meet due holds -------------------------------------------------------
+
+
+def test_a_reserve_short_only_because_of_due_holds_succeeds(
+    service: ReservationService, clock: ManualClock, local_client: Any, local_table: str
+) -> None:
+    service.set_on_hand("A", "WH1", 4)
+    service.set_on_hand("B", "WH1", 5)
+    due = service.reserve(request((("A", "WH1", 3),), expiresInSeconds=60), "web").reservation
+    confirmed = service.reserve(request((("A", "WH1", 1),)), "web").reservation
+    service.confirm(confirmed.id)
+    elsewhere = service.reserve(request((("B", "WH1", 2),), expiresInSeconds=30), "web").reservation
+    clock.advance(60)
+    assert level(service, "A", "WH1") == (4, 4, 0)  # nothing swept yet
+
+    result = service.reserve(request((("A", "WH1", 3),)), "web")
+
+    assert result.created
+    assert service.get(due.id).status is Status.EXPIRED
+    assert released_everything(service.get(due.id))
+    assert service.get(confirmed.id).status is Status.CONFIRMED
+    # Only holds on the short record are expired on the way; the sweeper gets the others.
+    assert service.get(elsewhere.id).status is Status.ACTIVE
+    assert level(service, "A", "WH1") == (4, 4, 0)
+    with pytest.raises(InsufficientStock) as short:
+        service.reserve(request((("A", "WH1", 1),)), "web")
+    assert [(i.sku, i.requested, i.available) for i in short.value.items] == [("A", 1, 0)]
+    check_invariants(local_client, local_table)
+
+
+def reserves_meeting_due_holds(
+    service: ReservationService, clock: ManualClock, with_sweeper: bool
+) -> tuple[list[str], list[Any]]:
+    """Five due holds of 2 on a record of 10 (nothing else free); eight carts of 2 race for
+    them, with or without the sweeper: what the due holds held is all there is to sell."""
+    service.set_on_hand("A", "WH1", 10)
+    old = [
+        service.reserve(request((("A", "WH1", 2),), expiresInSeconds=60), "web").reservation.id
+        for _ in range(5)
+    ]
+    clock.advance(60)
+    tasks: list[Callable[[], Any]] = [
+        partial(service.reserve, request((("A", "WH1", 2),)), "web") for _ in range(8)
+    ]
+    if with_sweeper:
+        tasks.append(service.sweep)
+    outcomes = race(*tasks)
+    if with_sweeper:
+        assert isinstance(outcomes[8], SweepReport), outcomes[8]
+    reserves = outcomes[:8]
+    unexpected = [
+        o for o in reserves if isinstance(o, Exception) and not isinstance(o, InsufficientStock)
+    ]
+    assert unexpected == []
+    return old, reserves
+
+
+@pytest.mark.parametrize("with_sweeper", [False, True], ids=["reserves", "reserves+sweeper"])
+def test_concurrent_reserves_expire_each_due_hold_once(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    with_sweeper: bool,
+) -> None:
+    old, reserves = reserves_meeting_due_holds(service, clock, with_sweeper)
+
+    for rid in old:
+        stored = service.get(rid)
+        assert stored.status is Status.EXPIRED and released_everything(stored)
+    granted = [o for o in reserves if not isinstance(o, Exception)]
+    assert 1 <= len(granted) <= 5
+    # What the expiries gave back once went to the granted carts, nothing more.
+    assert level(service, "A", "WH1") == (10, 2 * len(granted), 10 - 2 * len(granted))
+    check_invariants(local_client, local_table)
+
+
+@pytest.mark.parametrize("with_sweeper", [False, True], ids=["reserves", "reserves+sweeper"])
+def test_concurrent_reserves_sell_all_the_stock_of_due_holds(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    with_sweeper: bool,
+) -> None:
+    """BUG (layers/domain/reservations/service.py, reserve): a refused reserve tries again
+    only if it expired a due hold itself. When another reserve or the sweeper expired them
+    first, it answers INSUFFICIENT_STOCK although the stock is free again."""
+    _, reserves = reserves_meeting_due_holds(service, clock, with_sweeper)
+
+    granted = [o for o in reserves if not isinstance(o, Exception)]
+    assert len(granted) == 5, f"{len(granted)} of 8 granted; stock {level(service, 'A', 'WH1')}"
+    assert level(service, "A", "WH1") == (10, 10, 0)
+    check_invariants(local_client, local_table)
+
+
+class SweptMeanwhile(ReservationTable):
+    """A sweep that finishes between a reserve's refusal and its look for due holds."""
+
+    def __init__(self, client: Any, name: str, sweeper: ReservationService) -> None:
+        super().__init__(client, name)
+        self.sweeper = sweeper
+
+    def holds_on_sku(self, sku: str, location: str | None = None) -> list[Any]:
+        self.sweeper.sweep()
+        return super().holds_on_sku(sku, location)
+
+
+def test_a_reserve_refused_while_the_sweeper_frees_its_stock(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+) -> None:
+    """The same BUG, deterministic: the due hold is gone by the time the refused reserve
+    looks for it (the sweeper got there first), so it never tries again."""
+    service.set_on_hand("A", "WH1", 3)
+    due = service.reserve(request((("A", "WH1", 3),), expiresInSeconds=60), "web").reservation
+    clock.advance(60)
+    api = ReservationService(
+        SweptMeanwhile(local_client, local_table, service),
+        clock,
+        Settings(table_name=local_table),
+        fast_retries,
+    )
+
+    outcome: Any
+    try:
+        outcome = api.reserve(request((("A", "WH1", 3),)), "web")
+    except InsufficientStock as refused:
+        outcome = refused
+
+    assert service.get(due.id).status is Status.EXPIRED
+    check_invariants(local_client, local_table)
+    assert not isinstance(outcome, InsufficientStock), (
+        f"refused with {level(service, 'A', 'WH1')} (onHand, reserved, available) on the record"
+    )
+    assert level(service, "A", "WH1") == (3, 3, 0)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_release_racing_a_sweep_of_a_partially_released_hold(
+    service: ReservationService,
+    clock: ManualClock,
+    local_client: Any,
+    local_table: str,
+    fast_retries: RetryPolicy,
+    round_: int,
+) -> None:
+    """Partial releases computed before expiry race the sweep: every unit comes back once."""
+    stock(service)
+    ids = [hold(service) for _ in range(HOLDS * 2)]
+    side = racers(clock, local_client, local_table, fast_retries, round_)
+    part = [LineQuantity("A", "WH1", 1)]
+    releases = [side.staggered(partial(side.api.release, rid, part)) for rid in ids]
+
+    report, *outcomes = race(side.sweeper.sweep, *releases)
+
+    assert isinstance(report, SweepReport), report
+    assert all(isinstance(o, Reservation | InvalidState) for o in outcomes), outcomes
+    for rid, outcome in zip(ids, outcomes, strict=True):
+        stored = service.get(rid)
+        # Either order ends EXPIRED: released first then swept, or swept and the release refused.
+        assert stored.status is Status.EXPIRED and released_everything(stored)
+        if isinstance(outcome, InvalidState):
+            assert outcome.status == Status.EXPIRED
+        else:  # released first, while still ACTIVE; the sweep released the rest
+            assert outcome.status is Status.ACTIVE
+            assert [(x.held, x.released) for x in outcome.lines] == [(1, 1), (1, 0)]
+    assert set(report.expired) == set(ids)
+    assert_reserved(service, holds=0)
+    check_invariants(local_client, local_table)
