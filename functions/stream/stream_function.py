@@ -43,7 +43,8 @@ def settle(record: DynamoDBRecord) -> None:
     line = line_from_item(old)
     reservation_id = old["reservationId"]["S"]
     status = Status(old["status"]["S"])
-    if service.settle_purged_line(reservation_id, line, status):
+    created_at = int(old.get("createdAt", {}).get("N", "0"))
+    if service.settle_purged_line(reservation_id, line, status, created_at):
         metrics.add_metric(name="PurgedHoldsSettled", unit=MetricUnit.Count, value=1)
         logger.warning(
             "TTL deleted a hold line that still held stock; released it",

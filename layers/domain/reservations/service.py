@@ -133,8 +133,10 @@ class ReservationService:
             # An expired hold must never block a sale: release the ones on the short lines
             # that no sweep has reached yet, then try once more. Where nothing is reserved
             # there is no hold to look for, and the refusal costs its one request.
-            if not short.held or not self._expire_holds_on(short.held, now):
+            if not short.held:
                 raise InsufficientStock(short.items) from None
+            # Try again whoever expired them (this call, another reserve or the sweeper).
+            self._expire_holds_on(short.held, now)
         try:
             return with_retries(attempt, self._retry)
         except StockShort as short:
@@ -287,7 +289,9 @@ class ReservationService:
     def set_on_hand(self, sku: str, location: str, on_hand: int) -> StockLevel:
         return self._table.set_on_hand(sku, location, on_hand, self._now())
 
-    def settle_purged_line(self, reservation_id: str, line: Line, status: Status) -> bool:
+    def settle_purged_line(
+        self, reservation_id: str, line: Line, status: Status, created_at: int = 0
+    ) -> bool:
         """The stream backstop: TTL deleted a line that still held stock. True if it
         gave stock back now, False if there was nothing to give or it was done already."""
         if line.held <= 0 or status not in (Status.ACTIVE, Status.CONFIRMED):
@@ -295,7 +299,7 @@ class ReservationService:
         now = self._now()
         return with_retries(
             lambda _: self._table.settle_purged_line(
-                reservation_id, line, now, self._retention.after_end(now)
+                reservation_id, line, now, self._retention.after_end(now), created_at
             ),
             self._retry,
         )

@@ -515,7 +515,7 @@ class ReservationTable:
             raise
 
     def settle_purged_line(
-        self, reservation_id: str, line: Line, now: int, keep_until: int
+        self, reservation_id: str, line: Line, now: int, keep_until: int, created_at: int = 0
     ) -> bool:
         """Give back what a line held when TTL deleted it, at most once.
 
@@ -524,7 +524,8 @@ class ReservationTable:
         """
         marker: AttributeMap = {
             PK: reservation_pk(reservation_id),
-            SK: _s(f"PURGED#{line.sku}#{line.location}"),
+            # createdAt tells apart two holds that reused one id, each purged in turn.
+            SK: _s(f"PURGED#{created_at}#{line.sku}#{line.location}"),
             "entity": _s("purged-line"),
             "held": _n(line.held),
             "settledAt": _n(now),
