@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
-export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)/functions/erp:$(CURDIR)
 
 ENGINE ?= moto
 PORT ?= 3000

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.table import template
-from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
+from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, SAM_VENV, TEMPLATE, describe, run
 
 TABLE = "ReservationsTable"
 FUNCTION = "AWS::Serverless::Function"
@@ -43,6 +43,20 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetShardIterator", STREAM_ARN),
         ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
         ("sqs:SendMessage", "StreamFailuresQueue.Arn"),
+    },
+    "ErpFunction": {
+        *{(f"dynamodb:{a}", TABLE_ARN) for a in ("GetItem", "Query", "PutItem", "UpdateItem")},
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
+        *{
+            (f"sqs:{a}", "ErpQueue.Arn")
+            for a in (
+                "ReceiveMessage",
+                "DeleteMessage",
+                "GetQueueAttributes",
+                "ChangeMessageVisibility",
+            )
+        },
+        ("sqs:SendMessage", "ErpDeadLetterQueue.Arn"),
     },
 }
 NEVER_GRANTED = {
@@ -288,3 +302,86 @@ def test_samconfig_deploys_with_iam_capability_and_confirmation() -> None:
         allowed = parameters[key].get("AllowedValues")
         if allowed is not None:
             assert value in [str(v) for v in allowed], f"{key}={value} not in {allowed}"
+
+
+# --- what SAM adds --------------------------------------------------------------------------
+
+# Logs and traces only; any managed policy that reaches other queues, streams or tables
+# (SAM's event sources attach AWSLambdaSQSQueueExecutionRole and the like) would escape
+# the exact grants checked above.
+ALLOWED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+def test_sam_attaches_no_managed_policy_beyond_logs_and_traces(sam_tools: None) -> None:
+    result = run([SAM_VENV / "bin" / "python", ROOT / "tests/infra/translate.py", TEMPLATE])
+    assert result.returncode == 0, describe(result)
+    roles = json.loads(result.stdout)
+    function_roles = {f"{name}Role" for name in functions()}
+    assert function_roles <= set(roles)
+    for role in function_roles:
+        extra = set(roles[role]) - ALLOWED_MANAGED_POLICIES
+        assert not extra, f"{role} gets {sorted(extra)}"
+
+
+# --- the ERP queue --------------------------------------------------------------------------
+
+
+def test_erp_queue_is_fifo_with_a_redrive_to_a_fifo_dead_letter_queue() -> None:
+    queue = resources()["ErpQueue"]["Properties"]
+    dead_letters = resources()["ErpDeadLetterQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert dead_letters["FifoQueue"] is True, "a FIFO queue's DLQ must be FIFO"
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == "ErpDeadLetterQueue.Arn"
+    assert queue["RedrivePolicy"]["maxReceiveCount"] in template()["Parameters"]
+    function_timeout = function_setting(functions()["ErpFunction"], "Timeout")
+    assert queue["VisibilityTimeout"] >= 6 * function_timeout, "Lambda advises six times"
+    assert dead_letters["MessageRetentionPeriod"] >= queue["MessageRetentionPeriod"]
+
+
+def test_erp_function_reports_partial_batch_failures() -> None:
+    mappings = [
+        m["Properties"]
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == "ErpQueue.Arn"
+    ]
+    assert len(mappings) == 1
+    [mapping] = mappings
+    assert mapping["FunctionName"] == "ErpFunction"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= mapping["BatchSize"] <= 10, "FIFO sources take at most 10"
+    env = function_env(functions()["ErpFunction"])
+    assert env["ERP_DEAD_LETTER_QUEUE_URL"] == "ErpDeadLetterQueue"
+
+
+def test_only_the_erp_principal_may_send_to_the_erp_queue() -> None:
+    policies = [
+        p["Properties"]
+        for p in of_type("AWS::SQS::QueuePolicy").values()
+        if "ErpQueue" in p["Properties"]["Queues"]
+    ]
+    assert len(policies) == 1
+    statements = policies[0]["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert all(s["Principal"] == {"AWS": "ErpPrincipalArn"} for s in allows)
+    denies = [
+        s for s in statements if s["Effect"] == "Deny" and "sqs:SendMessage" in as_list(s["Action"])
+    ]
+    assert any(
+        s["Condition"].get("ArnNotEquals") == {"aws:PrincipalArn": "ErpPrincipalArn"}
+        for s in denies
+    ), "messages from anyone but the ERP must be refused"
+
+
+def test_an_alarm_watches_the_erp_dead_letter_queue() -> None:
+    alarms = [
+        a["Properties"]
+        for a in of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+    ]
+    watched = {d["Value"] for a in alarms for d in a["Dimensions"] if d["Name"] == "QueueName"}
+    assert "ErpDeadLetterQueue.QueueName" in watched
+    [alarm] = [a for a in alarms if a["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"

@@ -9,9 +9,10 @@ import pytest
 from moto import mock_aws
 
 from reservations.clock import ManualClock
+from reservations.erp import ErpService
 from reservations.retry import RetryPolicy
 from reservations.service import ReservationService
-from tests.conftest import client_for, fresh_table, make_service
+from tests.conftest import client_for, fresh_table, make_erp_service, make_service
 
 
 @pytest.fixture
@@ -30,3 +31,10 @@ def service(
     moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy
 ) -> ReservationService:
     return make_service(moto_client, moto_table, clock, fast_retries)
+
+
+@pytest.fixture
+def erp(
+    moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy
+) -> ErpService:
+    return make_erp_service(moto_client, moto_table, clock, fast_retries)

@@ -2,8 +2,9 @@
 
 botocore is used directly rather than boto3: importing boto3 costs a noticeable share of
 a cold start and its resource layer is not used. Endpoints come from the standard
-``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_DYNAMODB`` variables, which botocore reads
-itself, so the same code talks to moto server, DynamoDB Local or AWS.
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SQS``
+variables, which botocore reads itself, so the same code talks to moto server, DynamoDB
+Local or AWS.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from botocore.config import Config
 
 from .clock import Clock, SystemClock
 from .config import Settings
+from .erp import ErpService
 from .service import ReservationService
 from .table import ReservationTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sqs.client import SQSClient
 
 # Retries of throttling and 5xx happen in botocore; conflicts are retried by the service.
 CLIENT_CONFIG = Config(
@@ -37,6 +40,11 @@ def dynamodb_client(**overrides: Any) -> DynamoDBClient:
     )
 
 
+def sqs_client(**overrides: Any) -> SQSClient:
+    session = botocore.session.get_session()
+    return cast("SQSClient", session.create_client("sqs", config=CLIENT_CONFIG, **overrides))
+
+
 def build_service(
     settings: Settings | None = None,
     client: DynamoDBClient | None = None,
@@ -45,3 +53,13 @@ def build_service(
     settings = settings or Settings.from_env()
     table = ReservationTable(client or dynamodb_client(), settings.table_name)
     return ReservationService(table, clock or SystemClock(), settings)
+
+
+def build_erp_service(
+    settings: Settings | None = None,
+    client: DynamoDBClient | None = None,
+    clock: Clock | None = None,
+) -> ErpService:
+    settings = settings or Settings.from_env()
+    table = ReservationTable(client or dynamodb_client(), settings.table_name)
+    return ErpService(table, clock or SystemClock(), settings)

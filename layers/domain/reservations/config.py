@@ -33,6 +33,10 @@ class Settings:
     # Due holds read from the expiry index per round, and released at once per sweep.
     sweep_batch_limit: int = 500
     sweep_concurrency: int = 8
+    # How long the receipt of an ERP message is kept: longer than SQS keeps a message (at
+    # most 14 days) in the queue and again in its dead-letter queue, so a redelivery or a
+    # redrive from the DLQ is still recognised.
+    erp_receipt_retention_seconds: int = 35 * DAY
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,4 +49,5 @@ class Settings:
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
             sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
+            erp_receipt_retention_seconds=_int_env("ERP_RECEIPT_RETENTION_SECONDS", 35 * DAY),
         )

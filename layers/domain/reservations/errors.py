@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class DomainError(Exception):
@@ -62,3 +64,14 @@ class InvalidRequest(DomainError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("body", "items", 0, "quantity")`` -> ``body.items[0].quantity``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"

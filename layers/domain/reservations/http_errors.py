@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from .errors import DomainError
+from .errors import DomainError, field_path
 
 JSON = "application/json"
 
@@ -26,17 +26,6 @@ def error_response(
         body=error_body(error.code, str(error), **extra),
         headers=dict(headers or {}),
     )
-
-
-def field_path(location: Sequence[Any]) -> str:
-    """``("body", "items", 0, "quantity")`` -> ``body.items[0].quantity``."""
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
 
 
 def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@
     ACTIVE --confirm--> CONFIRMED --fulfill--> FULFILLED
     ACTIVE | CONFIRMED --cancel / release of everything--> CANCELLED
     ACTIVE --expiry (sweeper)--> EXPIRED
+    ACTIVE | CONFIRMED --ERP offset of everything held--> FULFILLED
 
 An ACTIVE hold past ``expiresAt`` already counts as EXPIRED: nothing may confirm, extend,
 release or fulfil it. :mod:`reservations.table` persists the difference between the two
@@ -127,7 +128,7 @@ def _settle(
     """A hold with nothing left held ends: FULFILLED if anything shipped, else CANCELLED."""
     if any(line.held for line in lines):
         return _next(reservation, now, lines=lines)
-    shipped = any(line.consumed for line in lines)
+    shipped = any(line.consumed or line.offset for line in lines)
     return _ended(
         reservation, Status.FULFILLED if shipped else Status.CANCELLED, lines, now, retention
     )
@@ -151,3 +152,51 @@ def fulfill(
         if not items:
             raise InvalidState(reservation.id, reservation.status.value)
     return _settle(reservation, _take(reservation, items, "consumed"), now, retention)
+
+
+@dataclass(frozen=True, slots=True)
+class Offset:
+    """What an ERP offset did to one hold: the state after, and how much it covered."""
+
+    reservation: Reservation
+    applied: int
+
+
+def offset(
+    reservation: Reservation,
+    sku: str,
+    location: str,
+    quantity: int,
+    deduct_on_hand: bool,
+    now: int,
+    retention: Retention,
+) -> Offset:
+    """The ERP took over up to ``quantity`` of a line (Dynamics' offset).
+
+    Only what is still held can be offset; a hold that is no longer live covers nothing
+    (``applied == 0``, the reservation unchanged). With ``deduct_on_hand`` the goods left
+    physical stock too (like a shipment); without it they only stop being reserved here.
+    """
+    line = reservation.line(sku, location)
+    if line is None:
+        raise InvalidRequest(
+            "location", f"reservation {reservation.id!r} has no line for {sku!r} at {location!r}"
+        )
+    if reservation.status_at(now) not in (Status.ACTIVE, Status.CONFIRMED):
+        return Offset(reservation, 0)
+    applied = min(quantity, line.held)
+    if applied == 0:
+        return Offset(reservation, 0)
+    moved = "consumed" if deduct_on_hand else "released"
+    lines = tuple(
+        replace(
+            x,
+            held=x.held - applied,
+            offset=x.offset + applied,
+            **{moved: getattr(x, moved) + applied},
+        )
+        if x is line
+        else x
+        for x in reservation.lines
+    )
+    return Offset(_settle(reservation, lines, now, retention), applied)

@@ -123,6 +123,9 @@ class ReservationItem(ResponseModel):
     held: int = Field(description="Quantity this line still holds")
     released: int = Field(description="Quantity given back to stock")
     consumed: int = Field(description="Quantity shipped out of stock")
+    offset: int = Field(
+        description="Of released and consumed, the quantity the ERP took over (offsets)"
+    )
 
 
 class ReservationResponse(ResponseModel):

@@ -35,6 +35,7 @@ def reservation_response(reservation: Reservation, status: Status) -> Reservatio
                 held=line.held,
                 released=line.released,
                 consumed=line.consumed,
+                offset=line.offset,
             )
             for line in reservation.lines
         ],

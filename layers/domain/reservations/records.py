@@ -20,7 +20,11 @@ LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record."""
+    """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record.
+
+    What left ``held`` went to ``released`` (back to available) or ``consumed`` (out of
+    physical stock). ``offset`` counts the part of either that the ERP took over.
+    """
 
     sku: str
     location: str
@@ -29,6 +33,7 @@ class Line:
     held: int = 0
     released: int = 0
     consumed: int = 0
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,7 @@ class Hold:
     status: Status
     expires_at: int
     line: Line
+    created_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +110,19 @@ class Inventory:
     @property
     def available(self) -> int:
         return sum(level.available for level in self.locations)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof that an ERP message took effect, written in the same transaction as the effect,
+    so a redelivered message is recognised instead of applied twice.
+
+    ``part`` names one step of a message applied in several transactions (an auto offset
+    writes one part per hold it covers, then the whole receipt, ``part=None``).
+    """
+
+    kind: str  # "offset" | "adjust"
+    message_id: str  # offsetId | adjustmentId
+    fingerprint: str  # of the whole message: a reused id with other content is refused
+    applied: int = 0
+    part: str | None = None

@@ -4,12 +4,17 @@ One table, two kinds of item:
 
 - stock record  ``PK = SKU#<sku>``  ``SK = LOC#<location>``
   ``onHand`` (physical, owned by the ERP), ``reserved`` (sum of live holds),
-  ``available`` (always ``onHand - reserved``), ``updatedAt``.
+  ``available`` (always ``onHand - reserved``), ``updatedAt``, and ``erpSequence``
+  (the last ``stock.set`` applied).
 - reservation   ``PK = RES#<id>``   ``SK = RES``
   status, channel, orderId, createdAt, expiresAt, fingerprint, version, purgeAt.
 - hold line     ``PK = RES#<id>``   ``SK = LINE#<sku>#<location>``
   quantity, ``held`` (what it still holds), released, consumed, allowOversell, and copies
   of the reservation's status, expiresAt and channel.
+
+- ERP receipt  ``PK = MSG#<kind>#<message id>``  ``SK = MSG`` (or ``PART#<reservation id>``)
+  proof that an ``adjust`` or ``offset`` message took effect, written in the transaction
+  of the effect; ``fingerprint`` of the message, ``applied`` quantity.
 
 Two sparse indexes: ``ExpiryIndex`` (``expiryShard``, ``expiresAt``) holds exactly the
 ACTIVE reservations, for the sweeper; ``SkuHoldsIndex`` (``holdSku``, ``holdSort`` =
@@ -36,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from .errors import ShortItem
-from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
+from .records import Hold, Inventory, Line, Receipt, Reservation, Status, StockLevel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -48,6 +53,8 @@ SK = "SK"
 TTL_ATTRIBUTE = "purgeAt"
 RESERVATION_SK = "RES"
 LINE_PREFIX = "LINE#"
+RECEIPT_SK = "MSG"
+RECEIPT_PART_PREFIX = "PART#"
 EXPIRY_INDEX = "ExpiryIndex"
 SKU_HOLDS_INDEX = "SkuHoldsIndex"
 EXPIRY_SHARDS = 8
@@ -57,6 +64,7 @@ LINE_NAMES = {
     "#held": "held",
     "#released": "released",
     "#consumed": "consumed",
+    "#offset": "offset",
 }
 
 
@@ -128,6 +136,22 @@ class ReservationChanged(Exception):
     """The reservation is no longer in the state the write was computed from."""
 
 
+class AlreadyApplied(Exception):
+    """The message's receipt exists: it took effect before (``existing`` tells how)."""
+
+    def __init__(self, existing: Receipt) -> None:
+        super().__init__(f"{existing.kind} {existing.message_id} already applied")
+        self.existing = existing
+
+
+class StaleSequence(Exception):
+    """A ``stock.set`` no newer than the last one applied to the record."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"sequence {current} is already applied")
+        self.current = current
+
+
 class RecordBeingPurged(Exception):
     """TTL has deleted part of this reservation's items; it can no longer change."""
 
@@ -154,6 +178,7 @@ def _line_state(reservation: Reservation, line: Line) -> tuple[list[str], list[s
         "#held = :held",
         "#released = :released",
         "#consumed = :consumed",
+        "#offset = :offset",
         "#status = :status",
         "expiresAt = :expiresAt",
     ]
@@ -162,6 +187,7 @@ def _line_state(reservation: Reservation, line: Line) -> tuple[list[str], list[s
         ":held": _n(line.held),
         ":released": _n(line.released),
         ":consumed": _n(line.consumed),
+        ":offset": _n(line.offset),
         ":status": _s(reservation.status.value),
         ":expiresAt": _n(reservation.expires_at),
     }
@@ -211,6 +237,7 @@ def line_from_item(item: Mapping[str, Any]) -> Line:
         held=int(item["held"]["N"]),
         released=int(item.get("released", {}).get("N", "0")),
         consumed=int(item.get("consumed", {}).get("N", "0")),
+        offset=int(item.get("offset", {}).get("N", "0")),
     )
 
 
@@ -243,6 +270,26 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
     )
 
 
+def receipt_pk(kind: str, message_id: str) -> AttributeMap:
+    return _s(f"MSG#{kind}#{message_id}")
+
+
+def receipt_key(receipt: Receipt) -> AttributeMap:
+    sk = RECEIPT_SK if receipt.part is None else f"{RECEIPT_PART_PREFIX}{receipt.part}"
+    return {PK: receipt_pk(receipt.kind, receipt.message_id), SK: _s(sk)}
+
+
+def receipt_from_item(item: Mapping[str, Any]) -> Receipt:
+    sk = item[SK]["S"]
+    return Receipt(
+        kind=item["kind"]["S"],
+        message_id=item["messageId"]["S"],
+        fingerprint=item["fingerprint"]["S"],
+        applied=int(item["applied"]["N"]),
+        part=None if sk == RECEIPT_SK else sk.removeprefix(RECEIPT_PART_PREFIX),
+    )
+
+
 def hold_from_item(item: Mapping[str, Any]) -> Hold:
     return Hold(
         reservation_id=item["reservationId"]["S"],
@@ -250,6 +297,7 @@ def hold_from_item(item: Mapping[str, Any]) -> Hold:
         status=Status(item["status"]["S"]),
         expires_at=int(item["expiresAt"]["N"]),
         line=line_from_item(item),
+        created_at=int(item.get("createdAt", {}).get("N", "0")),
     )
 
 
@@ -344,16 +392,44 @@ class ReservationTable:
 
     def set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> StockLevel:
         """Absolute physical stock. Holds are kept; ``available`` is computed in the write."""
-        response = self._client.update_item(
-            TableName=self.name,
-            Key=stock_key(sku, location),
-            UpdateExpression=(
+        response = self._client.update_item(**self._set_on_hand(sku, location, on_hand, now))
+        return stock_level_from_item(response["Attributes"])
+
+    def set_on_hand_in_sequence(
+        self, sku: str, location: str, on_hand: int, sequence: int, now: int
+    ) -> StockLevel:
+        """The ERP's absolute stock as of its ``sequence``: applied only when newer than the
+        last one applied, so a late or replayed snapshot never rolls stock back.
+
+        Raises StaleSequence (with the sequence in place) otherwise.
+        """
+        update = self._set_on_hand(sku, location, on_hand, now)
+        update["UpdateExpression"] += ", erpSequence = :sequence"
+        update["ConditionExpression"] = (
+            "attribute_not_exists(erpSequence) OR erpSequence < :sequence"
+        )
+        update["ExpressionAttributeValues"][":sequence"] = _n(sequence)
+        update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            response = self._client.update_item(**update)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            raise StaleSequence(int(old.get("erpSequence", {}).get("N", sequence))) from None
+        return stock_level_from_item(response["Attributes"])
+
+    def _set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> dict[str, Any]:
+        return {
+            "TableName": self.name,
+            "Key": stock_key(sku, location),
+            "UpdateExpression": (
                 "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
                 "available = :onHand - if_not_exists(reserved, :zero), "
                 "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
             ),
-            ExpressionAttributeNames={"#location": "location"},
-            ExpressionAttributeValues={
+            "ExpressionAttributeNames": {"#location": "location"},
+            "ExpressionAttributeValues": {
                 ":onHand": _n(on_hand),
                 ":zero": _n(0),
                 ":sku": _s(sku),
@@ -361,9 +437,82 @@ class ReservationTable:
                 ":entity": _s("stock"),
                 ":now": _n(now),
             },
-            ReturnValues="ALL_NEW",
-        )
-        return stock_level_from_item(response["Attributes"])
+            "ReturnValues": "ALL_NEW",
+        }
+
+    def adjust_on_hand(
+        self,
+        receipt: Receipt,
+        sku: str,
+        location: str,
+        delta: int,
+        now: int,
+        keep_until: int,
+        *,
+        token: str,
+    ) -> None:
+        """A relative change of physical stock and its receipt, in one transaction.
+
+        Raises AlreadyApplied when the receipt exists (the change is not made again).
+        """
+        adjust: dict[str, Any] = {
+            "Update": {
+                "TableName": self.name,
+                "Key": stock_key(sku, location),
+                # A never-stocked record starts at zero: a receipt of goods creates it.
+                "UpdateExpression": (
+                    "SET onHand = if_not_exists(onHand, :zero) + :delta, "
+                    "available = if_not_exists(available, :zero) + :delta, "
+                    "reserved = if_not_exists(reserved, :zero), "
+                    "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
+                ),
+                "ExpressionAttributeNames": {"#location": "location"},
+                "ExpressionAttributeValues": {
+                    ":delta": _n(delta),
+                    ":zero": _n(0),
+                    ":sku": _s(sku),
+                    ":location": _s(location),
+                    ":entity": _s("stock"),
+                    ":now": _n(now),
+                },
+            }
+        }
+        items = [adjust, self._receipt_put(receipt, now, keep_until)]
+        try:
+            self._transact(items, token)
+        except TransactionCancelled as cancelled:
+            _raise_if_receipt_exists(cancelled.reasons[-1])
+            if cancelled.conflicted:
+                raise WriteConflict(str(cancelled)) from None
+            raise
+
+    def record_receipt(self, receipt: Receipt, now: int, keep_until: int, *, token: str) -> None:
+        """A receipt alone: the message took effect with nothing to change (an offset of a
+        hold no longer live, the end of an auto offset). Raises AlreadyApplied."""
+        try:
+            self._transact([self._receipt_put(receipt, now, keep_until)], token)
+        except TransactionCancelled as cancelled:
+            _raise_if_receipt_exists(cancelled.reasons[-1])
+            if cancelled.conflicted:
+                raise WriteConflict(str(cancelled)) from None
+            raise
+
+    def receipts(self, kind: str, message_id: str) -> list[Receipt]:
+        """Every receipt of one message: the whole one and its parts."""
+        return [
+            receipt_from_item(item)
+            for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": receipt_pk(kind, message_id)},
+                ConsistentRead=True,
+            )
+        ]
+
+    def get_stock_level(self, sku: str, location: str) -> StockLevel | None:
+        item = self._client.get_item(
+            TableName=self.name, Key=stock_key(sku, location), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else stock_level_from_item(item)
 
     def create_reservation(self, reservation: Reservation, *, token: str) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
@@ -435,7 +584,15 @@ class ReservationTable:
                 raise WriteConflict(str(cancelled)) from None
             raise
 
-    def save_transition(self, before: Reservation, after: Reservation, *, token: str) -> None:
+    def save_transition(
+        self,
+        before: Reservation,
+        after: Reservation,
+        *,
+        token: str,
+        receipt: Receipt | None = None,
+        receipt_keep_until: int = 0,
+    ) -> None:
         """Persist one lifecycle step (see :mod:`reservations.lifecycle`) in one transaction.
 
         The header is conditioned on the version ``before`` was read at, so of two writers
@@ -443,6 +600,9 @@ class ReservationTable:
         Every line item is conditioned on existing, so a line TTL already deleted is never
         recreated; its stock is then settled by the stream function instead. Stock records
         move by exactly what each line released or consumed.
+
+        With a ``receipt`` (an ERP offset), the receipt is written in the same transaction;
+        AlreadyApplied when it exists, whatever else happened meanwhile.
         """
         now = after.updated_at
         header_sets = [
@@ -505,9 +665,13 @@ class ReservationTable:
                         }
                     }
                 )
+        if receipt is not None:
+            items.append(self._receipt_put(receipt, now, receipt_keep_until))
         try:
             self._transact(items, token)
         except TransactionCancelled as cancelled:
+            if receipt is not None:
+                _raise_if_receipt_exists(cancelled.reasons[-1])
             if any(reason.code == "ConditionalCheckFailed" for reason in cancelled.reasons):
                 raise ReservationChanged(after.id) from None
             if cancelled.conflicted:
@@ -552,6 +716,26 @@ class ReservationTable:
         return True
 
     # transaction items
+
+    def _receipt_put(self, receipt: Receipt, now: int, keep_until: int) -> dict[str, Any]:
+        item: AttributeMap = {
+            **receipt_key(receipt),
+            "entity": _s("erp-receipt"),
+            "kind": _s(receipt.kind),
+            "messageId": _s(receipt.message_id),
+            "fingerprint": _s(receipt.fingerprint),
+            "applied": _n(receipt.applied),
+            "appliedAt": _n(now),
+            TTL_ATTRIBUTE: _n(keep_until),
+        }
+        return {
+            "Put": {
+                "TableName": self.name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(PK)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _hold(self, line: Line, now: int) -> dict[str, Any]:
         values: dict[str, Any] = {":q": _n(line.quantity), ":now": _n(now)}
@@ -626,6 +810,13 @@ class ReservationTable:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             raise TransactionCancelled(_reasons(error.response, len(items))) from None
+
+
+def _raise_if_receipt_exists(reason: CancellationReason) -> None:
+    if reason.code == "ConditionalCheckFailed":
+        if reason.item is None:  # an engine that omits the old item: still a duplicate
+            raise AlreadyApplied(Receipt(kind="", message_id="", fingerprint=""))
+        raise AlreadyApplied(receipt_from_item(reason.item))
 
 
 def _reasons(response: Mapping[str, Any], count: int) -> list[CancellationReason]:

@@ -1,0 +1,253 @@
+"""The ERP's messages applied to stock and holds, each exactly once.
+
+``stock.set`` is guarded by the ERP's sequence; ``stock.adjust`` and
+``reservation.offset`` write a receipt in the transaction of their effect, so a message
+SQS delivers twice, or a batch retried after a crash, finds its receipt and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from . import lifecycle
+from .clock import Clock
+from .config import Settings
+from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSet
+from .errors import Contention, InvalidRequest
+from .lifecycle import Retention
+from .records import Receipt, Reservation, Status
+from .retry import RetryPolicy, with_retries
+from .table import (
+    AlreadyApplied,
+    RecordBeingPurged,
+    ReservationChanged,
+    ReservationTable,
+    StaleSequence,
+)
+
+
+class Effect(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # its receipt exists: it took effect before
+    STALE = "stale"  # a stock.set older than the one in place
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    effect: Effect
+    applied: int = 0  # quantity offset, or the delta adjusted
+    excess: int = 0  # quantity of an offset that no live hold covered: not applied
+    shortfall: int = 0  # how far below zero ``available`` is after the change
+    holds: int = 0  # holds an offset touched
+    detail: str = ""
+
+
+class ErpService:
+    def __init__(
+        self,
+        table: ReservationTable,
+        clock: Clock,
+        settings: Settings,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self._table = table
+        self._clock = clock
+        self._retry = retry_policy or RetryPolicy()
+        self._receipt_retention = settings.erp_receipt_retention_seconds
+        self._retention = Retention(
+            ended_seconds=settings.hold_retention_seconds,
+            expiry_grace_seconds=settings.expiry_grace_seconds,
+        )
+
+    def _now(self) -> int:
+        return int(self._clock.now())
+
+    def apply(self, message: StockSet | StockAdjust | ReservationOffset) -> Outcome:
+        if isinstance(message, StockSet):
+            return self.set_stock(message)
+        if isinstance(message, StockAdjust):
+            return self.adjust_stock(message)
+        return self.offset(message)
+
+    # --- stock ---------------------------------------------------------------------------
+
+    def set_stock(self, message: StockSet) -> Outcome:
+        try:
+            level = self._table.set_on_hand_in_sequence(
+                message.sku, message.location, message.onHand, message.sequence, self._now()
+            )
+        except StaleSequence as stale:
+            return Outcome(Effect.STALE, detail=f"sequence {stale.current} is in place")
+        return Outcome(Effect.APPLIED, applied=message.onHand, shortfall=max(0, -level.available))
+
+    def adjust_stock(self, message: StockAdjust) -> Outcome:
+        receipt = Receipt("adjust", message.adjustmentId, message.fingerprint(), message.delta)
+        now = self._now()
+        try:
+            with_retries(
+                lambda token: self._table.adjust_on_hand(
+                    receipt,
+                    message.sku,
+                    message.location,
+                    message.delta,
+                    now,
+                    now + self._receipt_retention,
+                    token=token,
+                ),
+                self._retry,
+            )
+        except AlreadyApplied as done:
+            return self._duplicate(receipt, done.existing, "adjustmentId")
+        shortfall = 0
+        if message.delta < 0:
+            # A transaction returns no values: only a decrease can push available below
+            # zero, so only a decrease pays for a read to report it.
+            level = self._table.get_stock_level(message.sku, message.location)
+            shortfall = max(0, -level.available) if level else 0
+        return Outcome(Effect.APPLIED, applied=message.delta, shortfall=shortfall)
+
+    # --- offsets -------------------------------------------------------------------------
+
+    def offset(self, message: ReservationOffset) -> Outcome:
+        if message.reservationId is not None:
+            return self._offset_by_id(message, message.reservationId)
+        return self._auto_offset(message)
+
+    def _offset_by_id(self, message: ReservationOffset, reservation_id: str) -> Outcome:
+        receipt = Receipt("offset", message.offsetId, message.fingerprint())
+        try:
+            applied = self._offset_hold(message, reservation_id, message.quantity, receipt)
+        except AlreadyApplied as done:
+            return self._duplicate(receipt, done.existing, "offsetId")
+        except UnknownReservation:
+            if self._table.receipts("offset", message.offsetId):
+                return Outcome(Effect.DUPLICATE)  # applied, then the hold was purged
+            raise PoisonMessage(
+                f"reservationId: reservation {reservation_id!r} does not exist"
+            ) from None
+        return Outcome(
+            Effect.APPLIED,
+            applied=applied,
+            excess=message.quantity - applied,
+            holds=1 if applied else 0,
+        )
+
+    def _auto_offset(self, message: ReservationOffset) -> Outcome:
+        """Dynamics' auto offset: the oldest live holds on the record first, each in its own
+        transaction with a receipt part, then the receipt of the whole message. A retry
+        after a crash skips the holds whose parts exist and covers only what is left."""
+        fingerprint = message.fingerprint()
+        whole = Receipt("offset", message.offsetId, fingerprint)
+        earlier = self._table.receipts("offset", message.offsetId)
+        for receipt in earlier:
+            if receipt.part is None or receipt.fingerprint != fingerprint:
+                return self._duplicate(whole, receipt, "offsetId")
+        covered = sum(part.applied for part in earlier)
+        done = {part.part for part in earlier}
+        now = self._now()
+        candidates = sorted(
+            (
+                hold
+                for hold in self._table.holds_on_sku(message.sku, message.location)
+                if hold.reservation_id not in done
+                and hold.status in (Status.ACTIVE, Status.CONFIRMED)
+                and not (hold.status is Status.ACTIVE and hold.expires_at <= now)
+            ),
+            key=lambda hold: (hold.created_at, hold.reservation_id),
+        )
+        touched = len(done)
+        for hold in candidates:
+            remaining = message.quantity - covered
+            if remaining <= 0:
+                break
+            part = replace(whole, part=hold.reservation_id)
+            try:
+                applied = self._offset_hold(message, hold.reservation_id, remaining, part)
+            except (AlreadyApplied, UnknownReservation):
+                continue  # covered by a concurrent delivery, or purged since it was listed
+            covered += applied
+            touched += 1 if applied else 0
+        try:
+            self._write_receipt(replace(whole, applied=covered))
+        except AlreadyApplied as concurrent:
+            return self._duplicate(whole, concurrent.existing, "offsetId")
+        return Outcome(
+            Effect.APPLIED, applied=covered, excess=message.quantity - covered, holds=touched
+        )
+
+    def _offset_hold(
+        self, message: ReservationOffset, reservation_id: str, quantity: int, receipt: Receipt
+    ) -> int:
+        """Offset up to ``quantity`` of one hold's line with its receipt, in one transaction
+        conditioned on the version read. Returns what it covered (0 when nothing is held:
+        then only the receipt is written)."""
+        for _ in range(self._retry.attempts):
+            current = self._read(reservation_id)
+            now = self._now()
+            try:
+                result = lifecycle.offset(
+                    current,
+                    message.sku,
+                    message.location,
+                    quantity,
+                    message.deductOnHand,
+                    now,
+                    self._retention,
+                )
+            except InvalidRequest as error:
+                raise PoisonMessage(f"{error.field}: {error.reason}") from None
+            applied = replace(receipt, applied=result.applied)
+            keep_until = now + self._receipt_retention
+            if result.applied == 0:
+                if receipt.part is None:
+                    self._write_receipt(applied)
+                return 0
+
+            def write(
+                token: str,
+                before: Reservation = current,
+                after: Reservation = result.reservation,
+                receipt: Receipt = applied,
+                keep_until: int = keep_until,
+            ) -> None:
+                self._table.save_transition(
+                    before, after, token=token, receipt=receipt, receipt_keep_until=keep_until
+                )
+
+            try:
+                with_retries(write, self._retry)
+            except ReservationChanged:
+                continue  # changed since read (or our own write's answer was lost): again
+            return result.applied
+        raise Contention(f"reservation {reservation_id!r} kept changing; try again")
+
+    def _read(self, reservation_id: str) -> Reservation:
+        try:
+            reservation = self._table.get_reservation(reservation_id)
+        except RecordBeingPurged:
+            reservation = None
+        if reservation is None:
+            raise UnknownReservation(reservation_id)
+        return reservation
+
+    def _write_receipt(self, receipt: Receipt) -> None:
+        now = self._now()
+        with_retries(
+            lambda token: self._table.record_receipt(
+                receipt, now, now + self._receipt_retention, token=token
+            ),
+            self._retry,
+        )
+
+    @staticmethod
+    def _duplicate(receipt: Receipt, existing: Receipt, id_field: str) -> Outcome:
+        if existing.fingerprint and existing.fingerprint != receipt.fingerprint:
+            raise PoisonMessage(
+                f"{id_field}: {receipt.message_id!r} was already used by a different message"
+            )
+        return Outcome(Effect.DUPLICATE, applied=existing.applied)
+
+
+class UnknownReservation(LookupError):
+    pass

@@ -1,0 +1,111 @@
+"""The ERP's messages on its SQS queue: one JSON object per message, told apart by ``type``.
+
+Every message names its ``schemaVersion`` so the contract can evolve without guessing.
+Unknown fields are refused like in the HTTP API: a misspelt ``deductOnHand`` must not
+silently fall back to its default. See docs/architecture.md for examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from .errors import field_path
+from .models import MAX_ON_HAND, Identifier, OnHand, Quantity, StrictModel
+
+SCHEMA_VERSION = 1
+# Sequences are the ERP's own counters (a change number, a timestamp in ms): any integer a
+# JSON client represents exactly.
+MAX_SEQUENCE = 2**53 - 1
+
+Sequence = Annotated[int, Field(strict=True, ge=0, le=MAX_SEQUENCE)]
+Delta = Annotated[int, Field(strict=True, ge=-MAX_ON_HAND, le=MAX_ON_HAND)]
+
+
+class ErpMessageBase(StrictModel):
+    schemaVersion: Literal[1]
+
+    def fingerprint(self) -> str:
+        """Identity of the content: an id reused for different content is told apart."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class StockSet(ErpMessageBase):
+    """Absolute physical stock of one (sku, location) as of the ERP's ``sequence``."""
+
+    type: Literal["stock.set"]
+    sku: Identifier
+    location: Identifier
+    onHand: OnHand
+    sequence: Sequence
+
+
+class StockAdjust(ErpMessageBase):
+    """A relative change of physical stock: a receipt, damage, a count correction."""
+
+    type: Literal["stock.adjust"]
+    adjustmentId: Identifier
+    sku: Identifier
+    location: Identifier
+    delta: Delta
+
+
+class ReservationOffset(ErpMessageBase):
+    """The ERP took over (part of) a soft hold: hard reservation, picking or shipment."""
+
+    type: Literal["reservation.offset"]
+    offsetId: Identifier
+    reservationId: Identifier | None = Field(
+        default=None, description="Without it, the oldest live holds on the record are offset"
+    )
+    sku: Identifier
+    location: Identifier
+    quantity: Quantity
+    deductOnHand: Annotated[bool, Field(strict=True)] = True
+
+
+ErpMessage = Annotated[StockSet | StockAdjust | ReservationOffset, Field(discriminator="type")]
+MESSAGE_TYPES = ("stock.set", "stock.adjust", "reservation.offset")
+
+
+class PoisonMessage(Exception):
+    """A message that can never take effect, however often it is delivered: it belongs in
+    the dead-letter queue with this reason, not in another retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@cache
+def _adapter() -> TypeAdapter[ErpMessage]:
+    # Built on first use, not at import: it is the ERP function's only schema.
+    return TypeAdapter(ErpMessage)
+
+
+def parse_message(body: str) -> StockSet | StockAdjust | ReservationOffset:
+    """The message in an SQS body, or PoisonMessage saying what is wrong and where."""
+    try:
+        raw: Any = json.loads(body)
+    except ValueError as error:
+        raise PoisonMessage(f"body is not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise PoisonMessage(f"body must be a JSON object, got {type(raw).__name__}")
+    if raw.get("type") not in MESSAGE_TYPES:
+        raise PoisonMessage(
+            f"type: unknown message type {raw.get('type')!r}; "
+            f"expected one of {', '.join(MESSAGE_TYPES)}"
+        )
+    try:
+        return _adapter().validate_python(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{field_path(detail['loc'][1:]) or 'body'}: {detail['msg']}"
+            for detail in error.errors(include_url=False)
+        )
+        raise PoisonMessage(f"{raw['type']} message is invalid: {problems}") from None
