@@ -12,12 +12,13 @@ PORT ?= 3000
 FN ?= api
 EVENT ?= events/get_inventory.json
 
-.PHONY: help install engines system-deps sam-tools run invoke test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: help install engines system-deps sam-tools run invoke erp-send test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
 	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
+	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
 
 $(BIN)/python:
@@ -51,6 +52,9 @@ run: install
 
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
+
+erp-send: install
+	$(BIN)/python -m local.erp_send --endpoint '$(ENDPOINT)' --queue '$(QUEUE)' --body '$(BODY)' $(if $(GROUP),--group '$(GROUP)')
 
 lint: install
 	$(BIN)/ruff check .

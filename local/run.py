@@ -4,10 +4,14 @@
 
 1. DynamoDB: the endpoint in AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL if one is set,
    otherwise an engine started here (moto server by default, or DynamoDB Local).
-2. The table from template.yaml, created if missing; a demo catalogue is written only
-   into a table created just now, so a table you brought is never overwritten.
+   SQS: the endpoint in AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL, otherwise moto server
+   (the one serving DynamoDB, or one of its own beside DynamoDB Local).
+2. The table and the ERP queues from template.yaml, created if missing; a demo catalogue
+   is written only into a table created just now, so a table you brought is never
+   overwritten.
 3. The API on http://127.0.0.1:<port> (``local.server.LocalApi``), plus the background
-   functions of the stack, stopped together, engine last.
+   functions of the stack (the sweeper on a schedule, the ERP function fed by its queue),
+   stopped together, engines last.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol
 
-from reservations.bootstrap import dynamodb_client
+from reservations.bootstrap import dynamodb_client, sqs_client
 from reservations.table import ReservationTable
 
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
+from .queue_consumer import QueueConsumer
+from .queues import ErpQueues, ensure_queues
 from .schedule import ScheduledFunction
 from .server import LocalApi
 from .table import ensure_table
@@ -80,11 +86,28 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def background_functions(sweep_interval: float, quiet: bool) -> list[Background]:
+def background_functions(
+    sweep_interval: float, quiet: bool, queues: ErpQueues | None = None
+) -> list[Background]:
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
-    in AWS; a few seconds here, so an abandoned hold frees its stock while you watch)."""
+    in AWS; a few seconds here, so an abandoned hold frees its stock while you watch), and
+    the ERP function fed by its queue as Lambda's event source would."""
     # The local schedule ticks often itself: one pass per tick, no polling inside a run.
-    return [ScheduledFunction("sweeper", sweep_interval, LOCAL_SWEEPER_ENV, quiet=quiet)]
+    functions: list[Background] = [
+        ScheduledFunction("sweeper", sweep_interval, LOCAL_SWEEPER_ENV, quiet=quiet)
+    ]
+    if queues is not None:
+        functions.append(
+            QueueConsumer(
+                "erp",
+                sqs_client(),
+                queues.url,
+                queues.arn,
+                {"ERP_DEAD_LETTER_QUEUE_URL": queues.dead_letter_url},
+                quiet=quiet,
+            )
+        )
+    return functions
 
 
 class Stopped(Exception):
@@ -157,6 +180,24 @@ def curl_examples(url: str) -> list[str]:
     ]
 
 
+def erp_example(queue_url: str, sqs_endpoint: str) -> str:
+    first = DEMO_CATALOGUE[0]
+    body = json.dumps(
+        {
+            "type": "stock.set",
+            "schemaVersion": 1,
+            "sku": first.sku,
+            "location": first.location,
+            "onHand": 30,
+            "sequence": 1,
+        },
+        separators=(",", ":"),
+    )
+    return (
+        f"make erp-send ENDPOINT={sqs_endpoint} QUEUE={queue_url} GROUP={first.sku} BODY='{body}'"
+    )
+
+
 def banner(
     *,
     api: LocalApi,
@@ -167,6 +208,8 @@ def banner(
     seeded: bool,
     catalogue: list[str],
     sweep_interval: float,
+    queues: ErpQueues,
+    sqs_endpoint: str,
 ) -> str:
     table_state = (
         "created and seeded with the demo catalogue" if seeded else "already existed, left as is"
@@ -181,6 +224,11 @@ def banner(
             f"  table      {table_name} ({table_state})",
             f"  workers    {api.workers} processes, one request at a time each, as in Lambda",
             f"  sweeper    every {sweep_interval:g}s (SWEEP_INTERVAL_SECONDS), frees expired holds",
+            f"  SQS        {sqs_endpoint}",
+            f"  ERP queue  {queues.url}",
+            f"  ERP DLQ    {queues.dead_letter_url}",
+            f"             (visibility timeout {queues.visibility_timeout}s, dead-lettered "
+            f"after {queues.max_receive_count} receives)",
             "",
             "Catalogue:",
             *catalogue,
@@ -188,9 +236,15 @@ def banner(
             "Try:",
             *(f"  {line}" for line in curl_examples(api.url)),
             "",
+            "Send the ERP's stock to the queue (then GET /inventory/MUG-BLUE):",
+            f"  {erp_example(queues.url, sqs_endpoint)}",
+            "",
             "Invoke a handler against this stack from another terminal:",
             f"  export {endpoint_variable}={endpoint} TABLE_NAME={table_name}",
+            f"  export AWS_ENDPOINT_URL_SQS={sqs_endpoint} "
+            f"ERP_DEAD_LETTER_QUEUE_URL={queues.dead_letter_url}",
             "  make invoke FN=api EVENT=events/get_inventory.json",
+            "  make invoke FN=erp EVENT=events/erp_stock_set.json",
             "",
             "Ctrl-C stops everything.",
             "",
@@ -239,8 +293,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             engine: Engine = ENGINES[args.engine](args.engine_port or None)
             stack.callback(engine.stop)
         engine_label, endpoint = engine.name, engine.endpoint
-        # moto answers every service on its port (SQS too, for later functions);
-        # DynamoDB Local only DynamoDB.
+        # moto answers every service on its port (SQS too); DynamoDB Local only DynamoDB.
         endpoint_variable = (
             "AWS_ENDPOINT_URL" if args.engine == "moto" else "AWS_ENDPOINT_URL_DYNAMODB"
         )
@@ -252,6 +305,17 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     if seeded:
         seed(table)
 
+    sqs_endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
+    if sqs_endpoint is None:
+        # DynamoDB Local serves DynamoDB only: moto server plays SQS beside it.
+        print("starting moto server for SQS ...", flush=True)
+        with signals_deferred():
+            sqs_engine = MotoServer()
+            stack.callback(sqs_engine.stop)
+        sqs_endpoint = os.environ["AWS_ENDPOINT_URL_SQS"] = sqs_engine.endpoint
+    queues = ensure_queues(sqs_client(), prefix=table_name)
+    os.environ["ERP_DEAD_LETTER_QUEUE_URL"] = queues.dead_letter_url
+
     api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
     print(f"starting {args.workers} workers ...", flush=True)
     try:
@@ -262,7 +326,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             f"try another port: make run PORT={args.port + 1}"
         ) from None
     stack.callback(api.stop)
-    for function in background_functions(args.sweep_interval, args.quiet):
+    for function in background_functions(args.sweep_interval, args.quiet, queues):
         function.start()
         stack.callback(function.stop)
 
@@ -276,6 +340,8 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             seeded=seeded,
             catalogue=catalogue_lines(table),
             sweep_interval=args.sweep_interval,
+            queues=queues,
+            sqs_endpoint=sqs_endpoint,
         ),
         flush=True,
     )

@@ -9,6 +9,7 @@ go on, and the redrive policy stays the net for failures that persist (an outage
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,14 +33,7 @@ class DeadLetterQueue:
         """
         attributes = record.get("attributes") or {}
         message_attributes: dict[str, Any] = {
-            name: {
-                "DataType": value.get("dataType", "String"),
-                **(
-                    {"StringValue": value["stringValue"]}
-                    if value.get("stringValue") is not None
-                    else {"BinaryValue": value.get("binaryValue", b"")}
-                ),
-            }
+            name: _attribute(value)
             for name, value in (record.get("messageAttributes") or {}).items()
         }
         message_attributes["failureReason"] = {
@@ -59,3 +53,11 @@ class DeadLetterQueue:
             request["MessageGroupId"] = attributes.get("MessageGroupId") or "unknown"
             request["MessageDeduplicationId"] = record["messageId"][:128]
         self._client.send_message(**request)
+
+
+def _attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's message attribute (Lambda's shape: binary as base64) as SendMessage takes it."""
+    if value.get("stringValue") is not None:
+        return {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+    binary = base64.b64decode(value.get("binaryValue") or "")
+    return {"DataType": value.get("dataType", "Binary"), "BinaryValue": binary}
