@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from typing import Any
 from reservations.table import line_key
 
 from .apigw import proxy_event
-from .aws_events import scheduled_event, stream_event, ttl_remove_record
+from .aws_events import (
+    erp_queue_arn,
+    fifo_message,
+    scheduled_event,
+    sqs_event,
+    sqs_record,
+    stream_event,
+    ttl_remove_record,
+)
 from .run import DEMO_CATALOGUE, Stock
 from .table import ROOT
 
@@ -179,8 +187,71 @@ def stream_ttl_remove() -> dict[str, Any]:
     return stream_event([record])
 
 
-# Events of the functions that are not behind the API.
-FUNCTION_SAMPLES = {"scheduled_sweep": scheduled_sweep, "stream_ttl_remove": stream_ttl_remove}
+def erp_event(*bodies: tuple[str, dict[str, Any] | str]) -> dict[str, Any]:
+    """An SQS event from the ERP queue, one record per (message group, body)."""
+    records = []
+    for index, (group, body) in enumerate(bodies):
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        message = fifo_message(
+            text,
+            group,
+            message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"events/erp/{text}")),
+            sequence_number=f"1884949646046769{index:04d}",
+            at=REQUEST_TIME_EPOCH_MS / 1000,
+        )
+        records.append(sqs_record(message, erp_queue_arn()))
+    return sqs_event(records)
+
+
+def _erp(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "schemaVersion": 1, **fields}
+
+
+STOCK_SET = _erp("stock.set", sku=MUG.sku, location=MUG.location, onHand=30, sequence=1)
+STOCK_ADJUST = _erp(
+    "stock.adjust", adjustmentId="grn-2026-0042", sku=MUG.sku, location=MUG.location, delta=12
+)
+OFFSET = _erp(
+    "reservation.offset",
+    offsetId="so-line-7781",
+    reservationId=RESERVATION_ID,
+    sku=MUG.sku,
+    location=MUG.location,
+    quantity=1,
+)
+AUTO_OFFSET = _erp(
+    "reservation.offset", offsetId="pick-5521", sku=MUG.sku, location=MUG.location, quantity=1
+)
+
+# Events of the functions that are not behind the API. The ERP samples tell a story after
+# `create_reservation`: the ERP sets the mugs' stock, receives 12 more, takes over one mug
+# of checkout-1001 (by id) and one of the oldest hold (auto offset); a batch mixes two
+# skus with a message of an unknown type, which goes to the dead-letter queue.
+FUNCTION_SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
+    "scheduled_sweep": scheduled_sweep,
+    "stream_ttl_remove": stream_ttl_remove,
+    "erp_stock_set": lambda: erp_event((MUG.sku, STOCK_SET)),
+    "erp_stock_adjust": lambda: erp_event((MUG.sku, STOCK_ADJUST)),
+    "erp_offset": lambda: erp_event((MUG.sku, OFFSET)),
+    "erp_auto_offset": lambda: erp_event((MUG.sku, AUTO_OFFSET)),
+    "erp_batch_with_poison": lambda: erp_event(
+        (
+            POSTER.sku,
+            _erp("stock.set", sku=POSTER.sku, location=POSTER.location, onHand=7, sequence=3),
+        ),
+        (SHIRT_PARIS.sku, '{"type": "stock.delete", "sku": "TSHIRT-M-RED"}'),
+        (
+            SHIRT_PARIS.sku,
+            _erp(
+                "stock.adjust",
+                adjustmentId="count-2026-11",
+                sku=SHIRT_PARIS.sku,
+                location=SHIRT_PARIS.location,
+                delta=-2,
+            ),
+        ),
+    ),
+}
 
 
 def generated() -> dict[str, str]:

@@ -65,6 +65,12 @@ def client_for(endpoint: str) -> Any:
     )
 
 
+def sqs_client_for(endpoint: str) -> Any:
+    return botocore.session.get_session().create_client(
+        "sqs", endpoint_url=endpoint, region_name="us-east-1", config=CLIENT_CONFIG
+    )
+
+
 def fresh_table(client: Any) -> Iterator[str]:
     name = f"reservations-{uuid.uuid4().hex[:12]}"
     ensure_table(client, name)

@@ -16,11 +16,12 @@ from local.apigw import routes
 from local.engines import Engine
 from local.invoke import find_function, functions
 from local.make_events import EVENTS_DIR, SAMPLES, generated
+from local.queues import ensure_queues
 from local.run import seed
 from local.table import ROOT, ensure_table
 from reservations.table import ReservationTable
 from tests.api.test_local_stack import PYTHONPATH
-from tests.conftest import client_for
+from tests.conftest import client_for, sqs_client_for
 
 # Differ on every generation by nature; the generator pins them, but a hand edit may not.
 VOLATILE_CONTEXT = ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch")
@@ -183,3 +184,56 @@ def test_a_handler_error_is_reported_as_lambda_reports_it(moto_server: Engine) -
     assert done.returncode == 1
     assert json.loads(done.stdout)["errorType"] == "ResourceNotFoundException"
     assert "Traceback" in done.stderr
+
+
+def test_the_erp_samples_run_through_the_erp_function(
+    moto_server: Engine, seeded_table: str
+) -> None:
+    sqs = sqs_client_for(moto_server.endpoint)
+    queues = ensure_queues(sqs, prefix=seeded_table)
+    env = {
+        "AWS_ENDPOINT_URL": moto_server.endpoint,
+        "TABLE_NAME": seeded_table,
+        "ERP_DEAD_LETTER_QUEUE_URL": queues.dead_letter_url,
+    }
+    created = invoke("api", "events/create_reservation.json", env)  # checkout-1001: 2 mugs
+    assert json.loads(created.stdout)["statusCode"] == 201
+    table = ReservationTable(client_for(moto_server.endpoint), seeded_table)
+
+    def mugs() -> tuple[int, int, int]:
+        level = table.get_stock_level("MUG-BLUE", "WH-LONDON")
+        assert level is not None
+        return level.on_hand, level.reserved, level.available
+
+    # Each sample twice: SQS delivers at least once, and the second delivery changes nothing.
+    expected = {
+        "erp_stock_set": (30, 2, 28),
+        "erp_stock_adjust": (42, 2, 40),
+        "erp_offset": (41, 1, 40),
+        "erp_auto_offset": (40, 0, 40),
+    }
+    for name, after in expected.items():
+        for _ in range(2):
+            done = invoke("erp", f"events/{name}.json", env)
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"batchItemFailures": []}
+            assert mugs() == after, name
+    reservation = table.get_reservation("checkout-1001")
+    assert reservation is not None
+    mug_line = reservation.line("MUG-BLUE", "WH-LONDON")
+    assert mug_line is not None
+    assert (mug_line.held, mug_line.consumed, mug_line.offset) == (0, 2, 2)
+
+    done = invoke("erp", "events/erp_batch_with_poison.json", env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"batchItemFailures": []}  # the poison is dead-lettered
+    poster = table.get_stock_level("POSTER-A2", "WH-LONDON")
+    shirt = table.get_stock_level("TSHIRT-M-RED", "STORE-PARIS")
+    assert poster is not None and poster.on_hand == 7
+    assert shirt is not None and shirt.on_hand == 10  # the same group went on after the poison
+    [dead] = sqs.receive_message(QueueUrl=queues.dead_letter_url, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert "stock.delete" in dead["Body"]
+    reason = dead["MessageAttributes"]["failureReason"]["StringValue"]
+    assert reason.startswith("type: unknown message type 'stock.delete'")
