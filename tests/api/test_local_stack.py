@@ -25,7 +25,7 @@ import pytest
 from local.engines import Engine, free_port
 from local.run import DEMO_CATALOGUE
 from local.table import ROOT
-from tests.conftest import client_for
+from tests.conftest import client_for, sqs_client_for
 
 START_TIMEOUT = 90.0
 READY_LINE = "Ctrl-C stops everything."
@@ -424,3 +424,61 @@ def test_uses_the_endpoint_it_is_given_and_seeds_only_a_table_it_created(
         assert {level["location"]: level["onHand"] for level in levels}["WH-LONDON"] == 99
     finally:
         assert second.stop() == 0
+
+
+# --- the ERP queue --------------------------------------------------------------------------
+
+
+def printed(stack: Stack, label: str) -> str:
+    found = re.search(rf"^  {label}\s+(\S+)$", stack.stdout(), re.M)
+    assert found, stack.stdout()
+    return found.group(1)
+
+
+def test_the_printed_erp_send_reaches_the_erp_function(stack: Stack) -> None:
+    [command] = [line.strip() for line in stack.stdout().splitlines() if "make erp-send" in line]
+    sent = subprocess.run(
+        shlex.split(command), cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert sent.returncode == 0, sent.stderr
+    body = json.loads(re.search(r"BODY='(.+)'", command).group(1))  # type: ignore[union-attr]
+    deadline = time.monotonic() + 20
+    while True:
+        levels = call("GET", f"{stack.url}/inventory/{body['sku']}").json["locations"]
+        if {x["location"]: x["onHand"] for x in levels}[body["location"]] == body["onHand"]:
+            break
+        assert time.monotonic() < deadline, "the ERP message did not take effect"
+        time.sleep(0.2)
+
+
+def test_a_poison_message_lands_in_the_printed_dead_letter_queue(stack: Stack) -> None:
+    sqs = sqs_client_for(printed(stack, "SQS"))
+    sqs.send_message(
+        QueueUrl=printed(stack, "ERP queue"), MessageGroupId="X", MessageBody='{"type": "nope"}'
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=printed(stack, "ERP DLQ"), MessageAttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
+        if got:
+            break
+        assert time.monotonic() < deadline, "the poison message never reached the DLQ"
+    assert got[0]["Body"] == '{"type": "nope"}'
+    assert (
+        "unknown message type 'nope'" in got[0]["MessageAttributes"]["failureReason"]["StringValue"]
+    )
+
+
+def test_with_aws_endpoint_url_the_queues_are_created_on_that_endpoint(
+    tmp_path: Path, moto_server: Engine
+) -> None:
+    env = {"AWS_ENDPOINT_URL": moto_server.endpoint, "TABLE_NAME": f"q-{uuid.uuid4().hex[:8]}"}
+    running = start_stack(tmp_path, env)
+    try:
+        assert f"SQS        {moto_server.endpoint}\n" in running.stdout()
+        urls = sqs_client_for(moto_server.endpoint).list_queues(QueueNamePrefix=env["TABLE_NAME"])
+        names = sorted(url.rsplit("/", 1)[1] for url in urls["QueueUrls"])
+        assert names == [f"{env['TABLE_NAME']}-erp-dlq.fifo", f"{env['TABLE_NAME']}-erp.fifo"]
+    finally:
+        assert running.stop() == 0
