@@ -24,6 +24,7 @@ from reservations.bootstrap import build_erp_service, sqs_client
 from reservations.dead_letters import DeadLetterQueue
 from reservations.erp import Effect, Outcome
 from reservations.erp_messages import PoisonMessage, parse_message
+from reservations.table import MessageInProgress
 
 logger = Logger()
 metrics = Metrics()
@@ -38,6 +39,10 @@ def apply(record: SQSRecord) -> None:
         message = parse_message(record.body)
         where |= {"type": message.type, "sku": message.sku, "location": message.location}
         outcome = erp.apply(message)
+    except MessageInProgress:
+        # Another delivery of this auto offset is at work: SQS brings this one back later.
+        logger.info("ERP message in progress elsewhere; retried later", extra=where)
+        raise
     except PoisonMessage as poison:
         # Sent before returning: if the send fails, the record fails and SQS keeps it.
         dead_letters.send(record.raw_event, poison.reason)

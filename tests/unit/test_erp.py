@@ -18,7 +18,7 @@ from reservations.erp_messages import (
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
-from reservations.table import ReservationTable
+from reservations.table import MessageInProgress, ReservationTable
 from tests.support.invariants import check_invariants
 
 
@@ -263,6 +263,11 @@ def test_auto_offset_retried_after_a_crash_covers_only_what_is_left(
         erp.apply(offset("auto-1", 5))
     assert level(service) == (18, 4, 14)  # r1 covered, then the crash
     monkeypatch.setattr(ReservationTable, "save_transition", original)
+    # Redelivered at once, the message is still claimed by the delivery that died: it fails
+    # for now. Once the claim's lease has run out, the next delivery takes over.
+    with pytest.raises(MessageInProgress):
+        erp.apply(offset("auto-1", 5))
+    clock.advance(121)
     redelivered = erp.apply(offset("auto-1", 5))
     assert (redelivered.effect, redelivered.applied, redelivered.excess) == (Effect.APPLIED, 5, 0)
     assert [service.get(r).lines[0].held for r in ("r1", "r2", "r3")] == [0, 0, 1]

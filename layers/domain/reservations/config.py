@@ -37,6 +37,9 @@ class Settings:
     # most 14 days) in the queue and again in its dead-letter queue, so a redelivery or a
     # redrive from the DLQ is still recognised.
     erp_receipt_retention_seconds: int = 35 * DAY
+    # How long one delivery of an auto offset may work on it before another may take over:
+    # longer than the ERP function's timeout, so the first is surely gone by then.
+    erp_claim_lease_seconds: int = 2 * MINUTE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,4 +53,5 @@ class Settings:
             sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
             erp_receipt_retention_seconds=_int_env("ERP_RECEIPT_RETENTION_SECONDS", 35 * DAY),
+            erp_claim_lease_seconds=_int_env("ERP_CLAIM_LEASE_SECONDS", 2 * MINUTE),
         )

@@ -7,6 +7,7 @@ SQS delivers twice, or a batch retried after a crash, finds its receipt and chan
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ from .records import Receipt, Reservation, Status
 from .retry import RetryPolicy, with_retries
 from .table import (
     AlreadyApplied,
+    MessageInProgress,
     RecordBeingPurged,
     ReservationChanged,
     ReservationTable,
@@ -55,6 +57,7 @@ class ErpService:
         self._clock = clock
         self._retry = retry_policy or RetryPolicy()
         self._receipt_retention = settings.erp_receipt_retention_seconds
+        self._claim_lease = settings.erp_claim_lease_seconds
         self._retention = Retention(
             ended_seconds=settings.hold_retention_seconds,
             expiry_grace_seconds=settings.expiry_grace_seconds,
@@ -135,17 +138,27 @@ class ErpService:
 
     def _auto_offset(self, message: ReservationOffset) -> Outcome:
         """Dynamics' auto offset: the oldest live holds on the record first, each in its own
-        transaction with a receipt part, then the receipt of the whole message. A retry
-        after a crash skips the holds whose parts exist and covers only what is left."""
+        transaction with a receipt part, then the receipt of the whole message.
+
+        A claim on the message's receipt lets one delivery at a time work on it (a second
+        delivery meanwhile fails for now and comes back as a duplicate). A delivery after a
+        crash takes the claim over once its lease has run out, skips the holds whose parts
+        exist and covers only what is left.
+        """
         fingerprint = message.fingerprint()
         whole = Receipt("offset", message.offsetId, fingerprint)
+        owner = uuid.uuid4().hex
+        now = self._now()
+        try:
+            self._table.claim_receipt(whole, owner, now, now + self._claim_lease)
+        except AlreadyApplied as finished:
+            return self._duplicate(whole, finished.existing, "offsetId")
         earlier = self._table.receipts("offset", message.offsetId)
         for receipt in earlier:
-            if receipt.part is None or receipt.fingerprint != fingerprint:
+            if receipt.fingerprint != fingerprint:
                 return self._duplicate(whole, receipt, "offsetId")
         covered = sum(part.applied for part in earlier)
         done = {part.part for part in earlier}
-        now = self._now()
         candidates = sorted(
             (
                 hold
@@ -164,14 +177,21 @@ class ErpService:
             part = replace(whole, part=hold.reservation_id)
             try:
                 applied = self._offset_hold(message, hold.reservation_id, remaining, part)
-            except (AlreadyApplied, UnknownReservation):
-                continue  # covered by a concurrent delivery, or purged since it was listed
+            except UnknownReservation:
+                continue  # purged since it was listed
             covered += applied
             touched += 1 if applied else 0
+        keep_until = self._now() + self._receipt_retention
         try:
-            self._write_receipt(replace(whole, applied=covered))
-        except AlreadyApplied as concurrent:
-            return self._duplicate(whole, concurrent.existing, "offsetId")
+            with_retries(
+                lambda token: self._table.complete_receipt(
+                    replace(whole, applied=covered), owner, now, keep_until, token=token
+                ),
+                self._retry,
+            )
+        except AlreadyApplied as other:
+            # Our lease ran out and another delivery finished the message.
+            return self._duplicate(whole, other.existing, "offsetId")
         return Outcome(
             Effect.APPLIED, applied=covered, excess=message.quantity - covered, holds=touched
         )
@@ -251,3 +271,6 @@ class ErpService:
 
 class UnknownReservation(LookupError):
     pass
+
+
+__all__ = ["Effect", "ErpService", "MessageInProgress", "Outcome"]

@@ -55,6 +55,7 @@ RESERVATION_SK = "RES"
 LINE_PREFIX = "LINE#"
 RECEIPT_SK = "MSG"
 RECEIPT_PART_PREFIX = "PART#"
+CLAIMED = "claimed"  # a receipt's state while a message applied in steps is under way
 EXPIRY_INDEX = "ExpiryIndex"
 SKU_HOLDS_INDEX = "SkuHoldsIndex"
 EXPIRY_SHARDS = 8
@@ -142,6 +143,10 @@ class AlreadyApplied(Exception):
     def __init__(self, existing: Receipt) -> None:
         super().__init__(f"{existing.kind} {existing.message_id} already applied")
         self.existing = existing
+
+
+class MessageInProgress(Exception):
+    """Another delivery of the same message holds its claim: try again once it is done."""
 
 
 class StaleSequence(Exception):
@@ -277,6 +282,10 @@ def receipt_pk(kind: str, message_id: str) -> AttributeMap:
 def receipt_key(receipt: Receipt) -> AttributeMap:
     sk = RECEIPT_SK if receipt.part is None else f"{RECEIPT_PART_PREFIX}{receipt.part}"
     return {PK: receipt_pk(receipt.kind, receipt.message_id), SK: _s(sk)}
+
+
+def receipt_is_claim(item: Mapping[str, Any]) -> bool:
+    return bool(item.get("state", {}).get("S") == CLAIMED)
 
 
 def receipt_from_item(item: Mapping[str, Any]) -> Receipt:
@@ -497,8 +506,67 @@ class ReservationTable:
                 raise WriteConflict(str(cancelled)) from None
             raise
 
+    def claim_receipt(self, receipt: Receipt, owner: str, now: int, lease_until: int) -> None:
+        """Claim a message applied in several transactions, so one delivery at a time works
+        on it. A claim whose lease ran out (its worker died) is taken over.
+
+        Raises AlreadyApplied (the message's receipt is complete) or MessageInProgress.
+        """
+        item: AttributeMap = {
+            **receipt_key(receipt),
+            "entity": _s("erp-receipt"),
+            "kind": _s(receipt.kind),
+            "messageId": _s(receipt.message_id),
+            "fingerprint": _s(receipt.fingerprint),
+            "applied": _n(0),
+            "state": _s(CLAIMED),
+            "owner": _s(owner),
+            "leaseUntil": _n(lease_until),
+            "appliedAt": _n(now),
+            TTL_ATTRIBUTE: _n(lease_until),
+        }
+        try:
+            self._client.put_item(
+                TableName=self.name,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR (#state = :claimed AND leaseUntil < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":claimed": _s(CLAIMED), ":now": _n(now)},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            if not old:  # an engine that leaves the old item out of the error
+                old = self._client.get_item(
+                    TableName=self.name, Key=receipt_key(receipt), ConsistentRead=True
+                ).get("Item", {})
+            if old and not receipt_is_claim(old):
+                raise AlreadyApplied(receipt_from_item(old)) from None
+            if old and old["fingerprint"]["S"] != receipt.fingerprint:
+                raise AlreadyApplied(receipt_from_item(old)) from None
+            raise MessageInProgress(receipt.message_id) from None
+
+    def complete_receipt(
+        self, receipt: Receipt, owner: str, now: int, keep_until: int, *, token: str
+    ) -> None:
+        """Turn this owner's claim into the message's receipt. Raises AlreadyApplied if
+        the claim is no longer ours (another delivery took it over and finished)."""
+        item = self._receipt_put(receipt, now, keep_until)
+        item["Put"]["ConditionExpression"] = "#state = :claimed AND #owner = :owner"
+        item["Put"]["ExpressionAttributeNames"] = {"#state": "state", "#owner": "owner"}
+        item["Put"]["ExpressionAttributeValues"] = {":claimed": _s(CLAIMED), ":owner": _s(owner)}
+        try:
+            self._transact([item], token)
+        except TransactionCancelled as cancelled:
+            _raise_if_receipt_exists(cancelled.reasons[-1])
+            raise
+
     def receipts(self, kind: str, message_id: str) -> list[Receipt]:
-        """Every receipt of one message: the whole one and its parts."""
+        """Every completed receipt of one message: the whole one and its parts."""
         return [
             receipt_from_item(item)
             for item in self._query(
@@ -506,6 +574,7 @@ class ReservationTable:
                 ExpressionAttributeValues={":pk": receipt_pk(kind, message_id)},
                 ConsistentRead=True,
             )
+            if not receipt_is_claim(item)
         ]
 
     def get_stock_level(self, sku: str, location: str) -> StockLevel | None:
