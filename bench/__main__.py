@@ -21,7 +21,7 @@ from pathlib import Path
 
 from local.table import ROOT
 
-from . import cold_start, dynamodb_calls, expiry, throughput
+from . import cold_start, dynamodb_calls, erp, expiry, throughput
 from .options import DEFAULT_WORKERS, Options
 from .report import MissingMarkers, Section, Table, console, write_doc
 from .stack import Stack, machine
@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     dynamodb_calls.NAME: dynamodb_calls.run,
     throughput.NAME: throughput.run,
     expiry.NAME: expiry.run,
+    erp.NAME: erp.run,
 }
 DOC = ROOT / "docs" / "performance.md"
 RUN_BLOCK = "run"
