@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import json
-import multiprocessing
 import os
 import time
 import uuid
@@ -31,13 +29,14 @@ from typing import Any
 
 from local.apigw import LambdaContext
 from local.aws_events import erp_queue_arn, fifo_message, sqs_event, sqs_record
-from local.invoke import find_function, runtime_defaults
-from local.server import _start_worker, _worker_invoke
+from local.invoke import find_function
+from local.server import _worker_invoke, worker_pool
 from reservations.bootstrap import build_erp_service, build_service
 from reservations.config import Settings
 from reservations.erp_messages import parse_message
 from reservations.models import CreateReservationRequest
 
+from .capture import Replay, capture
 from .dynamodb_calls import RequestCounter
 from .load import LoadResult, run_load
 from .options import Options
@@ -128,41 +127,15 @@ def _count(stack: Stack) -> list[tuple[Case, list[str], str]]:
 # --- throughput ---------------------------------------------------------------------------
 
 
-class _Captured(Exception):
-    def __init__(self, params: dict[str, Any]) -> None:
-        super().__init__("captured")
-        self.params = params
-
-
-def _capture(params: dict[str, Any], **_: Any) -> None:
-    raise _Captured(copy.deepcopy(params))
-
-
 def capture_adjust(endpoint: str, table_name: str, sku: str) -> dict[str, Any]:
     """The TransactWriteItems the service sends for one stock.adjust, never sent."""
-    capturing = client(endpoint)
-    capturing.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", _capture)
-    erp = build_erp_service(Settings(table_name=table_name), capturing)
     message = parse_message(_message("stock.adjust", adjustmentId=TEMPLATE_ID, sku=sku, delta=1))
-    try:
-        erp.apply(message)
-    except _Captured as captured:
-        return captured.params
-    raise RuntimeError("the service adjusted without a TransactWriteItems call")
-
-
-class RawAdjust:
-    def __init__(self, endpoint: str, params: dict[str, Any]) -> None:
-        self._dynamodb = client(endpoint)
-        self._template = json.dumps(params)
-
-    def __call__(self) -> None:
-        params = json.loads(self._template.replace(TEMPLATE_ID, uuid.uuid4().hex))
-        params["ClientRequestToken"] = uuid.uuid4().hex
-        self._dynamodb.transact_write_items(**params)
-
-    def close(self) -> None:
-        pass
+    return capture(
+        endpoint,
+        lambda dynamodb: build_erp_service(Settings(table_name=table_name), dynamodb).apply(
+            message
+        ),
+    )
 
 
 class HandlerBatch:
@@ -198,15 +171,8 @@ class HandlerBatch:
 
 
 def _pool(stack: Stack, table_name: str, workers: int) -> ProcessPoolExecutor:
-    function = find_function("erp")
-    env = {**os.environ, **stack.function_env(table_name), "ERP_DEAD_LETTER_QUEUE_URL": ""}
-    env = {**runtime_defaults(function, env), **env}
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(function.logical_id, env, os.getpid()),
-    )
+    env = {**stack.function_env(table_name), "ERP_DEAD_LETTER_QUEUE_URL": ""}
+    pool = worker_pool(find_function("erp"), env, workers)
     # Every worker imports the handler (its cold start) before the clock starts.
     list(pool.map(_worker_ready_slowly, range(workers * 2)))
     return pool
@@ -226,8 +192,8 @@ def _throughput(stack: Stack, options: Options) -> tuple[LoadResult, LoadResult]
     pool = _pool(stack, table_name, workers)
     try:
 
-        def raw(thread: int) -> RawAdjust:
-            return RawAdjust(stack.endpoint, templates[thread])
+        def raw(thread: int) -> Replay:
+            return Replay(client(stack.endpoint), templates[thread], TEMPLATE_ID)
 
         def handler(thread: int) -> HandlerBatch:
             return HandlerBatch(pool, skus[thread])

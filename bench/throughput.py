@@ -20,7 +20,6 @@ far above what a run can take, so every reserve is granted (checked at the end).
 from __future__ import annotations
 
 import contextlib
-import copy
 import http.client
 import json
 import os
@@ -44,6 +43,7 @@ from reservations.models import CreateReservationRequest
 from reservations.table import ReservationTable
 
 from . import cpu
+from .capture import Replay, capture
 from .load import Client, LoadResult, run_load
 from .options import Options
 from .report import Section, Table, Target, fmt_ms, fmt_rate
@@ -84,33 +84,15 @@ def request_body(thread: int, reservation_id: str) -> dict[str, Any]:
 # --- the raw transaction ------------------------------------------------------------------
 
 
-class _Captured(Exception):
-    """Not an error: how the capturing hook stops a call before it is sent."""
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        super().__init__("captured")
-        self.params = params
-
-
-def _capture(params: dict[str, Any], **_: Any) -> None:
-    raise _Captured(copy.deepcopy(params))
-
-
 def capture_transaction(endpoint: str, table_name: str, thread: int) -> dict[str, Any]:
-    """The TransactWriteItems parameters the service sends for this thread's request.
-
-    The service runs for real up to the moment botocore would build the request; the
-    hook takes the parameters and stops it there, so nothing is written.
-    """
-    capturing = client(endpoint)
-    capturing.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", _capture)
-    service = build_service(Settings(table_name=table_name), capturing)
+    """The TransactWriteItems parameters the service sends for this thread's request."""
     request = CreateReservationRequest.model_validate(request_body(thread, TEMPLATE_ID))
-    try:
-        service.reserve(request, "default")
-    except _Captured as captured:
-        return captured.params
-    raise RuntimeError("the service reserved without a TransactWriteItems call")
+    return capture(
+        endpoint,
+        lambda dynamodb: build_service(Settings(table_name=table_name), dynamodb).reserve(
+            request, "default"
+        ),
+    )
 
 
 def describe_transaction(params: dict[str, Any]) -> str:
@@ -120,22 +102,6 @@ def describe_transaction(params: dict[str, Any]) -> str:
             kinds[kind] = kinds.get(kind, 0) + 1
     parts = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     return f"{len(params['TransactItems'])} items ({parts})"
-
-
-class RawReserve:
-    """boto3 ``transact_write_items`` with the captured items and a fresh id and token."""
-
-    def __init__(self, dynamodb: DynamoDBClient, params: dict[str, Any]) -> None:
-        self._dynamodb = dynamodb
-        self._template = json.dumps(params)
-
-    def __call__(self) -> None:
-        params = json.loads(self._template.replace(TEMPLATE_ID, uuid.uuid4().hex))
-        params["ClientRequestToken"] = uuid.uuid4().hex
-        self._dynamodb.transact_write_items(**params)
-
-    def close(self) -> None:
-        pass
 
 
 # --- the API over HTTP --------------------------------------------------------------------
@@ -302,7 +268,7 @@ def run(stack: Stack, options: Options) -> Section:
     )
 
     def make_raw(thread: int) -> Client:
-        return RawReserve(dynamodb, templates[thread])
+        return Replay(dynamodb, templates[thread], TEMPLATE_ID)
 
     api = LocalApi(port=0, workers=options.workers, env=stack.function_env(table_name), quiet=True)
     raw = LoadPath("raw", "raw `TransactWriteItems` (boto3)", options.threads, make_raw)

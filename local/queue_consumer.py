@@ -11,8 +11,6 @@ The function runs in its own worker process, like the API's and the sweeper's.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
 import threading
 import time
@@ -22,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .aws_events import sqs_event, sqs_record
-from .invoke import find_function, runtime_defaults
-from .server import _start_worker, _worker_invoke
+from .invoke import find_function
+from .server import _worker_invoke, worker_pool
 
 FIFO_MAX_BATCH = 10
 
@@ -66,14 +64,7 @@ class QueueConsumer:
         self.stats = ConsumerStats()
 
     def start(self) -> None:
-        given = {**os.environ, **self._env}
-        env = {**runtime_defaults(self.function, given), **given}
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.function.logical_id, env, os.getpid()),
-        )
+        self._pool = worker_pool(self.function, self._env)
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 

@@ -6,8 +6,6 @@ state in module globals), so it shares nothing with the server but the engine.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
 import threading
 import time
@@ -16,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .aws_events import scheduled_event
-from .invoke import find_function, runtime_defaults
-from .server import _start_worker, _worker_invoke
+from .invoke import find_function
+from .server import _worker_invoke, worker_pool
 
 
 class ScheduledFunction:
@@ -45,14 +43,7 @@ class ScheduledFunction:
         self.ticks: list[tuple[float, float, Any]] = []
 
     def start(self) -> None:
-        given = {**os.environ, **self._env}
-        env = {**runtime_defaults(self.function, given), **given}
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.function.logical_id, env, os.getpid()),
-        )
+        self._pool = worker_pool(self.function, self._env)
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 

@@ -88,6 +88,26 @@ def _start_worker(function_name: str, env: Mapping[str, str], parent_pid: int) -
     _handler = load_handler(_function)
 
 
+def worker_pool(
+    function: Function, env: Mapping[str, str] | None = None, workers: int = 1
+) -> ProcessPoolExecutor:
+    """Execution environments of ``function``: ``workers`` processes, each importing its
+    handler once and running one event at a time.
+
+    "spawn": workers start from a clean interpreter, inheriting the environment (this
+    process's, then ``env``, then the template's for what neither sets) but none of this
+    process's threads, locks or imported handler state.
+    """
+    given = {**os.environ, **(env or {})}
+    full = {**runtime_defaults(function, given), **given}
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(function.logical_id, full, os.getpid()),
+    )
+
+
 def _worker_ready() -> int:
     return os.getpid()
 
@@ -493,16 +513,7 @@ class LocalApi:
     # internals
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # "spawn": workers start from a clean interpreter, inheriting the environment but
-        # none of this process's threads, locks or imported handler state.
-        given = {**os.environ, **self._env}
-        env = {**runtime_defaults(self.function, given), **given}
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.function.logical_id, env, os.getpid()),
-        )
+        return worker_pool(self.function, self._env, self.workers)
 
     def _warm_up(self, pool: ProcessPoolExecutor) -> None:
         """Start every worker now (each submit without an idle worker spawns one)."""

@@ -12,7 +12,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -33,6 +32,7 @@ from reservations.service import ReservationService, SweepReport
 from reservations.table import ReservationTable, line_from_item
 from tests.conftest import make_service
 from tests.support.invariants import check_invariants
+from tests.support.race import race
 from tests.support.stream_events import item_keys, line_keys, stream_event, ttl_delete
 
 ROUNDS = range(8)
@@ -48,21 +48,6 @@ RECORDS = [(sku, location) for sku, location, _ in CART]
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def race(*tasks: Callable[[], Any]) -> list[Any]:
-    """Run every task at once (released together by a barrier); results or exceptions."""
-    barrier = threading.Barrier(len(tasks))
-
-    def run(task: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
-        try:
-            return task()
-        except Exception as error:  # the caller asserts on every outcome
-            return error
-
-    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
-        return list(pool.map(run, tasks))
 
 
 def request(

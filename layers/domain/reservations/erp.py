@@ -58,10 +58,7 @@ class ErpService:
         self._retry = retry_policy or RetryPolicy()
         self._receipt_retention = settings.erp_receipt_retention_seconds
         self._claim_lease = settings.erp_claim_lease_seconds
-        self._retention = Retention(
-            ended_seconds=settings.hold_retention_seconds,
-            expiry_grace_seconds=settings.expiry_grace_seconds,
-        )
+        self._retention = Retention.from_settings(settings)
 
     def _now(self) -> int:
         return int(self._clock.now())

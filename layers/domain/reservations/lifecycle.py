@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from .config import Settings
 from .errors import InvalidRequest, InvalidState
 from .records import Line, Reservation, Status
 
@@ -25,6 +26,13 @@ class Retention:
 
     ended_seconds: int  # after a hold ends (cancelled, fulfilled, expired)
     expiry_grace_seconds: int  # after an ACTIVE hold's expiry: the sweeper's head start
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        return cls(
+            ended_seconds=settings.hold_retention_seconds,
+            expiry_grace_seconds=settings.expiry_grace_seconds,
+        )
 
     def while_active(self, expires_at: int) -> int:
         return expires_at + self.expiry_grace_seconds

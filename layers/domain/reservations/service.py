@@ -72,10 +72,7 @@ class ReservationService:
         self._clock = clock
         self._settings = settings
         self._retry = retry_policy or RetryPolicy()
-        self._retention = Retention(
-            ended_seconds=settings.hold_retention_seconds,
-            expiry_grace_seconds=settings.expiry_grace_seconds,
-        )
+        self._retention = Retention.from_settings(settings)
 
     def _now(self) -> int:
         return int(self._clock.now())
