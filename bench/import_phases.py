@@ -31,18 +31,22 @@ def load(*names):
             pass
 load("botocore.session", "botocore.config")
 mark("botocore")
-load("pydantic")
-mark("pydantic")
+# ``import pydantic`` alone loads little (its names are lazy): BaseModel's machinery too.
+load("pydantic", "pydantic.main", "pydantic.fields", "pydantic.types")
+mark("pydantic (BaseModel, fields, types)")
 load("aws_lambda_powertools", "aws_lambda_powertools.metrics", "aws_lambda_powertools.logging")
 mark("Powertools: Logger, Metrics")
+load("aws_lambda_powertools.event_handler")
+mark("Powertools: event handler package (every resolver)")
+# What api_function's imports and enable_validation load; not the OpenAPI models or the
+# Swagger UI, which reservations.api_docs loads on the first request for them.
 load(
-    "aws_lambda_powertools.event_handler",
     "aws_lambda_powertools.event_handler.openapi.params",
-    "aws_lambda_powertools.event_handler.openapi.models",
-    "aws_lambda_powertools.event_handler.openapi.swagger_ui",
+    "aws_lambda_powertools.event_handler.openapi.exceptions",
+    "aws_lambda_powertools.event_handler.openapi.types",
     "aws_lambda_powertools.event_handler.middlewares.openapi_validation",
 )
-mark("Powertools: event handler, OpenAPI models, validation, Swagger UI")
+mark("Powertools: OpenAPI params and validation")
 import pkgutil, reservations
 load(*(m.name for m in pkgutil.iter_modules(reservations.__path__, "reservations.")))
 mark("domain layer (every reservations module)")
