@@ -157,11 +157,16 @@ def local_aws_defaults(environ: Mapping[str, str] | None = None) -> dict[str, st
     return defaults
 
 
+# Where the local stack differs from a deployed stage's defaults: the API documents are
+# served here (EnableApiDocs is off by default in AWS).
+LOCAL_OVERRIDES = {"API_DOCS_ENABLED": "true"}
+
+
 def runtime_defaults(
     function: Function, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """What the function's environment holds unless ``environ`` (default: ours) says otherwise."""
-    return {**function.environment, **local_aws_defaults(environ)}
+    return {**function.environment, **LOCAL_OVERRIDES, **local_aws_defaults(environ)}
 
 
 def apply_defaults(defaults: Mapping[str, str]) -> None:

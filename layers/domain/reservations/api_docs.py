@@ -7,21 +7,49 @@ pages import them on their first request instead, and produce the same output.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from . import access
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 TITLE = "Soft reservations"
 VERSION = "1.0.0"
+# Cognito's token endpoint (the template sets it from the user pool domain).
+DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
+
+
+def security_schemes() -> dict[str, Any]:
+    """OAuth 2.0 client credentials against the Cognito user pool, one client per channel."""
+    from aws_lambda_powertools.event_handler.openapi.models import (
+        OAuth2,
+        OAuthFlowClientCredentials,
+        OAuthFlows,
+    )
+
+    scopes = {
+        scope: f"{name} of {server}"
+        for server, names in access.RESOURCE_SERVERS.items()
+        for name in names
+        for scope in [f"{server}/{name}"]
+    }
+    token_url = os.environ.get("OAUTH_TOKEN_URL") or DEFAULT_OAUTH_URL
+    flows = OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=token_url, scopes=scopes)
+    )
+    return {access.SECURITY_SCHEME: OAuth2(flows=flows)}
 
 
 @cache
 def openapi_json(app: APIGatewayRestResolver) -> str:
     """The document generated from the routes' pydantic models (cached per environment)."""
-    return app.get_openapi_json_schema(title=TITLE, version=VERSION)
+    return app.get_openapi_json_schema(
+        title=TITLE, version=VERSION, security_schemes=security_schemes()
+    )
 
 
 def swagger_html(app: APIGatewayRestResolver) -> str:

@@ -33,6 +33,8 @@ class Settings:
     # Due holds read from the expiry index per round, and released at once per sweep.
     sweep_batch_limit: int = 500
     sweep_concurrency: int = 8
+    # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
+    api_docs_enabled: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,4 +47,5 @@ class Settings:
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
             sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
+            api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

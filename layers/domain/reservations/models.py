@@ -177,6 +177,12 @@ class ErrorDetail(ResponseModel):
     reason: str
 
 
+class GatewayErrorResponse(ResponseModel):
+    """What API Gateway answers itself, e.g. its authorizer refusing a token."""
+
+    message: str
+
+
 class ErrorResponse(ResponseModel):
     error: str
     message: str
