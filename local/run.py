@@ -151,10 +151,16 @@ def curl_examples(url: str) -> list[str]:
         },
         separators=(",", ":"),
     )
+    auth = '-H "Authorization: Bearer $TOKEN"'
     return [
-        f"curl -i -X POST {url}/reservations -H 'Content-Type: application/json' -d '{body}'",
-        f"curl -i {url}/inventory/{first.sku}",
+        f"curl -i -X POST {url}/reservations -H 'Content-Type: application/json' {auth} "
+        f"-d '{body}'",
+        f"curl -i {url}/inventory/{first.sku} {auth}",
     ]
+
+
+# What `make token` gives by default: a sales channel's scopes.
+AUTH_EXPORT_LINE = "export TOKEN=$(make -s token CHANNEL=storefront)"
 
 
 def banner(
@@ -184,6 +190,10 @@ def banner(
             "",
             "Catalogue:",
             *catalogue,
+            "",
+            "Every route but the API documents wants a token, as API Gateway does in AWS",
+            "(the local authorizer; docs/security.md). One for the storefront channel:",
+            f"  {AUTH_EXPORT_LINE}",
             "",
             "Try:",
             *(f"  {line}" for line in curl_examples(api.url)),
