@@ -57,8 +57,19 @@ TABLE_ARNS = {f"{TABLE}.Arn", "${" + TABLE + ".Arn}"}
 
 
 def resources() -> dict[str, Any]:
-    found: dict[str, Any] = template()["Resources"]
+    """Resources by logical id, without the Fn::ForEach blocks (see for_each())."""
+    found: dict[str, Any] = {
+        name: resource
+        for name, resource in template()["Resources"].items()
+        if not name.startswith("Fn::ForEach::")
+    }
     return found
+
+
+def for_each(name: str, section: str = "Resources") -> tuple[str, Any, dict[str, Any]]:
+    """An Fn::ForEach block: its identifier, its collection and its fragment."""
+    identifier, collection, fragment = template()[section][f"Fn::ForEach::{name}"]
+    return identifier, collection, fragment
 
 
 def of_type(kind: str) -> dict[str, Any]:
@@ -235,8 +246,9 @@ def test_access_logs_wait_for_the_account_cloudwatch_role() -> None:
 
 def test_every_route_of_the_function_is_an_api_event() -> None:
     import api_function
+    from reservations import api_docs
 
-    schema = api_function.app.get_openapi_schema()
+    schema = api_function.app.get_openapi_schema(security_schemes=api_docs.security_schemes())
     served = {
         (path, method.upper())
         for path, item in (schema.paths or {}).items()
@@ -288,3 +300,114 @@ def test_samconfig_deploys_with_iam_capability_and_confirmation() -> None:
         allowed = parameters[key].get("AllowedValues")
         if allowed is not None:
             assert value in [str(v) for v in allowed], f"{key}={value} not in {allowed}"
+
+
+# --- identities, scopes, usage plans ----------------------------------------------------------
+
+SALES_SCOPES = {"reservations/read", "reservations/write", "inventory/read"}
+
+
+def test_language_extensions_run_before_sam() -> None:
+    # Fn::ForEach (one client, key and plan per channel) is expanded before SAM's transform.
+    assert template()["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
+def test_every_method_wants_a_cognito_token_and_an_api_key() -> None:
+    auth = resources()["Api"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "CognitoAuthorizer"
+    assert auth["ApiKeyRequired"] is True
+    authorizer = auth["Authorizers"]["CognitoAuthorizer"]
+    assert authorizer["UserPoolArn"] == "UserPool.Arn"
+    assert authorizer["Identity"]["Header"] == "Authorization"
+
+
+def test_each_route_has_exactly_the_scopes_of_the_access_table() -> None:
+    from reservations import access
+
+    events = resources()["ApiFunction"]["Properties"]["Events"].values()
+    seen: dict[tuple[str, str], Any] = {}
+    for event in events:
+        properties = event["Properties"]
+        seen[(properties["Method"].upper(), properties["Path"])] = properties.get("Auth")
+    for route, scopes in access.ROUTE_SCOPES.items():
+        assert seen[route] == {"AuthorizationScopes": list(scopes)}, route
+    for route in access.PUBLIC_ROUTES:
+        assert seen[route] == {"Authorizer": "NONE", "ApiKeyRequired": False}, route
+    assert set(seen) == set(access.ROUTE_SCOPES) | access.PUBLIC_ROUTES
+
+
+def test_resource_servers_define_the_five_scopes() -> None:
+    from reservations import access
+
+    servers = {
+        r["Properties"]["Identifier"]: tuple(s["ScopeName"] for s in r["Properties"]["Scopes"])
+        for r in of_type("AWS::Cognito::UserPoolResourceServer").values()
+    }
+    assert servers == access.RESOURCE_SERVERS
+    for server in of_type("AWS::Cognito::UserPoolResourceServer").values():
+        assert server["Properties"]["UserPoolId"] == "UserPool"
+    assert len(of_type("AWS::Cognito::UserPoolDomain")) == 1
+
+
+def test_the_user_pool_has_no_self_sign_up() -> None:
+    [pool] = of_type("AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+@pytest.mark.parametrize(
+    ("block", "parameter", "prefix", "scopes"),
+    [
+        ("SalesChannels", "Channels", "Channel", SALES_SCOPES),
+        (
+            "OperatorChannels",
+            "OperatorChannels",
+            "Operator",
+            SALES_SCOPES | {"reservations/admin", "inventory/write"},
+        ),
+    ],
+)
+def test_each_channel_gets_a_client_credentials_client_a_usage_plan_and_a_key(
+    block: str, parameter: str, prefix: str, scopes: set[str]
+) -> None:
+    identifier, collection, fragment = for_each(block)
+    assert identifier == "Channel"
+    assert collection == parameter
+    assert template()["Parameters"][parameter]["Type"] == "CommaDelimitedList"
+    client = fragment[f"{prefix}Client&{{Channel}}"]
+    assert client["Type"] == "AWS::Cognito::UserPoolClient"
+    properties = client["Properties"]
+    assert properties["AllowedOAuthFlows"] == ["client_credentials"]
+    assert properties["GenerateSecret"] is True
+    assert set(properties["AllowedOAuthScopes"]) == scopes
+    assert properties["UserPoolId"] == "UserPool"
+    # Scopes exist only once their resource servers do.
+    assert set(client["DependsOn"]) == {"ReservationsResourceServer", "InventoryResourceServer"}
+
+    plan = fragment[f"{prefix}UsagePlan&{{Channel}}"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": "Api", "Stage": "Api.Stage"}]
+    assert plan["Throttle"] == {"RateLimit": "ChannelRateLimit", "BurstLimit": "ChannelBurstLimit"}
+    assert plan["Quota"] == {"Limit": "ChannelDailyQuota", "Period": "DAY"}
+    for limit in ("ChannelRateLimit", "ChannelBurstLimit", "ChannelDailyQuota"):
+        assert template()["Parameters"][limit]["Type"] == "Number"
+    key = fragment[f"{prefix}ApiKey&{{Channel}}"]
+    assert key["Type"] == "AWS::ApiGateway::ApiKey"
+    assert key["Properties"]["Enabled"] is True
+    binding = fragment[f"{prefix}UsagePlanKey&{{Channel}}"]["Properties"]
+    assert binding == {
+        "KeyId": {"Ref": f"{prefix}ApiKey${{Channel}}"},
+        "KeyType": "API_KEY",
+        "UsagePlanId": {"Ref": f"{prefix}UsagePlan${{Channel}}"},
+    }
+
+
+def test_sales_channels_may_not_act_as_admins_or_write_stock() -> None:
+    _, _, fragment = for_each("SalesChannels")
+    scopes = set(fragment["ChannelClient&{Channel}"]["Properties"]["AllowedOAuthScopes"])
+    assert not scopes & {"reservations/admin", "inventory/write"}
+
+
+def test_api_docs_are_off_unless_the_parameter_turns_them_on() -> None:
+    parameter = template()["Parameters"]["EnableApiDocs"]
+    assert parameter["Default"] == "false"
+    env = function_env(resources()["ApiFunction"])
+    assert env["API_DOCS_ENABLED"] == "EnableApiDocs"
