@@ -357,9 +357,9 @@ def test_the_user_pool_has_no_self_sign_up() -> None:
 @pytest.mark.parametrize(
     ("block", "parameter", "prefix", "scopes"),
     [
-        ("SalesChannels", "Channels", "Channel", SALES_SCOPES),
+        ("SalesChannelResources", "Channels", "Channel", SALES_SCOPES),
         (
-            "OperatorChannels",
+            "OperatorChannelResources",
             "OperatorChannels",
             "Operator",
             SALES_SCOPES | {"reservations/admin", "inventory/write"},
@@ -401,7 +401,7 @@ def test_each_channel_gets_a_client_credentials_client_a_usage_plan_and_a_key(
 
 
 def test_sales_channels_may_not_act_as_admins_or_write_stock() -> None:
-    _, _, fragment = for_each("SalesChannels")
+    _, _, fragment = for_each("SalesChannelResources")
     scopes = set(fragment["ChannelClient&{Channel}"]["Properties"]["AllowedOAuthScopes"])
     assert not scopes & {"reservations/admin", "inventory/write"}
 
