@@ -230,6 +230,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) reaches the routing too, as in API Gateway,
+        # never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._proxy
+        raise AttributeError(name)
+
     def _proxy(self) -> None:
         started = time.perf_counter()
         status: int | str = "-"

@@ -152,7 +152,7 @@ HOLD = "/reservations/{reservation_id}"
 
 @app.get(
     "/reservations/<reservation_id>",
-    responses=NOT_FOUND,
+    responses={200: documented("The reservation", ReservationResponse), **NOT_FOUND},
     security=security("GET", HOLD),
 )
 def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
@@ -161,7 +161,7 @@ def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
 
 @app.delete(
     "/reservations/<reservation_id>",
-    responses=NOT_FOUND,
+    responses={200: documented("Cancelled (or already was)", ReservationResponse), **NOT_FOUND},
     security=security("DELETE", HOLD),
 )
 def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
@@ -170,7 +170,10 @@ def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
 
 @app.post(
     "/reservations/<reservation_id>/confirm",
-    responses=TRANSITION,
+    responses={
+        200: documented("Confirmed: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
     security=security("POST", f"{HOLD}/confirm"),
 )
 def confirm_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
@@ -180,7 +183,7 @@ def confirm_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
 
 @app.post(
     "/reservations/<reservation_id>/extend",
-    responses=TRANSITION,
+    responses={200: documented("Extended: the reservation now", ReservationResponse), **TRANSITION},
     security=security("POST", f"{HOLD}/extend"),
 )
 def extend_reservation(
@@ -192,7 +195,7 @@ def extend_reservation(
 
 @app.post(
     "/reservations/<reservation_id>/release",
-    responses=TRANSITION,
+    responses={200: documented("Released: the reservation now", ReservationResponse), **TRANSITION},
     security=security("POST", f"{HOLD}/release"),
 )
 def release_reservation(
@@ -204,7 +207,10 @@ def release_reservation(
 
 @app.post(
     "/reservations/<reservation_id>/fulfill",
-    responses=TRANSITION,
+    responses={
+        200: documented("Fulfilled: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
     security=security("POST", f"{HOLD}/fulfill"),
 )
 def fulfill_reservation(
@@ -220,7 +226,7 @@ def fulfill_reservation(
 
 @app.get(
     "/inventory/<sku>/reservations",
-    responses=ERRORS,
+    responses={200: documented("Live holds on the sku", SkuHoldsResponse), **ERRORS},
     security=security("GET", "/inventory/{sku}/reservations"),
 )
 def list_holds_on_sku(sku: IdentifierPath) -> SkuHoldsResponse:
@@ -229,14 +235,18 @@ def list_holds_on_sku(sku: IdentifierPath) -> SkuHoldsResponse:
     return presenters.holds_response(sku, service.holds_on_sku(sku, owner()))
 
 
-@app.get("/inventory/<sku>", responses=NOT_FOUND, security=security("GET", "/inventory/{sku}"))
+@app.get(
+    "/inventory/<sku>",
+    responses={200: documented("Stock of the sku", InventoryResponse), **NOT_FOUND},
+    security=security("GET", "/inventory/{sku}"),
+)
 def get_inventory(sku: IdentifierPath) -> InventoryResponse:
     return presenters.inventory_response(service.inventory(sku))
 
 
 @app.put(
     "/inventory/<sku>/locations/<location>",
-    responses=BODY_ERRORS,
+    responses={200: documented("The stock level now", StockLevelResponse), **BODY_ERRORS},
     security=security("PUT", "/inventory/{sku}/locations/{location}"),
 )
 def set_on_hand(

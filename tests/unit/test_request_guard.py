@@ -51,3 +51,15 @@ def test_base64_bodies() -> None:
 def test_content_type() -> None:
     response = refuse(event("<a/>", "application/xml"), 100)
     assert response is not None and response["statusCode"] == 415
+
+
+def test_numbers_beyond_sixteen_digits_are_refused_before_parsing() -> None:
+    # Python's JSON parser raises a bare ValueError past 4300 digits: that would be a 500.
+    assert code(refuse(event('{"quantity": ' + "9" * 5000 + "}"), 100_000)) == "VALIDATION_ERROR"
+    assert code(refuse(event('{"quantity": 12345678901234567}'), 1000)) == "VALIDATION_ERROR"
+    assert code(refuse(event('{"q": 1.000000000000001}'), 1000)) is None  # split by the dot
+    assert refuse(event('{"quantity": 9007199254740991}'), 1000) is None  # 2**53 - 1
+
+
+def test_long_digit_runs_inside_strings_are_fine() -> None:
+    assert refuse(event('{"id": "' + "1" * 60 + '", "n": "\\"' + "2" * 40 + '"}'), 1000) is None
