@@ -17,9 +17,9 @@ from .http_errors import proxy_error
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 MAX_JSON_DEPTH = 32
-# Every number of the API is an integer within the range JSON clients hold exactly (2**53,
-# 16 digits); a longer run of digits cannot be valid.
-MAX_NUMBER_DIGITS = 16
+# Every number of the API is an integer below 2**53 (16 digits). Anything up to this length
+# goes on to validation, which names the field; a longer run of digits is refused here.
+MAX_NUMBER_DIGITS = 100
 
 
 def _scan(text: str, depth_limit: int, digits_limit: int) -> str | None:
