@@ -11,14 +11,17 @@ ENGINE ?= moto
 PORT ?= 3000
 FN ?= api
 EVENT ?= events/get_inventory.json
+CHANNEL ?= storefront
+SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: help install engines system-deps sam-tools run invoke erp-send test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
 	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
+	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
 
 $(BIN)/python:
@@ -55,6 +58,10 @@ invoke: install
 
 erp-send: install
 	$(BIN)/python -m local.erp_send --endpoint '$(ENDPOINT)' --queue '$(QUEUE)' --body '$(BODY)' $(if $(GROUP),--group '$(GROUP)')
+
+# Signed with the local development key (.cache/local-auth/, created on first use).
+token: install
+	@$(BIN)/python -m local.auth --channel "$(CHANNEL)" --scopes "$(SCOPES)"
 
 lint: install
 	$(BIN)/ruff check .

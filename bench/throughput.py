@@ -116,11 +116,17 @@ class ApiReserve:
             split.hostname or "127.0.0.1", split.port, timeout=30
         )
         self._items = request_body(thread, "")["items"]
+        # The local authorizer wants a token, as API Gateway does; verifying it is part of
+        # what an API request costs here.
+        from local.auth import issue_token
+
+        token = issue_token("bench", ["reservations/write"], ttl_seconds=6 * 3600)
+        self._headers = {**HEADERS, "Authorization": f"Bearer {token}"}
 
     def __call__(self) -> None:
         body = json.dumps({"id": uuid.uuid4().hex, "items": self._items}).encode()
         try:
-            self._connection.request("POST", "/reservations", body=body, headers=HEADERS)
+            self._connection.request("POST", "/reservations", body=body, headers=self._headers)
             response = self._connection.getresponse()
             payload = response.read()
         except (http.client.HTTPException, OSError):

@@ -33,6 +33,8 @@ class Route:
 def routes() -> tuple[Route, ...]:
     found = []
     for resource in template()["Resources"].values():
+        if not isinstance(resource, dict):
+            continue  # an Fn::ForEach block: per-channel clients and plans, no routes
         for event in (resource.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") != "Api":
                 continue

@@ -87,6 +87,8 @@ def _env_value(value: Any, parameters: Mapping[str, Any]) -> str | None:
         return None if default is None else str(default)
     if text in template().get("Resources", {}):
         return None
+    if "${" in text:
+        return None  # an !Sub of resources or pseudo parameters (a URL of the stack)
     return text
 
 
@@ -99,7 +101,8 @@ def functions() -> dict[str, Function]:
     globals_: dict[str, Any] = doc.get("Globals", {}).get("Function", {})
     found: dict[str, Function] = {}
     for logical_id, resource in resources.items():
-        if resource.get("Type") != FUNCTION_TYPE:
+        # Fn::ForEach blocks (lists) make Cognito clients and usage plans, never functions.
+        if not isinstance(resource, dict) or resource.get("Type") != FUNCTION_TYPE:
             continue
         props = {**globals_, **resource.get("Properties", {})}
         if not isinstance(props.get("CodeUri"), str) or "Handler" not in props:
@@ -157,11 +160,16 @@ def local_aws_defaults(environ: Mapping[str, str] | None = None) -> dict[str, st
     return defaults
 
 
+# Where the local stack differs from a deployed stage's defaults: the API documents are
+# served here (EnableApiDocs is off by default in AWS).
+LOCAL_OVERRIDES = {"API_DOCS_ENABLED": "true"}
+
+
 def runtime_defaults(
     function: Function, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """What the function's environment holds unless ``environ`` (default: ours) says otherwise."""
-    return {**function.environment, **local_aws_defaults(environ)}
+    return {**function.environment, **LOCAL_OVERRIDES, **local_aws_defaults(environ)}
 
 
 def apply_defaults(defaults: Mapping[str, str]) -> None:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reservations import access
 from reservations.table import line_key
 
 from .apigw import proxy_event
+from .auth import api_gateway_claims, token_claims
 from .aws_events import (
     erp_queue_arn,
     fifo_message,
@@ -56,19 +58,35 @@ SHIRT_PARIS = _stock("TSHIRT-M-RED", "STORE-PARIS")
 POSTER = _stock("POSTER-A2", "WH-LONDON")
 
 
+# The channels of the samples: API Gateway's authorizer puts their tokens' claims into the
+# request context. The storefront holds stock; the back office sets it.
+STOREFRONT = (
+    "storefront",
+    (access.RESERVATIONS_READ, access.RESERVATIONS_WRITE, access.INVENTORY_READ),
+)
+BACK_OFFICE = ("backoffice", (access.INVENTORY_READ, access.INVENTORY_WRITE))
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     name: str
     method: str
     path: str
     body: Any = None
+    caller: tuple[str, tuple[str, ...]] | None = STOREFRONT  # None: no token (the API docs)
 
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
 # extended, partly released, confirmed and fulfilled; checkout-1002 oversells and is cancelled.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
-    Sample("set_on_hand", "PUT", f"/inventory/{MUG.sku}/locations/{MUG.location}", {"onHand": 30}),
+    Sample(
+        "set_on_hand",
+        "PUT",
+        f"/inventory/{MUG.sku}/locations/{MUG.location}",
+        {"onHand": 30},
+        BACK_OFFICE,
+    ),
     Sample(
         "create_reservation",
         "POST",
@@ -117,8 +135,8 @@ SAMPLES = (
     Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
     Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
     Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}"),
-    Sample("openapi", "GET", "/openapi.json"),
-    Sample("swagger", "GET", "/swagger"),
+    Sample("openapi", "GET", "/openapi.json", caller=None),
+    Sample("swagger", "GET", "/swagger", caller=None),
 )
 
 
@@ -137,7 +155,20 @@ def build(sample: Sample) -> dict[str, Any]:
     if sample.body is not None:
         headers["Content-Type"] = "application/json"
         body = json.dumps(sample.body)
-    event = proxy_event(sample.method, sample.path, headers, body, source_ip=CLIENT_IP)
+    authorizer = None
+    if sample.caller is not None:
+        channel, scopes = sample.caller
+        # As the token was when API Gateway checked it: issued a minute before the request.
+        claims = token_claims(
+            channel,
+            scopes,
+            now=REQUEST_TIME_EPOCH_MS // 1000 - 60,
+            jti=str(uuid.uuid5(stable, "jti")),
+        )
+        authorizer = {"claims": api_gateway_claims(claims)}
+    event = proxy_event(
+        sample.method, sample.path, headers, body, source_ip=CLIENT_IP, authorizer=authorizer
+    )
     context = event["requestContext"]
     context["requestId"] = context["extendedRequestId"] = str(stable)
     context["requestTime"] = REQUEST_TIME

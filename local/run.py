@@ -174,9 +174,11 @@ def curl_examples(url: str) -> list[str]:
         },
         separators=(",", ":"),
     )
+    auth = '-H "Authorization: Bearer $TOKEN"'
     return [
-        f"curl -i -X POST {url}/reservations -H 'Content-Type: application/json' -d '{body}'",
-        f"curl -i {url}/inventory/{first.sku}",
+        f"curl -i -X POST {url}/reservations -H 'Content-Type: application/json' {auth} "
+        f"-d '{body}'",
+        f"curl -i {url}/inventory/{first.sku} {auth}",
     ]
 
 
@@ -196,6 +198,10 @@ def erp_example(queue_url: str, sqs_endpoint: str) -> str:
     return (
         f"make erp-send ENDPOINT={sqs_endpoint} QUEUE={queue_url} GROUP={first.sku} BODY='{body}'"
     )
+
+
+# What `make token` gives by default: a sales channel's scopes.
+AUTH_EXPORT_LINE = "export TOKEN=$(make -s token CHANNEL=storefront)"
 
 
 def banner(
@@ -232,6 +238,10 @@ def banner(
             "",
             "Catalogue:",
             *catalogue,
+            "",
+            "Every route but the API documents wants a token, as API Gateway does in AWS",
+            "(the local authorizer; docs/security.md). One for the storefront channel:",
+            f"  {AUTH_EXPORT_LINE}",
             "",
             "Try:",
             *(f"  {line}" for line in curl_examples(api.url)),

@@ -35,6 +35,7 @@ from typing import Any, cast
 from reservations.http_errors import proxy_error
 
 from .apigw import LambdaContext, proxy_event
+from .auth import LocalAuthorizer
 from .invoke import Function, Handler, find_function, load_handler, runtime_defaults
 
 HOST = "127.0.0.1"
@@ -249,6 +250,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) reaches the routing too, as in API Gateway,
+        # never http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._proxy
+        raise AttributeError(name)
+
     def _proxy(self) -> None:
         started = time.perf_counter()
         status: int | str = "-"
@@ -272,7 +280,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     body,
                     source_ip=self.client_address[0],
                 )
-                result = self.api.invoke(event)
+                # API Gateway's authorizer runs before the function, as here.
+                result = self.api.authorizer.authorize(event) or self.api.invoke(event)
             except Exception:  # a bug here must still answer, as API Gateway would
                 traceback.print_exc()
                 status = self._send(gateway_error(502, "Internal server error"))
@@ -393,7 +402,8 @@ class LocalApi:
     """The API function behind a local API Gateway, served until ``stop()``.
 
     ``env`` is added to the workers' environment, over the template's variables and this
-    process's environment. ``port=0`` picks a free port; ``url`` tells which.
+    process's environment. ``port=0`` picks a free port; ``url`` tells which. Requests
+    pass ``authorizer`` (by default the local Cognito stand-in, ``local.auth``) first.
     """
 
     def __init__(
@@ -406,6 +416,7 @@ class LocalApi:
         function: str = "api",
         host: str = HOST,
         max_body_bytes: int = MAX_REQUEST_BYTES,
+        authorizer: LocalAuthorizer | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -413,6 +424,7 @@ class LocalApi:
         self.workers = workers
         self.quiet = quiet
         self.max_body_bytes = max_body_bytes
+        self.authorizer = authorizer or LocalAuthorizer()
         self._port = port
         self._host = host
         self._env = dict(env or {})

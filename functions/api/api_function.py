@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from reservations import api_docs, presenters, request_guard
+from reservations import access, api_docs, presenters, request_guard
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import (
@@ -27,7 +28,7 @@ from reservations.errors import (
     InvalidState,
     NotFound,
 )
-from reservations.http_errors import error_response, validation_error_response
+from reservations.http_errors import error_response, gateway_error, validation_error_response
 from reservations.lifecycle import LineQuantity
 from reservations.models import (
     IDENTIFIER_MAX,
@@ -36,6 +37,7 @@ from reservations.models import (
     ErrorResponse,
     ExtendReservationRequest,
     FulfillReservationRequest,
+    GatewayErrorResponse,
     InventoryResponse,
     LineQuantityRequest,
     ReleaseReservationRequest,
@@ -46,6 +48,7 @@ from reservations.models import (
 )
 from reservations.records import Reservation
 
+ANONYMOUS = "-"
 logger = Logger()
 metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
@@ -61,17 +64,37 @@ def documented(description: str, model: type[BaseModel] = ErrorResponse) -> Open
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
+# Every route that needs a token: API Gateway's authorizer (or the local one) answers these.
+AUTH_ERRORS: dict[int, OpenAPIResponse] = {
+    401: documented(
+        "No valid token: missing, expired, forged or for another audience", GatewayErrorResponse
+    ),
+    403: documented("The token lacks every scope this route accepts", GatewayErrorResponse),
+}
 ERRORS: dict[int, OpenAPIResponse] = {
     400: documented("Invalid request: the field and the reason"),
+    404: documented("Unknown reservation, sku or route; another channel's hold is unknown"),
     503: documented("Gave up under contention; retry after the Retry-After header"),
+    **AUTH_ERRORS,
 }
-NOT_FOUND = {404: documented("Unknown reservation or sku"), **ERRORS}
+NOT_FOUND = ERRORS
+# Routes with a body: refused before parsing when it is too large or not JSON.
+BODY_ERRORS: dict[int, OpenAPIResponse] = {
+    413: documented("PAYLOAD_TOO_LARGE: the body exceeds the size limit"),
+    415: documented("UNSUPPORTED_MEDIA_TYPE: send application/json"),
+    **ERRORS,
+}
 
 
 TRANSITION = {
     409: documented("INVALID_STATE: the transition is impossible from the current status"),
-    **NOT_FOUND,
+    **BODY_ERRORS,
 }
+
+
+def security(method: str, resource: str) -> list[dict[str, list[str]]]:
+    """The route's OAuth scopes in the OpenAPI document, from the one table of scopes."""
+    return [{access.SECURITY_SCHEME: list(access.ROUTE_SCOPES[(method, resource)])}]
 
 
 def present(reservation: Reservation) -> ReservationResponse:
@@ -82,9 +105,25 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
     return [LineQuantity(item.sku, item.location, item.quantity) for item in items]
 
 
-def caller_channel() -> str:
-    """The calling channel. Until authentication lands every caller is ``default``."""
-    return "default"
+def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Where API Gateway's Cognito authorizer puts the verified claims (REST API)."""
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
+    claims = authorizer.get("claims") if isinstance(authorizer, Mapping) else None
+    return claims if isinstance(claims, Mapping) else None
+
+
+def caller() -> access.Caller:
+    """The verified caller of this request; lambda_handler refused any request without one."""
+    found = access.caller_from_claims(claims_of(app.current_event.raw_event))
+    if found is None:  # pragma: no cover - unreachable through lambda_handler
+        raise PermissionError("no verified caller")
+    return found
+
+
+def owner() -> str | None:
+    """Whose holds this request may see or change: the caller's channel, anyone's for admins."""
+    return caller().owner_filter
 
 
 @app.post(
@@ -93,11 +132,12 @@ def caller_channel() -> str:
         201: documented("Created: every item is held", ReservationResponse),
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
         409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
-        **ERRORS,
+        **BODY_ERRORS,
     },
+    security=security("POST", "/reservations"),
 )
 def create_reservation(request: CreateReservationRequest) -> Response[ReservationResponse]:
-    result = service.reserve(request, caller_channel())
+    result = service.reserve(request, caller().channel)
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
     return Response(
@@ -107,45 +147,72 @@ def create_reservation(request: CreateReservationRequest) -> Response[Reservatio
     )
 
 
+HOLD = "/reservations/{reservation_id}"
+
+
 @app.get(
     "/reservations/<reservation_id>",
-    responses=NOT_FOUND,
+    responses={200: documented("The reservation", ReservationResponse), **NOT_FOUND},
+    security=security("GET", HOLD),
 )
 def get_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
-    return present(service.get(reservation_id))
+    return present(service.get(reservation_id, owner()))
 
 
 @app.delete(
     "/reservations/<reservation_id>",
-    responses=NOT_FOUND,
+    responses={200: documented("Cancelled (or already was)", ReservationResponse), **NOT_FOUND},
+    security=security("DELETE", HOLD),
 )
 def cancel_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
-    return present(service.cancel(reservation_id))
+    return present(service.cancel(reservation_id, owner()))
 
 
-@app.post("/reservations/<reservation_id>/confirm", responses=TRANSITION)
+@app.post(
+    "/reservations/<reservation_id>/confirm",
+    responses={
+        200: documented("Confirmed: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+    security=security("POST", f"{HOLD}/confirm"),
+)
 def confirm_reservation(reservation_id: IdentifierPath) -> ReservationResponse:
     """Payment approved: the hold no longer expires."""
-    return present(service.confirm(reservation_id))
+    return present(service.confirm(reservation_id, owner()))
 
 
-@app.post("/reservations/<reservation_id>/extend", responses=TRANSITION)
+@app.post(
+    "/reservations/<reservation_id>/extend",
+    responses={200: documented("Extended: the reservation now", ReservationResponse), **TRANSITION},
+    security=security("POST", f"{HOLD}/extend"),
+)
 def extend_reservation(
     reservation_id: IdentifierPath, request: ExtendReservationRequest
 ) -> ReservationResponse:
     """A new expiresAt, counted from now."""
-    return present(service.extend(reservation_id, request.expiresInSeconds))
+    return present(service.extend(reservation_id, request.expiresInSeconds, owner()))
 
 
-@app.post("/reservations/<reservation_id>/release", responses=TRANSITION)
+@app.post(
+    "/reservations/<reservation_id>/release",
+    responses={200: documented("Released: the reservation now", ReservationResponse), **TRANSITION},
+    security=security("POST", f"{HOLD}/release"),
+)
 def release_reservation(
     reservation_id: IdentifierPath, request: ReleaseReservationRequest
 ) -> ReservationResponse:
     """Give back part of a hold; a hold with nothing left held ends."""
-    return present(service.release(reservation_id, line_quantities(request.items)))
+    return present(service.release(reservation_id, line_quantities(request.items), owner()))
 
 
-@app.post("/reservations/<reservation_id>/fulfill", responses=TRANSITION)
+@app.post(
+    "/reservations/<reservation_id>/fulfill",
+    responses={
+        200: documented("Fulfilled: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+    security=security("POST", f"{HOLD}/fulfill"),
+)
 def fulfill_reservation(
     reservation_id: IdentifierPath,
     request: Annotated[FulfillReservationRequest | None, Body()] = None,
@@ -153,37 +220,58 @@ def fulfill_reservation(
     """The goods ship: the held quantity leaves onHand and reserved together."""
     items = request.items if request is not None else None
     return present(
-        service.fulfill(reservation_id, None if items is None else line_quantities(items))
+        service.fulfill(reservation_id, None if items is None else line_quantities(items), owner())
     )
 
 
-@app.get("/inventory/<sku>/reservations", responses=ERRORS)
+@app.get(
+    "/inventory/<sku>/reservations",
+    responses={200: documented("Live holds on the sku", SkuHoldsResponse), **ERRORS},
+    security=security("GET", "/inventory/{sku}/reservations"),
+)
 def list_holds_on_sku(sku: IdentifierPath) -> SkuHoldsResponse:
-    """Live holds on a sku, from an index (never a scan)."""
-    return presenters.holds_response(sku, service.holds_on_sku(sku))
+    """Live holds on a sku, from an index (never a scan): the caller's own channel's only,
+    every channel's for an admin."""
+    return presenters.holds_response(sku, service.holds_on_sku(sku, owner()))
 
 
-@app.get("/inventory/<sku>", responses=NOT_FOUND)
+@app.get(
+    "/inventory/<sku>",
+    responses={200: documented("Stock of the sku", InventoryResponse), **NOT_FOUND},
+    security=security("GET", "/inventory/{sku}"),
+)
 def get_inventory(sku: IdentifierPath) -> InventoryResponse:
     return presenters.inventory_response(service.inventory(sku))
 
 
-@app.put("/inventory/<sku>/locations/<location>", responses=ERRORS)
+@app.put(
+    "/inventory/<sku>/locations/<location>",
+    responses={200: documented("The stock level now", StockLevelResponse), **BODY_ERRORS},
+    security=security("PUT", "/inventory/{sku}/locations/{location}"),
+)
 def set_on_hand(
     sku: IdentifierPath, location: IdentifierPath, request: SetOnHandRequest
 ) -> StockLevelResponse:
     return presenters.stock_level_response(service.set_on_hand(sku, location, request.onHand))
 
 
+# The API documents need no token; they exist only where API_DOCS_ENABLED is true
+# (template parameter EnableApiDocs: off in deployed stages unless turned on).
+
+
 @app.get("/openapi.json", include_in_schema=False)
-def openapi_document() -> Response[str]:
+def openapi_document() -> Response[Any]:
+    if not settings.api_docs_enabled:
+        return unknown_route()
     return Response(
         status_code=200, content_type="application/json", body=api_docs.openapi_json(app)
     )
 
 
 @app.get("/swagger", include_in_schema=False)
-def swagger_ui() -> Response[str]:
+def swagger_ui() -> Response[Any]:
+    if not settings.api_docs_enabled:
+        return unknown_route()
     return Response(status_code=200, content_type="text/html", body=api_docs.swagger_html(app))
 
 
@@ -244,17 +332,55 @@ def on_domain_error(error: DomainError) -> Response[Any]:
     return error_response(400, error)
 
 
-@app.not_found
-def on_unknown_route(_: Exception) -> Response[Any]:
+def unknown_route() -> Response[Any]:
     event = app.current_event
     return error_response(404, NotFound(f"no route {event.http_method} {event.path}"))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@app.not_found
+def on_unknown_route(_: Exception) -> Response[Any]:
+    return unknown_route()
+
+
+def authorize(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """API Gateway's answer when the verified claims do not admit this route, else None.
+
+    Defence in depth: API Gateway's Cognito authorizer has already checked the token and
+    the route's scopes; an event without claims (``make invoke`` with a bare event, a
+    misconfigured method) is refused here as API Gateway would refuse it.
+    """
+    method = str(event.get("httpMethod", "")).upper()
+    needed = access.required_scopes(method, str(event.get("resource", "")))
+    if needed is None:
+        return None  # the API documents, or no such route (answered 404 by the resolver)
+    found = access.caller_from_claims(claims_of(event))
+    if found is None:
+        return gateway_error(401, access.UNAUTHORIZED)
+    if not found.scopes & set(needed):
+        return gateway_error(403, access.FORBIDDEN)
+    return None
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Refused before Powertools parses anything: size, encoding, nesting, content type.
-    refused = request_guard.refuse(event, settings.max_body_bytes)
-    if refused is not None:
-        return refused
-    return app.resolve(event, context)
+    # Every line of this request carries its request id (correlation_id) and channel; never
+    # the token, headers or body.
+    found = access.caller_from_claims(claims_of(event))
+    logger.append_keys(channel=found.channel if found else ANONYMOUS)
+    # Refused before Powertools parses anything: no token, too few scopes, then size,
+    # encoding, nesting, content type.
+    response = authorize(event) or request_guard.refuse(event, settings.max_body_bytes)
+    if response is None:
+        response = app.resolve(event, context)
+    logger.info(
+        "request",
+        extra={
+            "method": event.get("httpMethod"),
+            "resource": event.get("resource"),
+            "status": response.get("statusCode"),
+        },
+    )
+    return response

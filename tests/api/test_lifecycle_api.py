@@ -380,7 +380,7 @@ class TestHoldsOnSku:
             "status": "ACTIVE",
             "quantity": 2,
             "location": "WH1",
-            "channel": "default",
+            "channel": "storefront",
         }
         assert holds["r2"]["status"] == "CONFIRMED"
         assert holds["r2"]["expiresAt"] is None

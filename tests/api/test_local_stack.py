@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from local.auth import issue_token
 from local.engines import Engine, free_port
 from local.run import DEMO_CATALOGUE
 from local.table import ROOT
@@ -33,6 +34,23 @@ PYTHONPATH = os.pathsep.join(str(ROOT / p) for p in ("layers/domain", "functions
 
 
 # --- HTTP ---------------------------------------------------------------------------------
+
+# The channel every call below acts as unless it sends its own Authorization header; its
+# token is signed with the local development key, which `make run` verifies.
+CALLER_SCOPES = (
+    "reservations/read",
+    "reservations/write",
+    "inventory/read",
+    "inventory/write",
+)
+
+
+def token(channel: str = "storefront", scopes: tuple[str, ...] = CALLER_SCOPES) -> str:
+    return issue_token(channel, scopes)
+
+
+def bearer(channel: str = "storefront", scopes: tuple[str, ...] = CALLER_SCOPES) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(channel, scopes)}"}
 
 
 @dataclass
@@ -61,7 +79,7 @@ def call(
         url,
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
+        headers={"Content-Type": "application/json", **bearer(), **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -218,17 +236,28 @@ def test_seeds_the_demo_catalogue_and_its_curl_examples_work(stack: Stack) -> No
     post, get = (
         line.strip() for line in stack.stdout().splitlines() if line.strip().startswith("curl ")
     )
-    created = subprocess.run(
-        shlex.split(post), capture_output=True, text=True, check=True, timeout=30
-    )
+    # As a developer pastes them: the printed `export TOKEN=$(make -s token ...)`, then curl.
+    assert "export TOKEN=$(make -s token CHANNEL=storefront)" in stack.stdout()
+    shell_env = {
+        **os.environ,
+        "TOKEN": token("storefront", ("reservations/write", "inventory/read")),
+    }
+
+    def shell(line: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", line],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+            env=shell_env,
+        )
+
+    created = shell(post)
     assert created.stdout.startswith("HTTP/1.1 201"), created.stdout
-    replayed = subprocess.run(
-        shlex.split(post), capture_output=True, text=True, check=True, timeout=30
-    )
+    replayed = shell(post)
     assert replayed.stdout.startswith("HTTP/1.1 200"), replayed.stdout
-    inventory = subprocess.run(
-        shlex.split(get), capture_output=True, text=True, check=True, timeout=30
-    )
+    inventory = shell(get)
     assert inventory.stdout.startswith("HTTP/1.1 200"), inventory.stdout
     body = json.loads(inventory.stdout.split("\n\n", 1)[1])  # text mode: CRLF read as LF
     held = json.loads(post.split("-d ", 1)[1].strip("'"))["items"][0]["quantity"]

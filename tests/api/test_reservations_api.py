@@ -46,7 +46,7 @@ class TestReserve:
         assert body["id"] == "checkout-1"
         assert body["status"] == "ACTIVE"
         assert body["orderId"] == "order-9"
-        assert body["channel"] == "default"
+        assert body["channel"] == "storefront"
         assert [(i["sku"], i["quantity"]) for i in body["items"]] == [("SKU-1", 2), ("SKU-2", 3)]
         assert body["expiresAt"] > body["createdAt"]
         assert [(i["held"], i["released"], i["consumed"]) for i in body["items"]] == [

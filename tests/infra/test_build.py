@@ -105,6 +105,8 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
         "POWERTOOLS_METRICS_NAMESPACE": "SoftReservations",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # As a stage deployed with EnableApiDocs=true: the document needs no token.
+        "API_DOCS_ENABLED": "true",
         "PATH": os.environ.get("PATH", ""),
     }
     result = subprocess.run(

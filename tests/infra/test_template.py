@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.table import template
-from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, SAM_VENV, TEMPLATE, describe, run
+from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
 
 TABLE = "ReservationsTable"
 FUNCTION = "AWS::Serverless::Function"
@@ -71,8 +71,19 @@ TABLE_ARNS = {f"{TABLE}.Arn", "${" + TABLE + ".Arn}"}
 
 
 def resources() -> dict[str, Any]:
-    found: dict[str, Any] = template()["Resources"]
+    """Resources by logical id, without the Fn::ForEach blocks (see for_each())."""
+    found: dict[str, Any] = {
+        name: resource
+        for name, resource in template()["Resources"].items()
+        if not name.startswith("Fn::ForEach::")
+    }
     return found
+
+
+def for_each(name: str, section: str = "Resources") -> tuple[str, Any, dict[str, Any]]:
+    """An Fn::ForEach block: its identifier, its collection and its fragment."""
+    identifier, collection, fragment = template()[section][f"Fn::ForEach::{name}"]
+    return identifier, collection, fragment
 
 
 def of_type(kind: str) -> dict[str, Any]:
@@ -249,8 +260,9 @@ def test_access_logs_wait_for_the_account_cloudwatch_role() -> None:
 
 def test_every_route_of_the_function_is_an_api_event() -> None:
     import api_function
+    from reservations import api_docs
 
-    schema = api_function.app.get_openapi_schema()
+    schema = api_function.app.get_openapi_schema(security_schemes=api_docs.security_schemes())
     served = {
         (path, method.upper())
         for path, item in (schema.paths or {}).items()
@@ -306,24 +318,30 @@ def test_samconfig_deploys_with_iam_capability_and_confirmation() -> None:
 
 # --- what SAM adds --------------------------------------------------------------------------
 
-# Logs and traces only; any managed policy that reaches other queues, streams or tables
-# (SAM's event sources attach AWSLambdaSQSQueueExecutionRole and the like) would escape
-# the exact grants checked above.
-ALLOWED_MANAGED_POLICIES = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-}
+# SAM attaches a managed policy for these event types (AWSLambdaSQSQueueExecutionRole,
+# AWSLambdaDynamoDBExecutionRole, ...) whose grants reach every queue or stream of the
+# account, escaping the exact grants checked above. Queue- and stream-fed functions use
+# explicit AWS::Lambda::EventSourceMapping resources instead.
+BROAD_EVENT_TYPES = {"SQS", "DynamoDB", "Kinesis", "MQ", "MSK", "SelfManagedKafka", "DocumentDB"}
 
 
-def test_sam_attaches_no_managed_policy_beyond_logs_and_traces(sam_tools: None) -> None:
-    result = run([SAM_VENV / "bin" / "python", ROOT / "tests/infra/translate.py", TEMPLATE])
-    assert result.returncode == 0, describe(result)
-    roles = json.loads(result.stdout)
-    function_roles = {f"{name}Role" for name in functions()}
-    assert function_roles <= set(roles)
-    for role in function_roles:
-        extra = set(roles[role]) - ALLOWED_MANAGED_POLICIES
-        assert not extra, f"{role} gets {sorted(extra)}"
+@pytest.mark.parametrize("name", sorted(functions()))
+def test_no_sam_event_attaches_a_broad_managed_policy(name: str) -> None:
+    events = functions()[name]["Properties"].get("Events") or {}
+    broad = {event_id for event_id, event in events.items() if event["Type"] in BROAD_EVENT_TYPES}
+    assert not broad, f"{name}: SAM events {sorted(broad)} would attach a managed policy"
+
+
+def test_queue_and_stream_functions_have_their_own_event_source_mappings() -> None:
+    mapped = {
+        m["Properties"]["FunctionName"]: m
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
+    }
+    assert set(mapped) == {"StreamFunction", "ErpFunction"}
+    for function, mapping in mapped.items():
+        # Lambda checks the role's grants when it creates the mapping.
+        assert mapping["DependsOn"] == f"{function}Role"
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 # --- the ERP queue --------------------------------------------------------------------------
@@ -385,3 +403,114 @@ def test_an_alarm_watches_the_erp_dead_letter_queue() -> None:
     assert "ErpDeadLetterQueue.QueueName" in watched
     [alarm] = [a for a in alarms if a["MetricName"] == "ApproximateNumberOfMessagesVisible"]
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+# --- identities, scopes, usage plans ----------------------------------------------------------
+
+SALES_SCOPES = {"reservations/read", "reservations/write", "inventory/read"}
+
+
+def test_language_extensions_run_before_sam() -> None:
+    # Fn::ForEach (one client, key and plan per channel) is expanded before SAM's transform.
+    assert template()["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
+def test_every_method_wants_a_cognito_token_and_an_api_key() -> None:
+    auth = resources()["Api"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "CognitoAuthorizer"
+    assert auth["ApiKeyRequired"] is True
+    authorizer = auth["Authorizers"]["CognitoAuthorizer"]
+    assert authorizer["UserPoolArn"] == "UserPool.Arn"
+    assert authorizer["Identity"]["Header"] == "Authorization"
+
+
+def test_each_route_has_exactly_the_scopes_of_the_access_table() -> None:
+    from reservations import access
+
+    events = resources()["ApiFunction"]["Properties"]["Events"].values()
+    seen: dict[tuple[str, str], Any] = {}
+    for event in events:
+        properties = event["Properties"]
+        seen[(properties["Method"].upper(), properties["Path"])] = properties.get("Auth")
+    for route, scopes in access.ROUTE_SCOPES.items():
+        assert seen[route] == {"AuthorizationScopes": list(scopes)}, route
+    for route in access.PUBLIC_ROUTES:
+        assert seen[route] == {"Authorizer": "NONE", "ApiKeyRequired": False}, route
+    assert set(seen) == set(access.ROUTE_SCOPES) | access.PUBLIC_ROUTES
+
+
+def test_resource_servers_define_the_five_scopes() -> None:
+    from reservations import access
+
+    servers = {
+        r["Properties"]["Identifier"]: tuple(s["ScopeName"] for s in r["Properties"]["Scopes"])
+        for r in of_type("AWS::Cognito::UserPoolResourceServer").values()
+    }
+    assert servers == access.RESOURCE_SERVERS
+    for server in of_type("AWS::Cognito::UserPoolResourceServer").values():
+        assert server["Properties"]["UserPoolId"] == "UserPool"
+    assert len(of_type("AWS::Cognito::UserPoolDomain")) == 1
+
+
+def test_the_user_pool_has_no_self_sign_up() -> None:
+    [pool] = of_type("AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+@pytest.mark.parametrize(
+    ("block", "parameter", "prefix", "scopes"),
+    [
+        ("SalesChannelResources", "Channels", "Channel", SALES_SCOPES),
+        (
+            "OperatorChannelResources",
+            "OperatorChannels",
+            "Operator",
+            SALES_SCOPES | {"reservations/admin", "inventory/write"},
+        ),
+    ],
+)
+def test_each_channel_gets_a_client_credentials_client_a_usage_plan_and_a_key(
+    block: str, parameter: str, prefix: str, scopes: set[str]
+) -> None:
+    identifier, collection, fragment = for_each(block)
+    assert identifier == "Channel"
+    assert collection == parameter
+    assert template()["Parameters"][parameter]["Type"] == "CommaDelimitedList"
+    client = fragment[f"{prefix}Client&{{Channel}}"]
+    assert client["Type"] == "AWS::Cognito::UserPoolClient"
+    properties = client["Properties"]
+    assert properties["AllowedOAuthFlows"] == ["client_credentials"]
+    assert properties["GenerateSecret"] is True
+    assert set(properties["AllowedOAuthScopes"]) == scopes
+    assert properties["UserPoolId"] == "UserPool"
+    # Scopes exist only once their resource servers do.
+    assert set(client["DependsOn"]) == {"ReservationsResourceServer", "InventoryResourceServer"}
+
+    plan = fragment[f"{prefix}UsagePlan&{{Channel}}"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": "Api", "Stage": "Api.Stage"}]
+    assert plan["Throttle"] == {"RateLimit": "ChannelRateLimit", "BurstLimit": "ChannelBurstLimit"}
+    assert plan["Quota"] == {"Limit": "ChannelDailyQuota", "Period": "DAY"}
+    for limit in ("ChannelRateLimit", "ChannelBurstLimit", "ChannelDailyQuota"):
+        assert template()["Parameters"][limit]["Type"] == "Number"
+    key = fragment[f"{prefix}ApiKey&{{Channel}}"]
+    assert key["Type"] == "AWS::ApiGateway::ApiKey"
+    assert key["Properties"]["Enabled"] is True
+    binding = fragment[f"{prefix}UsagePlanKey&{{Channel}}"]["Properties"]
+    assert binding == {
+        "KeyId": {"Ref": f"{prefix}ApiKey${{Channel}}"},
+        "KeyType": "API_KEY",
+        "UsagePlanId": {"Ref": f"{prefix}UsagePlan${{Channel}}"},
+    }
+
+
+def test_sales_channels_may_not_act_as_admins_or_write_stock() -> None:
+    _, _, fragment = for_each("SalesChannelResources")
+    scopes = set(fragment["ChannelClient&{Channel}"]["Properties"]["AllowedOAuthScopes"])
+    assert not scopes & {"reservations/admin", "inventory/write"}
+
+
+def test_api_docs_are_off_unless_the_parameter_turns_them_on() -> None:
+    parameter = template()["Parameters"]["EnableApiDocs"]
+    assert parameter["Default"] == "false"
+    env = function_env(resources()["ApiFunction"])
+    assert env["API_DOCS_ENABLED"] == "EnableApiDocs"

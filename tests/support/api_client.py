@@ -1,4 +1,8 @@
-"""Calls the real Lambda handler with the proxy event API Gateway would send."""
+"""Calls the real Lambda handler with the proxy event API Gateway would send.
+
+The client plays API Gateway after its authorizer accepted a token: the event carries the
+claims of ``identity`` (a channel with every scope but admin, unless told otherwise).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.apigw import LambdaContext, proxy_event
+from local.auth import api_gateway_claims, token_claims
+from reservations import access
+
+CHANNEL = "storefront"
+CHANNEL_SCOPES = (
+    access.RESERVATIONS_READ,
+    access.RESERVATIONS_WRITE,
+    access.INVENTORY_READ,
+    access.INVENTORY_WRITE,
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    channel: str
+    scopes: tuple[str, ...] = CHANNEL_SCOPES
+
+    def claims(self) -> dict[str, str]:
+        return api_gateway_claims(token_claims(self.channel, self.scopes))
+
+
+DEFAULT_IDENTITY = Identity(CHANNEL)
+ADMIN = Identity("operator", (access.RESERVATIONS_ADMIN, access.INVENTORY_READ))
 
 
 @dataclass
@@ -21,8 +48,13 @@ class ApiResponse:
 
 
 class HandlerClient:
-    def __init__(self, handler: Any) -> None:
+    def __init__(self, handler: Any, identity: Identity | None = DEFAULT_IDENTITY) -> None:
         self._handler = handler
+        self.identity = identity
+
+    def as_(self, identity: Identity | None) -> HandlerClient:
+        """The same handler called by another identity (None: no claims at all)."""
+        return HandlerClient(self._handler, identity)
 
     def request(
         self,
@@ -36,7 +68,8 @@ class HandlerClient:
         if json_body is not None:
             body = json.dumps(json_body)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
-        event = proxy_event(method, path, all_headers, body)
+        authorizer = None if self.identity is None else {"claims": self.identity.claims()}
+        event = proxy_event(method, path, all_headers, body, authorizer=authorizer)
         result = self._handler(event, LambdaContext())
         return ApiResponse(
             result["statusCode"], result.get("headers") or {}, result.get("body") or ""

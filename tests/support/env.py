@@ -13,6 +13,7 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "SoftReservations",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "API_DOCS_ENABLED": "true",
 }
 
 

@@ -51,3 +51,17 @@ def test_base64_bodies() -> None:
 def test_content_type() -> None:
     response = refuse(event("<a/>", "application/xml"), 100)
     assert response is not None and response["statusCode"] == 415
+
+
+def test_numbers_of_more_than_a_hundred_digits_are_refused_before_parsing() -> None:
+    # Python's JSON parser raises a bare ValueError past 4300 digits: that would be a 500.
+    assert code(refuse(event('{"quantity": ' + "9" * 5000 + "}"), 100_000)) == "VALIDATION_ERROR"
+    assert code(refuse(event('{"quantity": 1' + "0" * 100 + "}"), 1000)) == "VALIDATION_ERROR"
+    assert code(refuse(event('{"q": 1.' + "0" * 100 + "1}"), 1000)) == "VALIDATION_ERROR"
+    # Shorter ones go on to validation, which names the field and the range.
+    assert refuse(event('{"quantity": ' + "9" * 100 + "}"), 1000) is None
+    assert refuse(event('{"q": 1.' + "0" * 99 + "}"), 1000) is None
+
+
+def test_long_digit_runs_inside_strings_are_fine() -> None:
+    assert refuse(event('{"id": "' + "1" * 60 + '", "n": "\\"' + "2" * 40 + '"}'), 1000) is None

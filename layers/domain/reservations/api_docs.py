@@ -7,21 +7,71 @@ pages import them on their first request instead, and produce the same output.
 
 from __future__ import annotations
 
+import json
+import os
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from . import access
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 TITLE = "Soft reservations"
 VERSION = "1.0.0"
+# Cognito's token endpoint (the template sets it from the user pool domain).
+DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
+
+
+def security_schemes() -> dict[str, Any]:
+    """OAuth 2.0 client credentials against the Cognito user pool, one client per channel."""
+    from aws_lambda_powertools.event_handler.openapi.models import (
+        OAuth2,
+        OAuthFlowClientCredentials,
+        OAuthFlows,
+    )
+
+    scopes = {
+        scope: f"{name} of {server}"
+        for server, names in access.RESOURCE_SERVERS.items()
+        for name in names
+        for scope in [f"{server}/{name}"]
+    }
+    token_url = os.environ.get("OAUTH_TOKEN_URL") or DEFAULT_OAUTH_URL
+    flows = OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=token_url, scopes=scopes)
+    )
+    return {access.SECURITY_SCHEME: OAuth2(flows=flows)}
+
+
+# Powertools documents a 422 with its own body for request validation; this API answers
+# 400 with ErrorResponse instead (http_errors.validation_error_response), so those go.
+UNRETURNED_STATUS = "422"
+UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _only_what_is_returned(document: dict[str, Any]) -> dict[str, Any]:
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop(UNRETURNED_STATUS, None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in UNUSED_SCHEMAS:
+        if f'"#/components/schemas/{name}"' not in json.dumps(
+            {k: v for k, v in document.items() if k != "components"}
+        ):
+            schemas.pop(name, None)
+    return document
 
 
 @cache
 def openapi_json(app: APIGatewayRestResolver) -> str:
     """The document generated from the routes' pydantic models (cached per environment)."""
-    return app.get_openapi_json_schema(title=TITLE, version=VERSION)
+    generated = app.get_openapi_json_schema(
+        title=TITLE, version=VERSION, security_schemes=security_schemes()
+    )
+    return json.dumps(_only_what_is_returned(json.loads(generated)), indent=2)
 
 
 def swagger_html(app: APIGatewayRestResolver) -> str:

@@ -40,6 +40,8 @@ class Settings:
     # How long one delivery of an auto offset may work on it before another may take over:
     # longer than the ERP function's timeout, so the first is surely gone by then.
     erp_claim_lease_seconds: int = 2 * MINUTE
+    # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
+    api_docs_enabled: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,4 +56,5 @@ class Settings:
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
             erp_receipt_retention_seconds=_int_env("ERP_RECEIPT_RETENTION_SECONDS", 35 * DAY),
             erp_claim_lease_seconds=_int_env("ERP_CLAIM_LEASE_SECONDS", 2 * MINUTE),
+            api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

@@ -71,3 +71,13 @@ def proxy_error(status: int, code: str, message: str, field: str = "body") -> di
         ),
         "isBase64Encoded": False,
     }
+
+
+def gateway_error(status: int, body: Mapping[str, str]) -> dict[str, Any]:
+    """An answer in API Gateway's own shape (``{"message": ...}``), as its authorizer gives."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON},
+        "body": json.dumps(dict(body)),
+        "isBase64Encoded": False,
+    }

@@ -16,6 +16,8 @@ MAX_LINES = 49
 MAX_QUANTITY = 1_000_000_000
 # Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
 MAX_ON_HAND = 1_000_000_000_000
+# Largest integer every JSON client represents exactly; the service applies its own maximum.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 # Identifiers end up inside DynamoDB keys ("SKU#<sku>") and URL paths: a conservative
 # alphabet keeps '#' and '/' out of them and makes them safe to log.
@@ -27,7 +29,7 @@ Identifier = Annotated[
 ]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
-ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0)]
+ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_SAFE_INTEGER)]
 
 
 class StockLine(Protocol):
@@ -178,6 +180,12 @@ class ShortItemResponse(ResponseModel):
 class ErrorDetail(ResponseModel):
     field: str
     reason: str
+
+
+class GatewayErrorResponse(ResponseModel):
+    """What API Gateway answers itself, e.g. its authorizer refusing a token."""
+
+    message: str
 
 
 class ErrorResponse(ResponseModel):

@@ -2,7 +2,8 @@
 
 Powertools' validation parses the body first; these guard the cases it would turn into a
 500 or parse at any cost: an oversized body, bytes that are not UTF-8, JSON nested deep
-enough to exhaust the parser's recursion, and content types we do not speak.
+enough to exhaust the parser's recursion, numbers too long for any field (Python's JSON
+parser raises a bare ValueError past 4300 digits, a 500), and content types we do not speak.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from .http_errors import proxy_error
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 MAX_JSON_DEPTH = 32
+# Every number of the API is an integer below 2**53 (16 digits). Anything up to this length
+# goes on to validation, which names the field; a longer run of digits is refused here.
+MAX_NUMBER_DIGITS = 100
 
 
-def _depth_exceeds(text: str, limit: int) -> bool:
-    """Bracket depth outside strings, in one pass: cheaper than recursing into a bomb."""
-    depth = 0
+def _scan(text: str, depth_limit: int, digits_limit: int) -> str | None:
+    """What is wrong with the JSON's shape, outside strings, in one pass (cheaper than
+    recursing into a bomb): brackets nested too deep, or a number with too many digits."""
+    depth = digits = 0
     in_string = escaped = False
     for char in text:
         if in_string:
@@ -30,15 +35,22 @@ def _depth_exceeds(text: str, limit: int) -> bool:
                 escaped = True
             elif char == '"':
                 in_string = False
-        elif char == '"':
+            continue
+        if char.isdigit():
+            digits += 1
+            if digits > digits_limit:
+                return "digits"
+            continue
+        digits = 0
+        if char == '"':
             in_string = True
         elif char in "[{":
             depth += 1
-            if depth > limit:
-                return True
+            if depth > depth_limit:
+                return "depth"
         elif char in "]}":
             depth -= 1
-    return False
+    return None
 
 
 def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
@@ -74,6 +86,13 @@ def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | No
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return proxy_error(400, "MALFORMED_BODY", f"body is not valid UTF-8 (byte {error.start})")
-    if _depth_exceeds(text, MAX_JSON_DEPTH):
+    problem = _scan(text, MAX_JSON_DEPTH, MAX_NUMBER_DIGITS)
+    if problem == "depth":
         return proxy_error(400, "MALFORMED_JSON", f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if problem == "digits":
+        return proxy_error(
+            400,
+            "VALIDATION_ERROR",
+            f"a number has more than {MAX_NUMBER_DIGITS} digits: beyond any field's range",
+        )
     return None  # well-formedness is checked, with a position, by Powertools' validation

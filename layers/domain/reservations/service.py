@@ -152,25 +152,29 @@ class ReservationService:
 
     # --- reads ---------------------------------------------------------------------------
 
-    def get(self, reservation_id: str) -> Reservation:
+    def get(self, reservation_id: str, owner: str | None = None) -> Reservation:
+        """The reservation; with ``owner``, only if that channel holds it: another channel's
+        hold is NotFound with the very message of one that does not exist."""
         try:
             reservation = self._table.get_reservation(reservation_id)
         except RecordBeingPurged:
             reservation = None
-        if reservation is None:
+        if reservation is None or (owner is not None and reservation.channel != owner):
             raise NotFound(f"reservation {reservation_id!r} does not exist")
         return reservation
 
     def status_of(self, reservation: Reservation) -> Status:
         return reservation.status_at(self._now())
 
-    def holds_on_sku(self, sku: str) -> list[Hold]:
-        """Live holds on a sku; an ACTIVE hold past its expiry is no longer live."""
+    def holds_on_sku(self, sku: str, owner: str | None = None) -> list[Hold]:
+        """Live holds on a sku (of ``owner``'s channel only, when given); an ACTIVE hold past
+        its expiry is no longer live."""
         now = self._now()
         return [
             hold
             for hold in self._table.holds_on_sku(sku)
             if not (hold.status is Status.ACTIVE and hold.expires_at <= now)
+            and (owner is None or hold.channel == owner)
         ]
 
     def inventory(self, sku: str) -> Inventory:
@@ -181,11 +185,14 @@ class ReservationService:
 
     # --- transitions ---------------------------------------------------------------------
 
-    def _transition(self, reservation_id: str, step: Transition) -> Reservation:
+    def _transition(
+        self, reservation_id: str, step: Transition, owner: str | None = None
+    ) -> Reservation:
         """Read, compute the next state, write it conditioned on the version read; again if
-        someone else changed the reservation in between."""
+        someone else changed the reservation in between. With ``owner``, only that
+        channel's reservation is found (the channel of a hold never changes)."""
         for _ in range(self._retry.attempts):
-            current = self.get(reservation_id)
+            current = self.get(reservation_id, owner)
             now = self._now()
             after = step(current, now)
             if after is current:
@@ -203,36 +210,46 @@ class ReservationService:
             return after
         raise Contention(f"reservation {reservation_id!r} kept changing; try again")
 
-    def confirm(self, reservation_id: str) -> Reservation:
+    def confirm(self, reservation_id: str, owner: str | None = None) -> Reservation:
         def step(current: Reservation, now: int) -> Reservation:
             if current.status is Status.CONFIRMED:
                 return current  # confirming twice changes nothing
             return lifecycle.confirm(current, now)
 
-        return self._transition(reservation_id, step)
+        return self._transition(reservation_id, step, owner)
 
-    def extend(self, reservation_id: str, expires_in: int) -> Reservation:
+    def extend(self, reservation_id: str, expires_in: int, owner: str | None = None) -> Reservation:
         seconds = self._expires_in(expires_in)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.extend(current, now, seconds, self._retention),
+            owner,
         )
 
-    def release(self, reservation_id: str, items: Iterable[LineQuantity]) -> Reservation:
+    def release(
+        self, reservation_id: str, items: Iterable[LineQuantity], owner: str | None = None
+    ) -> Reservation:
         wanted = list(items)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.release(current, wanted, now, self._retention),
+            owner,
         )
 
-    def fulfill(self, reservation_id: str, items: Iterable[LineQuantity] | None) -> Reservation:
+    def fulfill(
+        self,
+        reservation_id: str,
+        items: Iterable[LineQuantity] | None,
+        owner: str | None = None,
+    ) -> Reservation:
         wanted = None if items is None else list(items)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.fulfill(current, wanted, now, self._retention),
+            owner,
         )
 
-    def cancel(self, reservation_id: str) -> Reservation:
+    def cancel(self, reservation_id: str, owner: str | None = None) -> Reservation:
         """Release everything still held. Cancelling a cancelled hold changes nothing."""
 
         def step(current: Reservation, now: int) -> Reservation:
@@ -240,7 +257,7 @@ class ReservationService:
                 return current
             return lifecycle.cancel(current, now, self._retention)
 
-        return self._transition(reservation_id, step)
+        return self._transition(reservation_id, step, owner)
 
     # --- expiry --------------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""Who may call what: the OAuth scopes of each route, and the caller API Gateway verified.
+
+This table is the one source of truth for scopes. ``template.yaml`` repeats it as each
+API event's ``AuthorizationScopes`` (a test fails when they differ), the local stack's
+authorizer enforces it, and the API function checks it again from the verified claims.
+
+A route lists the scopes that admit it: any one of them is enough (API Gateway's rule for
+a method's OAuth scopes). Tokens are never checked here: API Gateway's Cognito authorizer
+(or the local stand-in) verified them and put their claims into the request context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+RESERVATIONS_READ = "reservations/read"
+RESERVATIONS_WRITE = "reservations/write"
+RESERVATIONS_ADMIN = "reservations/admin"
+INVENTORY_READ = "inventory/read"
+INVENTORY_WRITE = "inventory/write"
+
+# Resource server identifier -> its scope names (a scope is "<identifier>/<name>").
+RESOURCE_SERVERS: dict[str, tuple[str, ...]] = {
+    "reservations": ("read", "write", "admin"),
+    "inventory": ("read", "write"),
+}
+ALL_SCOPES = tuple(
+    f"{server}/{name}" for server, names in RESOURCE_SERVERS.items() for name in names
+)
+
+# (method, API Gateway resource path) -> the scopes that admit it.
+ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/reservations"): (RESERVATIONS_WRITE,),
+    ("GET", "/reservations/{reservation_id}"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
+    ("DELETE", "/reservations/{reservation_id}"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("POST", "/reservations/{reservation_id}/confirm"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("POST", "/reservations/{reservation_id}/extend"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("POST", "/reservations/{reservation_id}/release"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("POST", "/reservations/{reservation_id}/fulfill"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("GET", "/inventory/{sku}"): (INVENTORY_READ,),
+    ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
+    ("PUT", "/inventory/{sku}/locations/{location}"): (INVENTORY_WRITE,),
+}
+# No token: the API documents (served only where API_DOCS_ENABLED is true).
+PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger")})
+
+# Name of the OAuth 2.0 scheme in the OpenAPI document.
+SECURITY_SCHEME = "oauth2"
+
+# API Gateway's own bodies for a refused token and for too few scopes.
+UNAUTHORIZED = {"message": "Unauthorized"}
+FORBIDDEN = {"message": "Forbidden"}
+
+
+def required_scopes(method: str, resource: str) -> tuple[str, ...] | None:
+    """The scopes that admit a route; None for a public route or one that does not exist."""
+    return ROUTE_SCOPES.get((method.upper(), resource))
+
+
+def admits(granted: frozenset[str] | set[str], method: str, resource: str) -> bool:
+    needed = required_scopes(method, resource)
+    return needed is None or bool(granted & set(needed))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The verified caller: its channel (the OAuth client) and the scopes its token carries."""
+
+    channel: str
+    scopes: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return RESERVATIONS_ADMIN in self.scopes
+
+    @property
+    def owner_filter(self) -> str | None:
+        """Whose holds this caller may touch: its own channel's, or anyone's (None) if admin."""
+        return None if self.is_admin else self.channel
+
+
+def caller_from_claims(claims: Mapping[str, Any] | None) -> Caller | None:
+    """The caller from the claims of a client-credentials access token, as API Gateway's
+    Cognito authorizer passes them (``requestContext.authorizer.claims``, values as strings).
+
+    ``client_id`` names the app client, that is the channel; ``scope`` is space-separated.
+    None when there are no claims or they name no client: the request is not authenticated.
+    """
+    if not claims:
+        return None
+    client_id = claims.get("client_id")
+    if not isinstance(client_id, str) or not client_id.strip():
+        return None
+    scope = claims.get("scope")
+    scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+    return Caller(channel=client_id.strip(), scopes=scopes)

@@ -1,0 +1,280 @@
+"""Channels and scopes through the real handler, as API Gateway calls it after its authorizer.
+
+A channel acts only on its own holds: another channel's hold answers exactly what an unknown
+one answers, on every route. ``reservations/admin`` acts on any hold. Each route wants one
+of its scopes. Without claims the handler refuses (defence in depth behind API Gateway).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+import api_function
+from reservations import access
+from reservations.config import Settings
+from tests.support.api_client import ADMIN, ApiResponse, HandlerClient, Identity
+
+STOREFRONT = Identity("storefront")
+CALL_CENTRE = Identity("callcentre")
+HOLD = {"id": "hold-1", "items": [{"sku": "SKU-A", "location": "WH1", "quantity": 2}]}
+LINE = {"sku": "SKU-A", "location": "WH1", "quantity": 1}
+
+# Every route that acts on one hold: (method, path, body).
+HOLD_ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", "/reservations/{id}", None),
+    ("POST", "/reservations/{id}/confirm", None),
+    ("POST", "/reservations/{id}/extend", {"expiresInSeconds": 600}),
+    ("POST", "/reservations/{id}/release", {"items": [LINE]}),
+    ("POST", "/reservations/{id}/fulfill", {"items": [LINE]}),
+    ("DELETE", "/reservations/{id}", None),
+]
+ROUTE_IDS = [f"{method} {path}" for method, path, _ in HOLD_ROUTES]
+
+
+def call(api: HandlerClient, method: str, path: str, body: Any, rid: str) -> ApiResponse:
+    return api.request(method, path.format(id=rid), body)
+
+
+def without_request_id(response: ApiResponse) -> tuple[int, Any]:
+    return response.status, response.json
+
+
+@pytest.fixture
+def held(api: HandlerClient) -> dict[str, Any]:
+    """The storefront's hold on 2 of 10 SKU-A."""
+    assert api.put("/inventory/SKU-A/locations/WH1", {"onHand": 10}).status == 200
+    created = api.as_(STOREFRONT).post("/reservations", HOLD)
+    assert created.status == 201, created.text
+    assert created.json["channel"] == "storefront"
+    body: dict[str, Any] = created.json
+    return body
+
+
+def level(api: HandlerClient) -> tuple[int, int, int]:
+    body = api.get("/inventory/SKU-A").json
+    return body["onHand"], body["reserved"], body["available"]
+
+
+# --- ownership --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
+def test_another_channels_hold_answers_like_an_unknown_one(
+    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
+) -> None:
+    other = api.as_(CALL_CENTRE)
+    foreign = call(other, method, path, body, "hold-1")
+    missing = call(other, method, path, body, "hold-nope")
+    assert foreign.status == 404, foreign.text
+    # Same code and the same message, but for the id the caller itself sent.
+    assert foreign.json == {
+        **missing.json,
+        "message": missing.json["message"].replace("hold-nope", "hold-1"),
+    }
+    # Nothing changed: the storefront still sees its hold as it was, stock still held.
+    assert api.as_(STOREFRONT).get("/reservations/hold-1").json == held
+    assert level(api) == (10, 2, 8)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
+def test_the_owning_channel_acts_on_its_hold(
+    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
+) -> None:
+    response = call(api.as_(STOREFRONT), method, path, body, "hold-1")
+    assert response.status == 200, response.text
+    assert response.json["channel"] == "storefront"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
+def test_an_admin_acts_on_any_hold(
+    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
+) -> None:
+    response = call(api.as_(ADMIN), method, path, body, "hold-1")
+    assert response.status == 200, response.text
+    # The hold stays the storefront's: the admin acted on it, it did not take it over.
+    assert response.json["channel"] == "storefront"
+
+
+def test_holds_on_a_sku_list_only_the_callers_own(api: HandlerClient, held: Any) -> None:
+    theirs = {**HOLD, "id": "hold-2", "items": [{**HOLD["items"][0], "quantity": 3}]}
+    assert api.as_(CALL_CENTRE).post("/reservations", theirs).status == 201
+
+    def listed(identity: Identity) -> list[tuple[str, str]]:
+        response = api.as_(identity).get("/inventory/SKU-A/reservations")
+        assert response.status == 200, response.text
+        return sorted((hold["id"], hold["channel"]) for hold in response.json["holds"])
+
+    assert listed(STOREFRONT) == [("hold-1", "storefront")]
+    assert listed(CALL_CENTRE) == [("hold-2", "callcentre")]
+    assert listed(Identity("marketplace")) == []
+    assert listed(ADMIN) == [("hold-1", "storefront"), ("hold-2", "callcentre")]
+    # Stock itself is shared: every channel sees the same availability.
+    assert level(api) == (10, 5, 5)
+
+
+def test_the_channel_is_the_tokens_client_whatever_the_body_says(api: HandlerClient) -> None:
+    assert api.put("/inventory/SKU-A/locations/WH1", {"onHand": 10}).status == 200
+    forged = api.as_(STOREFRONT).post("/reservations", {**HOLD, "channel": "callcentre"})
+    assert forged.status == 400  # an unknown field, not a way to pick a channel
+    assert forged.json["details"] == [{"field": "body.channel", "reason": "unknown field"}]
+    created = api.as_(CALL_CENTRE).post("/reservations", HOLD)
+    assert created.json["channel"] == "callcentre"
+
+
+def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any) -> None:
+    """Ids are one namespace: the same id from another channel is a conflict, never a
+    replay that would hand over the first channel's hold."""
+    again = api.as_(CALL_CENTRE).post("/reservations", HOLD)
+    assert again.status == 409
+    assert again.json["error"] == "IDEMPOTENCY_CONFLICT"
+    assert "items" not in again.json and "channel" not in again.json
+    assert level(api) == (10, 2, 8)
+
+
+# --- scopes -----------------------------------------------------------------------------
+
+ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
+    ("POST", "/reservations"): ("/reservations", HOLD),
+    ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
+    ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
+    ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
+    ("POST", "/reservations/{reservation_id}/extend"): (
+        "/reservations/hold-1/extend",
+        {"expiresInSeconds": 60},
+    ),
+    ("POST", "/reservations/{reservation_id}/release"): (
+        "/reservations/hold-1/release",
+        {"items": [LINE]},
+    ),
+    ("POST", "/reservations/{reservation_id}/fulfill"): ("/reservations/hold-1/fulfill", None),
+    ("GET", "/inventory/{sku}"): ("/inventory/SKU-A", None),
+    ("GET", "/inventory/{sku}/reservations"): ("/inventory/SKU-A/reservations", None),
+    ("PUT", "/inventory/{sku}/locations/{location}"): (
+        "/inventory/SKU-A/locations/WH1",
+        {"onHand": 1},
+    ),
+}
+
+
+def test_every_protected_route_has_an_example_here() -> None:
+    assert set(ROUTE_EXAMPLES) == set(access.ROUTE_SCOPES)
+
+
+@pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)
+def test_a_token_without_the_routes_scopes_is_403_and_changes_nothing(
+    api: HandlerClient, held: Any, route: tuple[str, str]
+) -> None:
+    method, _ = route
+    path, body = ROUTE_EXAMPLES[route]
+    others = tuple(s for s in access.ALL_SCOPES if s not in access.ROUTE_SCOPES[route])
+    refused = api.as_(Identity("storefront", others)).request(method, path, body)
+    assert (refused.status, refused.json) == (403, {"message": "Forbidden"})
+    assert api.as_(STOREFRONT).get("/reservations/hold-1").json == held
+    assert level(api) == (10, 2, 8)
+
+
+@pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)
+def test_each_scope_the_route_lists_is_enough(
+    api: HandlerClient, held: Any, route: tuple[str, str]
+) -> None:
+    method, _ = route
+    path, body = ROUTE_EXAMPLES[route]
+    for scope in access.ROUTE_SCOPES[route]:
+        response = api.as_(Identity("storefront", (scope,))).request(method, path, body)
+        assert response.status not in (401, 403), (scope, response.text)
+
+
+@pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)
+def test_no_claims_is_401_before_the_body_is_looked_at(
+    api: HandlerClient, held: Any, route: tuple[str, str]
+) -> None:
+    method, _ = route
+    path, _body = ROUTE_EXAMPLES[route]
+    anonymous = api.as_(None)
+    # Even a body the guard would refuse: authentication comes first, as in API Gateway.
+    refused = anonymous.request(method, path, body=b"\xff" * 10)
+    assert (refused.status, refused.json) == (401, {"message": "Unauthorized"})
+    assert level(api) == (10, 2, 8)
+
+
+def test_claims_without_a_client_are_401(api: HandlerClient) -> None:
+    class NoClient(Identity):
+        def claims(self) -> dict[str, str]:
+            return {k: v for k, v in super().claims().items() if k != "client_id"}
+
+    response = api.as_(NoClient("x")).get("/inventory/SKU-A")
+    assert (response.status, response.json) == (401, {"message": "Unauthorized"})
+
+
+def test_inventory_writes_need_inventory_write(api: HandlerClient) -> None:
+    sales = Identity("storefront", ("reservations/write", "reservations/read", "inventory/read"))
+    assert api.as_(sales).put("/inventory/SKU-A/locations/WH1", {"onHand": 5}).status == 403
+    # Not even an admin of reservations may set stock.
+    assert api.as_(ADMIN).put("/inventory/SKU-A/locations/WH1", {"onHand": 5}).status == 403
+    writer = Identity("backoffice", ("inventory/write",))
+    assert api.as_(writer).put("/inventory/SKU-A/locations/WH1", {"onHand": 5}).status == 200
+
+
+# --- API documents ---------------------------------------------------------------------
+
+
+def test_api_documents_need_no_token_where_enabled(api: HandlerClient) -> None:
+    anonymous = api.as_(None)
+    assert anonymous.get("/openapi.json").status == 200
+    assert anonymous.get("/swagger").status == 200
+
+
+def test_api_documents_are_off_unless_enabled(
+    api: HandlerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_function, "settings", Settings(table_name="t"))
+    for path in ("/openapi.json", "/swagger"):
+        response = api.get(path)
+        assert response.status == 404
+        assert response.json["error"] == "NOT_FOUND"
+
+
+def test_openapi_declares_the_scopes_of_each_route(api: HandlerClient) -> None:
+    document = api.get("/openapi.json").json
+    scheme = document["components"]["securitySchemes"][access.SECURITY_SCHEME]
+    assert set(scheme["flows"]["clientCredentials"]["scopes"]) == set(access.ALL_SCOPES)
+    for (method, path), scopes in access.ROUTE_SCOPES.items():
+        operation = document["paths"][path][method.lower()]
+        assert operation["security"] == [{access.SECURITY_SCHEME: list(scopes)}]
+        assert {"401", "403", "404"} <= set(operation["responses"]), (method, path)
+
+
+# --- logs -------------------------------------------------------------------------------
+
+
+def test_log_lines_carry_request_id_and_channel_never_token_or_body(
+    api: HandlerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(api_function.logger.registered_handler, "stream", out)
+    api_function.logger.setLevel("INFO")
+    try:
+        response = api.put(
+            "/inventory/SKU-SECRET/locations/WH1",
+            {"onHand": 987654},
+            headers={"Authorization": "Bearer not-a-real-token-but-secret"},
+        )
+        assert response.status == 200
+        refused = api.as_(None).post("/reservations", {"id": "x", "items": []})
+        assert refused.status == 401
+    finally:
+        api_function.logger.setLevel("WARNING")
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    assert len(lines) >= 2
+    for line in lines:
+        assert line.get("correlation_id"), line
+        assert line.get("channel"), line
+        text = json.dumps(line)
+        assert "not-a-real-token" not in text
+        assert "987654" not in text
+    assert [line["channel"] for line in lines][-2:] == ["storefront", "-"]
+    assert [line["status"] for line in lines][-2:] == [200, 401]

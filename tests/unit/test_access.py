@@ -1,0 +1,64 @@
+"""The caller from API Gateway's claims, and the table of scopes per route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reservations import access
+from reservations.access import Caller, caller_from_claims
+
+
+def test_the_channel_is_the_client_and_scopes_are_space_separated() -> None:
+    caller = caller_from_claims(
+        {"client_id": "storefront", "scope": "inventory/read  reservations/read"}
+    )
+    assert caller == Caller("storefront", frozenset({"inventory/read", "reservations/read"}))
+    assert not caller.is_admin
+    assert caller.owner_filter == "storefront"
+
+
+def test_an_admin_may_touch_any_channels_holds() -> None:
+    caller = caller_from_claims({"client_id": "ops", "scope": "reservations/admin"})
+    assert caller is not None
+    assert caller.is_admin
+    assert caller.owner_filter is None
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        None,
+        {},
+        {"scope": "reservations/read"},
+        {"client_id": ""},
+        {"client_id": "  "},
+        {"client_id": 7},
+    ],
+)
+def test_no_client_means_no_caller(claims: Any) -> None:
+    assert caller_from_claims(claims) is None
+
+
+def test_a_token_without_scopes_is_a_caller_with_none() -> None:
+    caller = caller_from_claims({"client_id": "x"})
+    assert caller is not None
+    assert caller.scopes == frozenset()
+    assert not access.admits(caller.scopes, "GET", "/inventory/{sku}")
+
+
+def test_every_route_lists_known_scopes_and_admin_never_writes_stock() -> None:
+    for scopes in access.ROUTE_SCOPES.values():
+        assert scopes
+        assert set(scopes) <= set(access.ALL_SCOPES)
+    assert access.ROUTE_SCOPES[("PUT", "/inventory/{sku}/locations/{location}")] == (
+        "inventory/write",
+    )
+    assert access.ROUTE_SCOPES[("POST", "/reservations")] == ("reservations/write",)
+
+
+def test_public_and_unknown_routes_need_no_scope() -> None:
+    assert access.required_scopes("GET", "/openapi.json") is None
+    assert access.required_scopes("GET", "/nowhere") is None
+    assert access.required_scopes("get", "/inventory/{sku}") == ("inventory/read",)
