@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 traceback.print_exc()
                 broken.append(name)
                 continue
+            finally:
+                stack.drop_tables()
             sections.append(section)
             print(console(section), flush=True)
     finally:

@@ -55,7 +55,13 @@ def _available(table: ReservationTable) -> int:
 
 def _place(service: ReservationService, expires_at: float) -> None:
     def place(index: int) -> None:
-        service.reserve(_request(index, int(expires_at) - int(time.time())), "bench")
+        expires_in = int(expires_at) - int(time.time())
+        if expires_in < 1:
+            raise RuntimeError(
+                f"placing the holds took longer than the {LEAD_SECONDS} s lead: the engine "
+                "is too slow on this machine now (is something else loading it?)"
+            )
+        service.reserve(_request(index, expires_in), "bench")
 
     with ThreadPoolExecutor(max_workers=CLIENT_THREADS) as pool:
         list(pool.map(place, range(HOLDS)))

@@ -90,6 +90,16 @@ class Stack:
             "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
         }
 
+    def drop_tables(self) -> None:
+        """Delete the tables made so far: DynamoDB Local keeps them in its JVM's memory, and
+        one benchmark's thousands of items would slow the next one down."""
+        if self._engine is None:
+            return
+        dynamodb = client(self.endpoint)
+        for name in self._tables:
+            dynamodb.delete_table(TableName=name)
+        self._tables.clear()
+
     def stop(self) -> None:
         if self._engine is not None:
             self._engine.stop()

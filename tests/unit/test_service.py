@@ -120,3 +120,21 @@ def test_sweep_takes_batches_until_nothing_is_due_or_time_is_up(
     rest = sweeper.sweep()
     assert (rest.due, len(rest.expired), rest.skipped) == (4, 4, 0)
     assert sweeper.inventory("A").reserved == 0
+
+
+def test_a_refusal_behind_live_holds_does_not_try_again(
+    service: ReservationService, moto_client: Any, clock: ManualClock
+) -> None:
+    service.set_on_hand("A", "WH1", 3)
+    service.reserve(request(("A", 3)), "web")  # live: every unit is rightly held
+    sent: list[str] = []
+    moto_client.meta.events.register(
+        "before-send.dynamodb", lambda event_name, **_: sent.append(event_name.rsplit(".")[-1])
+    )
+    with pytest.raises(InsufficientStock):
+        service.reserve(request(("A", 1)), "web")
+    assert sent == ["TransactWriteItems", "Query"]  # the refusal, the look for due holds
+    sent.clear()
+    clock.advance(16 * 60)  # now the hold is due: it is expired and the reserve goes through
+    service.reserve(request(("A", 1)), "web")
+    assert sent.count("TransactWriteItems") == 3  # refused, the expiry, the retry

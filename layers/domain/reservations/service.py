@@ -130,25 +130,40 @@ class ReservationService:
             # An expired hold must never block a sale: release the ones on the short lines
             # that no sweep has reached yet, then try once more. Where nothing is reserved
             # there is no hold to look for, and the refusal costs its one request.
-            if not short.held:
+            if not short.held or not self._free_expired_holds(short.held, now):
                 raise InsufficientStock(short.items) from None
-            # Try again whoever expired them (this call, another reserve or the sweeper).
-            self._expire_holds_on(short.held, now)
         try:
             return with_retries(attempt, self._retry)
         except StockShort as short:
             raise InsufficientStock(short.items) from None
 
-    def _expire_holds_on(self, records: set[tuple[str, str]], now: int) -> int:
-        due = {
-            hold.reservation_id
-            for sku in {sku for sku, _ in records}
-            for hold in self._table.holds_on_sku(sku)
-            if (sku, hold.line.location) in records
-            and hold.status is Status.ACTIVE
-            and hold.expires_at <= now
-        }
-        return sum(1 for reservation_id in due if self._expire_one(reservation_id, now))
+    def _free_expired_holds(
+        self, reserved_when_refused: dict[tuple[str, str], int], now: int
+    ) -> bool:
+        """Expire the due holds on the refused records; True if stock may have come back
+        since the refusal, so that trying again is worth its request.
+
+        That is the case when a due hold was found (whoever expires it: this call, another
+        reserve or the sweeper), or when the live holds now hold less than was reserved at
+        the refusal (someone released or expired a hold in between, so the index no longer
+        shows it). Otherwise every reserved unit belongs to a live hold: the refusal stands.
+        """
+        due: set[str] = set()
+        live: dict[tuple[str, str], int] = {}
+        for sku in {sku for sku, _ in reserved_when_refused}:
+            for hold in self._table.holds_on_sku(sku):
+                record = (sku, hold.line.location)
+                if record not in reserved_when_refused:
+                    continue
+                if hold.status is Status.ACTIVE and hold.expires_at <= now:
+                    due.add(hold.reservation_id)
+                else:
+                    live[record] = live.get(record, 0) + hold.line.held
+        for reservation_id in due:
+            self._expire_one(reservation_id, now)
+        return bool(due) or any(
+            live.get(record, 0) < reserved for record, reserved in reserved_when_refused.items()
+        )
 
     # --- reads ---------------------------------------------------------------------------
 

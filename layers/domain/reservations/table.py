@@ -125,11 +125,11 @@ class ReservationExists(Exception):
 
 
 class StockShort(Exception):
-    def __init__(self, items: list[ShortItem], held: set[tuple[str, str]]) -> None:
+    def __init__(self, items: list[ShortItem], held: dict[tuple[str, str], int]) -> None:
         super().__init__(f"{len(items)} short item(s)")
         self.items = items
-        # Short (sku, location)s on which something is reserved: only there can an
-        # expired-but-unswept hold be what is in the way.
+        # Short (sku, location)s on which something was reserved, and how much, when the
+        # transaction was refused: only there can an expired-but-unswept hold be in the way.
         self.held = held
 
 
@@ -644,7 +644,7 @@ class ReservationTable:
                         for line, old in failed
                     ],
                     held={
-                        (line.sku, line.location)
+                        (line.sku, line.location): int(old.get("reserved", {}).get("N", "0"))
                         for line, old in failed
                         if int(old.get("reserved", {}).get("N", "0")) > 0
                     },
