@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 broken.append(name)
                 continue
             finally:
-                stack.drop_tables()
+                stack.fresh_engine()
             sections.append(section)
             print(console(section), flush=True)
     finally:

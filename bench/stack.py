@@ -1,4 +1,5 @@
-"""The local stack the benchmarks share: one DynamoDB Local, fake credentials, clients.
+"""The local stack the benchmarks share: a DynamoDB Local per benchmark, fake credentials,
+clients.
 
 Everything listens on 127.0.0.1. Credentials are fake on purpose: with no endpoint set a
 request fails authentication rather than reaching a real account.
@@ -50,7 +51,7 @@ def client(endpoint: str) -> DynamoDBClient:
 
 @dataclass
 class Stack:
-    """One DynamoDB Local for the whole run, started on first use."""
+    """One DynamoDB Local at a time, started on first use; `fresh_engine` between benchmarks."""
 
     _engine: DynamoDBLocal | None = None
     _tables: list[str] = field(default_factory=list)
@@ -90,14 +91,11 @@ class Stack:
             "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
         }
 
-    def drop_tables(self) -> None:
-        """Delete the tables made so far: DynamoDB Local keeps them in its JVM's memory, and
-        one benchmark's thousands of items would slow the next one down."""
-        if self._engine is None:
-            return
-        dynamodb = client(self.endpoint)
-        for name in self._tables:
-            dynamodb.delete_table(TableName=name)
+    def fresh_engine(self) -> None:
+        """A new DynamoDB Local for the next benchmark. One engine serves each benchmark's
+        side-by-side comparison; across benchmarks, the thousands of items one leaves
+        behind (deleted tables included) were seen to slow the next one several times."""
+        self.stop()
         self._tables.clear()
 
     def stop(self) -> None:
