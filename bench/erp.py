@@ -19,8 +19,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +28,7 @@ from typing import Any
 from local.apigw import LambdaContext
 from local.aws_events import erp_queue_arn, fifo_message, sqs_event, sqs_record
 from local.invoke import find_function
-from local.server import _worker_invoke, worker_pool
+from local.server import _worker_invoke, start_workers, worker_pool
 from reservations.bootstrap import build_erp_service, build_service
 from reservations.config import Settings
 from reservations.erp_messages import parse_message
@@ -173,14 +171,8 @@ class HandlerBatch:
 def _pool(stack: Stack, table_name: str, workers: int) -> ProcessPoolExecutor:
     env = {**stack.function_env(table_name), "ERP_DEAD_LETTER_QUEUE_URL": ""}
     pool = worker_pool(find_function("erp"), env, workers)
-    # Every worker imports the handler (its cold start) before the clock starts.
-    list(pool.map(_worker_ready_slowly, range(workers * 2)))
+    start_workers(pool, workers, "erp")  # their cold starts fall before the clock starts
     return pool
-
-
-def _worker_ready_slowly(_: int) -> int:
-    time.sleep(0.3)  # long enough that every worker takes one, so each has started
-    return os.getpid()
 
 
 def _throughput(stack: Stack, options: Options) -> tuple[LoadResult, LoadResult]:

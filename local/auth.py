@@ -198,7 +198,9 @@ class LocalAuthorizer:
             claims = verify_token(token, self._public_key)
         except Unauthorized:
             return gateway_error(401, access.UNAUTHORIZED)
-        if not set(str(claims["scope"]).split()) & set(needed):
+        if not access.admits(
+            frozenset(str(claims["scope"]).split()), event["httpMethod"], event["resource"]
+        ):
             return gateway_error(403, access.FORBIDDEN)
         event["requestContext"]["authorizer"] = {"claims": api_gateway_claims(claims)}
         return None

@@ -109,6 +109,19 @@ def worker_pool(
     )
 
 
+def start_workers(pool: ProcessPoolExecutor, workers: int, function_name: str) -> None:
+    """Start every worker now, each importing its handler (each submit without an idle
+    worker spawns one), so no cold start falls into what comes next."""
+    futures = [pool.submit(_worker_ready) for _ in range(workers)]
+    try:
+        for future in futures:
+            future.result(timeout=WORKER_START_TIMEOUT_SECONDS)
+    except BrokenProcessPool:
+        raise RuntimeError(
+            f"the {function_name} function failed to start in a worker; its traceback is above"
+        ) from None
+
+
 def _worker_ready() -> int:
     return os.getpid()
 
@@ -528,16 +541,7 @@ class LocalApi:
         return worker_pool(self.function, self._env, self.workers)
 
     def _warm_up(self, pool: ProcessPoolExecutor) -> None:
-        """Start every worker now (each submit without an idle worker spawns one)."""
-        futures = [pool.submit(_worker_ready) for _ in range(self.workers)]
-        try:
-            for future in futures:
-                future.result(timeout=WORKER_START_TIMEOUT_SECONDS)
-        except BrokenProcessPool:
-            raise RuntimeError(
-                f"the {self.function.name} function failed to start in a worker; "
-                "its traceback is above"
-            ) from None
+        start_workers(pool, self.workers, self.function.name)
 
     def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:

@@ -342,21 +342,20 @@ def on_unknown_route(_: Exception) -> Response[Any]:
     return unknown_route()
 
 
-def authorize(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """API Gateway's answer when the verified claims do not admit this route, else None.
+def authorize(event: Mapping[str, Any], found: access.Caller | None) -> dict[str, Any] | None:
+    """API Gateway's answer when the verified caller is not admitted to this route, else None.
 
     Defence in depth: API Gateway's Cognito authorizer has already checked the token and
     the route's scopes; an event without claims (``make invoke`` with a bare event, a
     misconfigured method) is refused here as API Gateway would refuse it.
     """
-    method = str(event.get("httpMethod", "")).upper()
-    needed = access.required_scopes(method, str(event.get("resource", "")))
-    if needed is None:
+    method = str(event.get("httpMethod", ""))
+    resource = str(event.get("resource", ""))
+    if access.required_scopes(method, resource) is None:
         return None  # the API documents, or no such route (answered 404 by the resolver)
-    found = access.caller_from_claims(claims_of(event))
     if found is None:
         return gateway_error(401, access.UNAUTHORIZED)
-    if not found.scopes & set(needed):
+    if not access.admits(found.scopes, method, resource):
         return gateway_error(403, access.FORBIDDEN)
     return None
 
@@ -372,7 +371,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(channel=found.channel if found else ANONYMOUS)
     # Refused before Powertools parses anything: no token, too few scopes, then size,
     # encoding, nesting, content type.
-    response = authorize(event) or request_guard.refuse(event, settings.max_body_bytes)
+    response = authorize(event, found) or request_guard.refuse(event, settings.max_body_bytes)
     if response is None:
         response = app.resolve(event, context)
     logger.info(

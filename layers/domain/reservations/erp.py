@@ -17,7 +17,7 @@ from .config import Settings
 from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSet
 from .errors import Contention, InvalidRequest
 from .lifecycle import Retention
-from .records import Receipt, Reservation, Status
+from .records import Receipt, Reservation
 from .retry import RetryPolicy, with_retries
 from .table import (
     AlreadyApplied,
@@ -160,9 +160,7 @@ class ErpService:
             (
                 hold
                 for hold in self._table.holds_on_sku(message.sku, message.location)
-                if hold.reservation_id not in done
-                and hold.status in (Status.ACTIVE, Status.CONFIRMED)
-                and not (hold.status is Status.ACTIVE and hold.expires_at <= now)
+                if hold.reservation_id not in done and hold.is_live_at(now)
             ),
             key=lambda hold: (hold.created_at, hold.reservation_id),
         )

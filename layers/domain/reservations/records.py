@@ -83,6 +83,12 @@ class Hold:
     line: Line
     created_at: int = 0
 
+    def is_live_at(self, now: float) -> bool:
+        """Still holding: CONFIRMED, or ACTIVE and not yet due (a due one reads EXPIRED)."""
+        if self.status is Status.ACTIVE:
+            return self.expires_at > now
+        return self.status in LIVE_STATUSES
+
 
 @dataclass(frozen=True, slots=True)
 class StockLevel:

@@ -155,10 +155,10 @@ class ReservationService:
                 record = (sku, hold.line.location)
                 if record not in reserved_when_refused:
                     continue
-                if hold.status is Status.ACTIVE and hold.expires_at <= now:
-                    due.add(hold.reservation_id)
-                else:
+                if hold.is_live_at(now):
                     live[record] = live.get(record, 0) + hold.line.held
+                else:
+                    due.add(hold.reservation_id)
         for reservation_id in due:
             self._expire_one(reservation_id, now)
         return bool(due) or any(
@@ -188,8 +188,7 @@ class ReservationService:
         return [
             hold
             for hold in self._table.holds_on_sku(sku)
-            if not (hold.status is Status.ACTIVE and hold.expires_at <= now)
-            and (owner is None or hold.channel == owner)
+            if hold.is_live_at(now) and (owner is None or hold.channel == owner)
         ]
 
     def inventory(self, sku: str) -> Inventory:

@@ -486,25 +486,12 @@ class ReservationTable:
                 },
             }
         }
-        items = [adjust, self._receipt_put(receipt, now, keep_until)]
-        try:
-            self._transact(items, token)
-        except TransactionCancelled as cancelled:
-            _raise_if_receipt_exists(cancelled.reasons[-1])
-            if cancelled.conflicted:
-                raise WriteConflict(str(cancelled)) from None
-            raise
+        self._transact_with_receipt([adjust, self._receipt_put(receipt, now, keep_until)], token)
 
     def record_receipt(self, receipt: Receipt, now: int, keep_until: int, *, token: str) -> None:
         """A receipt alone: the message took effect with nothing to change (an offset of a
         hold no longer live, the end of an auto offset). Raises AlreadyApplied."""
-        try:
-            self._transact([self._receipt_put(receipt, now, keep_until)], token)
-        except TransactionCancelled as cancelled:
-            _raise_if_receipt_exists(cancelled.reasons[-1])
-            if cancelled.conflicted:
-                raise WriteConflict(str(cancelled)) from None
-            raise
+        self._transact_with_receipt([self._receipt_put(receipt, now, keep_until)], token)
 
     def claim_receipt(self, receipt: Receipt, owner: str, now: int, lease_until: int) -> None:
         """Claim a message applied in several transactions, so one delivery at a time works
@@ -559,11 +546,7 @@ class ReservationTable:
         item["Put"]["ConditionExpression"] = "#state = :claimed AND #owner = :owner"
         item["Put"]["ExpressionAttributeNames"] = {"#state": "state", "#owner": "owner"}
         item["Put"]["ExpressionAttributeValues"] = {":claimed": _s(CLAIMED), ":owner": _s(owner)}
-        try:
-            self._transact([item], token)
-        except TransactionCancelled as cancelled:
-            _raise_if_receipt_exists(cancelled.reasons[-1])
-            raise
+        self._transact_with_receipt([item], token)
 
     def receipts(self, kind: str, message_id: str) -> list[Receipt]:
         """Every completed receipt of one message: the whole one and its parts."""
@@ -868,6 +851,17 @@ class ReservationTable:
                 },
             }
         }
+
+    def _transact_with_receipt(self, items: Sequence[Mapping[str, Any]], token: str) -> None:
+        """A transaction whose last item puts a receipt: AlreadyApplied when the receipt's
+        condition failed, WriteConflict when a concurrent transaction won."""
+        try:
+            self._transact(items, token)
+        except TransactionCancelled as cancelled:
+            _raise_if_receipt_exists(cancelled.reasons[-1])
+            if cancelled.conflicted:
+                raise WriteConflict(str(cancelled)) from None
+            raise
 
     def _transact(self, items: Sequence[Mapping[str, Any]], token: str) -> None:
         try:
