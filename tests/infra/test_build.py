@@ -38,6 +38,10 @@ socket.getaddrinfo = no_network
 
 import api_function
 
+# The handler pauses the garbage collector while it is imported; it must be back on.
+import gc
+collector_enabled = gc.isenabled()
+
 
 class Context:
     function_name = "api"
@@ -56,7 +60,15 @@ with open(event_path) as handle:
     response = api_function.lambda_handler(json.load(handle), Context())
 files = sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)})
 with open(out_path, "w") as handle:
-    json.dump({"response": response, "files": files, "stdlib": sys.path[3:]}, handle)
+    json.dump(
+        {
+            "response": response,
+            "files": files,
+            "stdlib": sys.path[3:],
+            "collector_enabled": collector_enabled,
+        },
+        handle,
+    )
 """
 
 
@@ -124,6 +136,7 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     probe: dict[str, Any] = json.loads(out.read_text())
 
+    assert probe["collector_enabled"], "the garbage collector was left paused after init"
     response = probe["response"]
     assert response["statusCode"] == 200, response
     document = json.loads(response["body"])

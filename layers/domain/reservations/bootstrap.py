@@ -16,13 +16,14 @@ from botocore.config import Config
 
 from .clock import Clock, SystemClock
 from .config import Settings
-from .erp import ErpService
 from .service import ReservationService
 from .table import ReservationTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_sqs.client import SQSClient
+
+    from .erp import ErpService
 
 # Retries of throttling and 5xx happen in botocore; conflicts are retried by the service.
 CLIENT_CONFIG = Config(
@@ -60,6 +61,10 @@ def build_erp_service(
     client: DynamoDBClient | None = None,
     clock: Clock | None = None,
 ) -> ErpService:
+    # Imported here: the API function never needs the ERP service, so its cold start
+    # does not pay for it (or for the ERP message models it imports).
+    from .erp import ErpService
+
     settings = settings or Settings.from_env()
     table = ReservationTable(client or dynamodb_client(), settings.table_name)
     return ErpService(table, clock or SystemClock(), settings)
