@@ -15,18 +15,12 @@ from . import lifecycle
 from .clock import Clock
 from .config import Settings
 from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSet
-from .errors import Contention, InvalidRequest
+from .errors import InvalidRequest, NotFound
 from .lifecycle import Retention
 from .records import Receipt, Reservation
 from .retry import RetryPolicy, with_retries
-from .table import (
-    AlreadyApplied,
-    MessageInProgress,
-    RecordBeingPurged,
-    ReservationChanged,
-    ReservationTable,
-    StaleSequence,
-)
+from .table import AlreadyApplied, MessageInProgress, ReservationTable, StaleSequence
+from .transitions import Plan, Transitions
 
 
 class Effect(StrEnum):
@@ -59,6 +53,7 @@ class ErpService:
         self._receipt_retention = settings.erp_receipt_retention_seconds
         self._claim_lease = settings.erp_claim_lease_seconds
         self._retention = Retention.from_settings(settings)
+        self._transitions = Transitions(table, clock, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -120,7 +115,7 @@ class ErpService:
             applied = self._offset_hold(message, reservation_id, message.quantity, receipt)
         except AlreadyApplied as done:
             return self._duplicate(receipt, done.existing, "offsetId")
-        except UnknownReservation:
+        except NotFound:
             if self._table.receipts("offset", message.offsetId):
                 return Outcome(Effect.DUPLICATE)  # applied, then the hold was purged
             raise PoisonMessage(
@@ -172,7 +167,7 @@ class ErpService:
             part = replace(whole, part=hold.reservation_id)
             try:
                 applied = self._offset_hold(message, hold.reservation_id, remaining, part)
-            except UnknownReservation:
+            except NotFound:
                 continue  # purged since it was listed
             covered += applied
             touched += 1 if applied else 0
@@ -196,10 +191,9 @@ class ErpService:
     ) -> int:
         """Offset up to ``quantity`` of one hold's line with its receipt, in one transaction
         conditioned on the version read. Returns what it covered (0 when nothing is held:
-        then only the receipt is written)."""
-        for _ in range(self._retry.attempts):
-            current = self._read(reservation_id)
-            now = self._now()
+        then only a whole message's receipt is written)."""
+
+        def plan(current: Reservation, now: int) -> Plan[int]:
             try:
                 result = lifecycle.offset(
                     current,
@@ -212,39 +206,19 @@ class ErpService:
                 )
             except InvalidRequest as error:
                 raise PoisonMessage(f"{error.field}: {error.reason}") from None
-            applied = replace(receipt, applied=result.applied)
-            keep_until = now + self._receipt_retention
             if result.applied == 0:
-                if receipt.part is None:
-                    self._write_receipt(applied)
-                return 0
+                return Plan(current, 0)
+            return Plan(
+                result.reservation,
+                result.applied,
+                receipt=replace(receipt, applied=result.applied),
+                receipt_keep_until=now + self._receipt_retention,
+            )
 
-            def write(
-                token: str,
-                before: Reservation = current,
-                after: Reservation = result.reservation,
-                receipt: Receipt = applied,
-                keep_until: int = keep_until,
-            ) -> None:
-                self._table.save_transition(
-                    before, after, token=token, receipt=receipt, receipt_keep_until=keep_until
-                )
-
-            try:
-                with_retries(write, self._retry)
-            except ReservationChanged:
-                continue  # changed since read (or our own write's answer was lost): again
-            return result.applied
-        raise Contention(f"reservation {reservation_id!r} kept changing; try again")
-
-    def _read(self, reservation_id: str) -> Reservation:
-        try:
-            reservation = self._table.get_reservation(reservation_id)
-        except RecordBeingPurged:
-            reservation = None
-        if reservation is None:
-            raise UnknownReservation(reservation_id)
-        return reservation
+        applied = self._transitions.apply(reservation_id, plan)
+        if applied == 0 and receipt.part is None:
+            self._write_receipt(replace(receipt, applied=0))
+        return applied
 
     def _write_receipt(self, receipt: Receipt) -> None:
         now = self._now()
@@ -262,10 +236,6 @@ class ErpService:
                 f"{id_field}: {receipt.message_id!r} was already used by a different message"
             )
         return Outcome(Effect.DUPLICATE, applied=existing.applied)
-
-
-class UnknownReservation(LookupError):
-    pass
 
 
 __all__ = ["Effect", "ErpService", "MessageInProgress", "Outcome"]

@@ -15,7 +15,6 @@ from . import lifecycle
 from .clock import Clock
 from .config import Settings
 from .errors import (
-    Contention,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRequest,
@@ -26,13 +25,8 @@ from .lifecycle import LineQuantity, Retention
 from .models import CreateReservationRequest
 from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
 from .retry import RetryPolicy, with_retries
-from .table import (
-    RecordBeingPurged,
-    ReservationChanged,
-    ReservationExists,
-    ReservationTable,
-    StockShort,
-)
+from .table import ReservationExists, ReservationTable, StockShort
+from .transitions import Plan, Transitions
 
 Transition = Callable[[Reservation, int], Reservation]
 
@@ -73,6 +67,7 @@ class ReservationService:
         self._settings = settings
         self._retry = retry_policy or RetryPolicy()
         self._retention = Retention.from_settings(settings)
+        self._transitions = Transitions(table, clock, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -170,13 +165,7 @@ class ReservationService:
     def get(self, reservation_id: str, owner: str | None = None) -> Reservation:
         """The reservation; with ``owner``, only if that channel holds it: another channel's
         hold is NotFound with the very message of one that does not exist."""
-        try:
-            reservation = self._table.get_reservation(reservation_id)
-        except RecordBeingPurged:
-            reservation = None
-        if reservation is None or (owner is not None and reservation.channel != owner):
-            raise NotFound(f"reservation {reservation_id!r} does not exist")
-        return reservation
+        return self._transitions.read(reservation_id, owner)
 
     def status_of(self, reservation: Reservation) -> Status:
         return reservation.status_at(self._now())
@@ -202,27 +191,11 @@ class ReservationService:
     def _transition(
         self, reservation_id: str, step: Transition, owner: str | None = None
     ) -> Reservation:
-        """Read, compute the next state, write it conditioned on the version read; again if
-        someone else changed the reservation in between. With ``owner``, only that
-        channel's reservation is found (the channel of a hold never changes)."""
-        for _ in range(self._retry.attempts):
-            current = self.get(reservation_id, owner)
-            now = self._now()
+        def plan(current: Reservation, now: int) -> Plan[Reservation]:
             after = step(current, now)
-            if after is current:
-                return current
+            return Plan(after, after)
 
-            def write(
-                token: str, before: Reservation = current, after: Reservation = after
-            ) -> None:
-                self._table.save_transition(before, after, token=token)
-
-            try:
-                with_retries(write, self._retry)
-            except ReservationChanged:
-                continue  # possibly our own attempt whose answer was lost: look again
-            return after
-        raise Contention(f"reservation {reservation_id!r} kept changing; try again")
+        return self._transitions.apply(reservation_id, plan, owner)
 
     def confirm(self, reservation_id: str, owner: str | None = None) -> Reservation:
         def step(current: Reservation, now: int) -> Reservation:
