@@ -19,6 +19,8 @@ TIMEOUT_SECONDS = 60
 
 # Runs inside the Lambda-like venv; prints [[phase, seconds], ...] as JSON.
 SCRIPT = """
+import gc
+gc.disable()  # as api_function's first lines do; its last ones freeze and resume
 import importlib, json, time
 marks = [("start", time.perf_counter())]
 def mark(name):
@@ -49,7 +51,7 @@ load(
 mark("Powertools: OpenAPI params and validation")
 import pkgutil, reservations
 load(*(m.name for m in pkgutil.iter_modules(reservations.__path__, "reservations.")))
-mark("domain layer (every reservations module)")
+mark("domain layer (every reservations module, the ERP's too)")
 import api_function
 mark("api_function's module body (its DynamoDB client, the resolver)")
 from reservations.bootstrap import dynamodb_client
