@@ -6,7 +6,7 @@ import gc
 
 # A cold start is mostly imports: tens of thousands of objects (modules, classes,
 # functions) that live as long as the process, and almost no garbage. The collector
-# would scan them some 170 times during init (50-90 ms), and again in every full
+# would scan them some 170 times during init (50-75 ms), and again in every full
 # collection afterwards. So it is paused here, and at the end of this module they are
 # frozen (moved out of its reach) before it resumes. Merely pausing is not enough: the
 # first collection after it would scan them all at once, in the first request.
