@@ -16,7 +16,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from local.run import LOCAL_SWEEPER_ENV
 from local.schedule import ScheduledFunction
 from reservations.clock import ManualClock
 from reservations.config import Settings
@@ -105,7 +104,6 @@ def run(stack: Stack, options: Options) -> Section:
 
     env = {
         **FAKE_AWS_ENV,
-        **LOCAL_SWEEPER_ENV,
         "AWS_ENDPOINT_URL_DYNAMODB": stack.endpoint,
         "TABLE_NAME": table_name,
     }

@@ -68,7 +68,6 @@ DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
-LOCAL_SWEEPER_ENV = {"SWEEP_POLL_SECONDS": "0"}
 
 
 class Background(Protocol):
@@ -92,10 +91,9 @@ def background_functions(
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
     in AWS; a few seconds here, so an abandoned hold frees its stock while you watch), and
     the ERP function fed by its queue as Lambda's event source would."""
-    # The local schedule ticks often itself: one pass per tick, no polling inside a run.
-    functions: list[Background] = [
-        ScheduledFunction("sweeper", sweep_interval, LOCAL_SWEEPER_ENV, quiet=quiet)
-    ]
+    # The local schedule ticks often itself: one pass per tick, no polling inside a run
+    # (SWEEP_POLL_SECONDS=0, one of local.invoke's LOCAL_OVERRIDES).
+    functions: list[Background] = [ScheduledFunction("sweeper", sweep_interval, quiet=quiet)]
     if queues is not None:
         functions.append(
             QueueConsumer(

@@ -32,6 +32,31 @@ def reserve(api: HandlerClient, rid: str, *lines: tuple[str, int], **extra: Any)
     return result
 
 
+def scheduled_event() -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "2026-11-25T12:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:000000000000:rule/sweep"],
+        "detail": {},
+    }
+
+
+class Countdown(LambdaContext):
+    """A Lambda context whose time left changes only when the test says so."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__("sweeper", timeout_seconds)
+        self.remaining_ms = int(timeout_seconds * 1000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
 def level(api: HandlerClient, sku: str) -> tuple[int, int, int]:
     body = api.get(f"/inventory/{sku}").json
     return body["onHand"], body["reserved"], body["available"]
@@ -46,18 +71,9 @@ def sweeper(service: ReservationService, monkeypatch: pytest.MonkeyPatch) -> Any
     monkeypatch.setattr(sweeper_function, "service", service)
 
     def sweep() -> dict[str, Any]:
-        event = {
-            "version": "0",
-            "id": "1",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": "000000000000",
-            "time": "2026-11-25T12:00:00Z",
-            "region": "us-east-1",
-            "resources": ["arn:aws:events:us-east-1:000000000000:rule/sweep"],
-            "detail": {},
-        }
-        result: dict[str, Any] = sweeper_function.lambda_handler(event, LambdaContext("sweeper"))
+        result: dict[str, Any] = sweeper_function.lambda_handler(
+            scheduled_event(), LambdaContext("sweeper")
+        )
         return result
 
     return sweep
@@ -119,6 +135,40 @@ class TestExpiry:
         assert level(api, "A") == (5, 1, 4)
         assert sweeper()["due"] == 0
         check_invariants(engine_client, engine_table)
+
+    def test_a_deployed_sweeper_polls_until_near_its_timeout(
+        self,
+        api: HandlerClient,
+        clock: ManualClock,
+        service: ReservationService,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """As deployed (SWEEP_POLL_SECONDS=10, a one-minute timeout): a hold that falls due
+        while the invocation runs is released by it, and it stops with the safety margin
+        left. Time passes only when the handler sleeps."""
+        stock(api, "A", 5)
+        reserve(api, "r1", ("A", 2), expiresInSeconds=60)
+        reserve(api, "r2", ("A", 1), expiresInSeconds=75)
+        clock.advance(61)  # r1 is due, r2 falls due 14 s into the invocation
+        context = Countdown(timeout_seconds=60)
+        slept: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            context.remaining_ms -= int(seconds * 1000)
+            clock.advance(seconds)
+
+        monkeypatch.setattr(sweeper_function, "service", service)
+        monkeypatch.setattr(sweeper_function, "POLL_SECONDS", 10.0)
+        monkeypatch.setattr(sweeper_function.time, "sleep", sleep)
+
+        result = sweeper_function.lambda_handler(scheduled_event(), context)
+
+        assert result == {"due": 2, "expired": 2, "skipped": 0}
+        # Sweeps at 0, 10, 20, 30 and 40 s; after that fewer than 15 s + one poll are left.
+        assert slept == [10.0] * 4
+        assert context.remaining_ms >= sweeper_function.SAFETY_MS
+        assert level(api, "A") == (5, 0, 5)
 
     def test_an_expired_hold_never_blocks_a_sale(
         self, api: HandlerClient, clock: ManualClock
