@@ -20,8 +20,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from local.apigw import LambdaContext, proxy_event
+from reservations import access
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import DomainError
@@ -265,12 +267,8 @@ def _handler_service(service: ReservationService) -> Iterator[Callable[..., Any]
     """``api_function.lambda_handler`` with its module-level service swapped for ``service``."""
     import api_function  # builds its own client at import; replaced for the duration
 
-    original = api_function.service
-    api_function.service = service
-    try:
+    with mock.patch.object(api_function, "service", service):
         yield api_function.lambda_handler
-    finally:
-        api_function.service = original
 
 
 def _invoke(handler: Callable[..., Any], operation: Operation, names: Names) -> int:
@@ -278,7 +276,12 @@ def _invoke(handler: Callable[..., Any], operation: Operation, names: Names) -> 
 
     body = operation.body(names)
     # What API Gateway's authorizer passes on: a channel with every scope but admin.
-    scopes = ["reservations/read", "reservations/write", "inventory/read", "inventory/write"]
+    scopes = [
+        access.RESERVATIONS_READ,
+        access.RESERVATIONS_WRITE,
+        access.INVENTORY_READ,
+        access.INVENTORY_WRITE,
+    ]
     event = proxy_event(
         operation.method,
         operation.path(names),

@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from local.apigw import LambdaContext
 from local.aws_events import erp_queue_arn, fifo_message, sqs_event, sqs_record
 from local.invoke import find_function
-from local.server import _worker_invoke, start_workers, worker_pool
+from local.server import invoke_in_worker, start_workers, worker_pool
 from reservations.bootstrap import build_erp_service, build_service
 from reservations.config import Settings
 from reservations.erp_messages import parse_message
@@ -89,12 +90,8 @@ CASES = (
 def _handler_with(erp: Any) -> Iterator[Callable[..., Any]]:
     import erp_function  # builds its own clients at import; its service is replaced
 
-    original = erp_function.erp
-    erp_function.erp = erp
-    try:
+    with mock.patch.object(erp_function, "erp", erp):
         yield erp_function.lambda_handler
-    finally:
-        erp_function.erp = original
 
 
 def _count(stack: Stack) -> list[tuple[Case, list[str], str]]:
@@ -160,7 +157,7 @@ class HandlerBatch:
             )
             for _ in range(BATCH)
         ]
-        response = self._pool.submit(_worker_invoke, sqs_event(records)).result()
+        response = self._pool.submit(invoke_in_worker, sqs_event(records)).result()
         if response["batchItemFailures"]:
             raise RuntimeError(f"{len(response['batchItemFailures'])} record(s) failed")
 

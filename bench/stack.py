@@ -12,7 +12,7 @@ import platform
 import shutil
 import subprocess
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -54,7 +54,6 @@ class Stack:
     """One DynamoDB Local at a time, started on first use; `fresh_engine` between benchmarks."""
 
     _engine: DynamoDBLocal | None = None
-    _tables: list[str] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -75,7 +74,6 @@ class Stack:
         """A fresh table with the template's definition, dropped with the engine."""
         name = f"bench-{purpose}-{uuid.uuid4().hex[:8]}"
         ensure_table(client(self.endpoint), name)
-        self._tables.append(name)
         return name
 
     def seed(self, table_name: str, stock: dict[tuple[str, str], int]) -> None:
@@ -96,7 +94,6 @@ class Stack:
         side-by-side comparison; across benchmarks, the thousands of items one leaves
         behind (deleted tables included) were seen to slow the next one several times."""
         self.stop()
-        self._tables.clear()
 
     def stop(self) -> None:
         if self._engine is not None:

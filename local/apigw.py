@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .table import template
+from .table import resources
 
 STAGE = "local"
 
@@ -32,9 +32,7 @@ class Route:
 @cache
 def routes() -> tuple[Route, ...]:
     found = []
-    for resource in template()["Resources"].values():
-        if not isinstance(resource, dict):
-            continue  # an Fn::ForEach block: per-channel clients and plans, no routes
+    for resource in resources().values():
         for event in (resource.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") != "Api":
                 continue

@@ -128,5 +128,5 @@ def erp_queue_arn(name: str = "reservations-erp.fifo") -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
 
-def sqs_event(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    return {"Records": [dict(record) for record in records]}
+# Lambda hands SQS records over exactly as it hands stream records: {"Records": [...]}.
+sqs_event = stream_event

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .apigw import LambdaContext
-from .table import ROOT, template
+from .table import ROOT, resources, template
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
@@ -96,13 +96,12 @@ def _env_value(value: Any, parameters: Mapping[str, Any]) -> str | None:
 def functions() -> dict[str, Function]:
     """Every function of the template, by logical id."""
     doc = template()
-    resources: dict[str, Any] = doc.get("Resources", {})
     parameters: dict[str, Any] = doc.get("Parameters", {})
     globals_: dict[str, Any] = doc.get("Globals", {}).get("Function", {})
     found: dict[str, Function] = {}
-    for logical_id, resource in resources.items():
-        # Fn::ForEach blocks (lists) make Cognito clients and usage plans, never functions.
-        if not isinstance(resource, dict) or resource.get("Type") != FUNCTION_TYPE:
+    by_id = resources()
+    for logical_id, resource in by_id.items():
+        if resource.get("Type") != FUNCTION_TYPE:
             continue
         props = {**globals_, **resource.get("Properties", {})}
         if not isinstance(props.get("CodeUri"), str) or "Handler" not in props:
@@ -117,9 +116,9 @@ def functions() -> dict[str, Function]:
             if (resolved := _env_value(value, parameters)) is not None
         }
         layers = [
-            ROOT / resources[ref]["Properties"]["ContentUri"]
+            ROOT / by_id[ref]["Properties"]["ContentUri"]
             for ref in props.get("Layers", [])
-            if isinstance(ref, str) and resources.get(ref, {}).get("Type") == LAYER_TYPE
+            if isinstance(ref, str) and by_id.get(ref, {}).get("Type") == LAYER_TYPE
         ]
         found[logical_id] = Function(
             logical_id=logical_id,

@@ -12,31 +12,26 @@ The function runs in its own worker process, like the API's and the sweeper's.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .aws_events import sqs_event, sqs_record
-from .invoke import find_function
-from .server import _worker_invoke, worker_pool
+from .background import BackgroundFunction
 
 FIFO_MAX_BATCH = 10
 
 
 @dataclass(slots=True)
 class ConsumerStats:
-    batches: int = 0
     records: int = 0
     deleted: int = 0
     failed: int = 0  # reported in batchItemFailures, or in a batch whose invocation failed
-    invocation_errors: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
 
-class QueueConsumer:
+class QueueConsumer(BackgroundFunction):
     def __init__(
         self,
         function: str,
@@ -49,24 +44,14 @@ class QueueConsumer:
         wait_seconds: int = 1,
         quiet: bool = False,
     ) -> None:
-        self.function = find_function(function)
-        self.name = f"{function} from {queue_url.rsplit('/', 1)[-1]}"
+        super().__init__(function, f"{function} from {queue_url.rsplit('/', 1)[-1]}", env)
         self._client = client
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.batch_size = batch_size
         self.wait_seconds = wait_seconds
         self.quiet = quiet
-        self._env = dict(env or {})
-        self._stopping = threading.Event()
-        self._pool: ProcessPoolExecutor | None = None
-        self._thread: threading.Thread | None = None
         self.stats = ConsumerStats()
-
-    def start(self) -> None:
-        self._pool = worker_pool(self.function, self._env)
-        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
-        self._thread.start()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -76,8 +61,8 @@ class QueueConsumer:
                 print(f"{self.name}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
                 self._stopping.wait(1.0)
 
-    def poll_once(self) -> int:
-        """Receive one batch and deliver it; the number of records delivered."""
+    def poll_once(self) -> None:
+        """Receive one batch and deliver it."""
         received = self._client.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
@@ -86,20 +71,18 @@ class QueueConsumer:
             MessageAttributeNames=["All"],
         )
         messages = received.get("Messages") or []
-        if not messages or self._pool is None:
-            return 0
+        if not messages:
+            return
         records = [sqs_record(message, self.queue_arn) for message in messages]
-        self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.batch_sizes.append(len(records))
         try:
-            result = self._pool.submit(_worker_invoke, sqs_event(records)).result()
+            result = self.invoke(sqs_event(records))
         except Exception as error:
             # Lambda keeps the whole batch: every message returns after its timeout.
-            self.stats.invocation_errors += 1
             self.stats.failed += len(records)
             print(f"{self.name}: {error}", file=sys.stderr, flush=True)
-            return len(records)
+            return
         failed = {
             item.get("itemIdentifier")
             for item in (result or {}).get("batchItemFailures", [])
@@ -123,15 +106,10 @@ class QueueConsumer:
                 file=sys.stderr,
                 flush=True,
             )
-        return len(records)
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.wait_seconds + 30)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def stop(self, join_timeout: float | None = None) -> None:
+        # A receive in progress returns within its long-poll wait.
+        super().stop(self.wait_seconds + 30 if join_timeout is None else join_timeout)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Until the queue shows nothing visible or in flight (for tests and benchmarks)."""

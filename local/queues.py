@@ -34,8 +34,7 @@ class ErpQueues:
     url: str
     arn: str
     dead_letter_url: str
-    dead_letter_arn: str
-    visibility_timeout: int
+    visibility_timeout: int  # the queue's own, whoever created it
     max_receive_count: int
 
 
@@ -57,17 +56,18 @@ def max_receive_count() -> int:
     return int(parameter["Default"] if parameter else value)
 
 
-def _ensure(client: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+def _ensure(client: Any, name: str, attributes: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The queue's URL and its attributes as they are (a queue found is not changed)."""
     try:
         url: str = client.get_queue_url(QueueName=name)["QueueUrl"]
     except ClientError as error:
         if "NonExistentQueue" not in str(error.response.get("Error", {}).get("Code")):
             raise
         url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn: str = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return url, arn
+    found: dict[str, str] = client.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn", "VisibilityTimeout", "RedrivePolicy"]
+    )["Attributes"]
+    return url, found
 
 
 def ensure_queues(
@@ -82,13 +82,20 @@ def ensure_queues(
             os.environ.get("ERP_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_LOCAL_VISIBILITY_TIMEOUT)
         )
     max_receive = max_receive or max_receive_count()
-    dead_letter_url, dead_letter_arn = _ensure(
+    dead_letter_url, dead_letter = _ensure(
         client, f"{prefix}-erp-dlq.fifo", _attributes(DEAD_LETTER_RESOURCE)
     )
     attributes = _attributes(QUEUE_RESOURCE)
     attributes["VisibilityTimeout"] = str(visibility_timeout)
     attributes["RedrivePolicy"] = json.dumps(
-        {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive}
+        {"deadLetterTargetArn": dead_letter["QueueArn"], "maxReceiveCount": max_receive}
     )
-    url, arn = _ensure(client, f"{prefix}-erp.fifo", attributes)
-    return ErpQueues(url, arn, dead_letter_url, dead_letter_arn, visibility_timeout, max_receive)
+    url, queue = _ensure(client, f"{prefix}-erp.fifo", attributes)
+    redrive = json.loads(queue.get("RedrivePolicy") or "{}")
+    return ErpQueues(
+        url,
+        queue["QueueArn"],
+        dead_letter_url,
+        int(queue["VisibilityTimeout"]),
+        int(redrive.get("maxReceiveCount", 0)),
+    )

@@ -27,11 +27,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol
 
 from reservations.bootstrap import dynamodb_client, sqs_client
 from reservations.table import ReservationTable
 
+from .background import BackgroundFunction
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
 from .queue_consumer import QueueConsumer
@@ -70,30 +70,17 @@ DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 DEFAULT_SWEEP_INTERVAL = 5.0
 
 
-class Background(Protocol):
-    """Something the stack runs beside the API (a sweeper on a schedule, a queue consumer).
-
-    Started after the API and stopped before it. Like the API, it must run its function
-    in worker processes (``LocalApi`` shows how), never in a thread of this process:
-    handlers keep per-invocation state in module globals.
-    """
-
-    name: str
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
 def background_functions(
     sweep_interval: float, quiet: bool, queues: ErpQueues | None = None
-) -> list[Background]:
+) -> list[BackgroundFunction]:
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
     in AWS; a few seconds here, so an abandoned hold frees its stock while you watch), and
     the ERP function fed by its queue as Lambda's event source would."""
     # The local schedule ticks often itself: one pass per tick, no polling inside a run
     # (SWEEP_POLL_SECONDS=0, one of local.invoke's LOCAL_OVERRIDES).
-    functions: list[Background] = [ScheduledFunction("sweeper", sweep_interval, quiet=quiet)]
+    functions: list[BackgroundFunction] = [
+        ScheduledFunction("sweeper", sweep_interval, quiet=quiet)
+    ]
     if queues is not None:
         functions.append(
             QueueConsumer(
@@ -322,7 +309,6 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             stack.callback(sqs_engine.stop)
         sqs_endpoint = os.environ["AWS_ENDPOINT_URL_SQS"] = sqs_engine.endpoint
     queues = ensure_queues(sqs_client(), prefix=table_name)
-    os.environ["ERP_DEAD_LETTER_QUEUE_URL"] = queues.dead_letter_url
 
     api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
     print(f"starting {args.workers} workers ...", flush=True)

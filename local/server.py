@@ -126,7 +126,7 @@ def _worker_ready() -> int:
     return os.getpid()
 
 
-def _worker_invoke(event: dict[str, Any]) -> Any:
+def invoke_in_worker(event: dict[str, Any]) -> Any:
     assert _handler is not None, "worker not initialised"
     assert _function is not None, "worker not initialised"
     try:
@@ -513,7 +513,7 @@ class LocalApi:
         if pool is None:
             return gateway_error(503, "Service Unavailable")
         try:
-            future: Future[Any] = pool.submit(_worker_invoke, event)
+            future: Future[Any] = pool.submit(invoke_in_worker, event)
         except BrokenProcessPool:
             self._replace_pool(pool)
             return gateway_error(502, "Internal server error")

@@ -37,6 +37,17 @@ def template() -> dict[str, Any]:
     return loaded
 
 
+def resources() -> dict[str, Any]:
+    """The template's resources by logical id, without its Fn::ForEach blocks (the
+    per-channel Cognito clients, API keys and usage plans, expanded only by the language
+    extension at deploy time)."""
+    return {
+        name: resource
+        for name, resource in template()["Resources"].items()
+        if not name.startswith("Fn::ForEach::")
+    }
+
+
 def table_properties() -> dict[str, Any]:
     properties: dict[str, Any] = template()["Resources"][TABLE_RESOURCE]["Properties"]
     return properties

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ env.apply()
 import botocore.session  # noqa: E402
 
 from local.engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer  # noqa: E402
+from local.server import LocalApi  # noqa: E402
 from local.table import ensure_table  # noqa: E402
 from reservations.bootstrap import CLIENT_CONFIG  # noqa: E402
 from reservations.clock import ManualClock  # noqa: E402
@@ -52,11 +54,16 @@ def dynamodb_local() -> Iterator[Engine]:
     engine.stop()
 
 
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> Engine:
+def engine_of(request: pytest.FixtureRequest) -> Engine:
+    """The engine a fixture parametrized over ENGINES stands for."""
     name = "moto_server" if request.param == "moto" else "dynamodb_local"
     found: Engine = request.getfixturevalue(name)
     return found
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return engine_of(request)
 
 
 def client_for(endpoint: str) -> Any:
@@ -76,6 +83,17 @@ def fresh_table(client: Any) -> Iterator[str]:
     ensure_table(client, name)
     yield name
     client.delete_table(TableName=name)
+
+
+@contextmanager
+def local_api_on(engine: Engine, workers: int) -> Iterator[LocalApi]:
+    """The local stack's API (HTTP adapter, the real handler in worker processes) over a
+    fresh table on ``engine``."""
+    client = client_for(engine.endpoint)
+    for table in fresh_table(client):
+        env = {"AWS_ENDPOINT_URL": engine.endpoint, "TABLE_NAME": table}
+        with LocalApi(port=0, workers=workers, env=env, quiet=True) as running:
+            yield running
 
 
 @pytest.fixture

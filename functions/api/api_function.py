@@ -59,6 +59,7 @@ from reservations.models import (
 from reservations.records import Reservation
 
 ANONYMOUS = "-"
+CALLER = "caller"  # the key of the verified caller in the resolver's per-request context
 logger = Logger()
 metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
@@ -124,10 +125,9 @@ def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def caller() -> access.Caller:
-    """The verified caller of this request; lambda_handler refused any request without one."""
-    found = access.caller_from_claims(claims_of(app.current_event.raw_event))
-    if found is None:  # pragma: no cover - unreachable through lambda_handler
-        raise PermissionError("no verified caller")
+    """The verified caller of this request: lambda_handler read it from the claims, refused
+    any request to a route without one, and handed it over in the resolver's context."""
+    found: access.Caller = app.context[CALLER]
     return found
 
 
@@ -383,6 +383,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # encoding, nesting, content type.
     response = authorize(event, found) or request_guard.refuse(event, settings.max_body_bytes)
     if response is None:
+        app.context[CALLER] = found  # Powertools' append_context; resolve clears it
         response = app.resolve(event, context)
     logger.info(
         "request",

@@ -86,6 +86,7 @@ def test_messages_take_effect_once_through_the_event_source(
     source.start()
     running.append(source)
     source.wait_idle(timeout=60)
+    source.stop()  # its counts are final once its thread is done
     table = ReservationTable(engine_client, engine_table)
     for sku in ("A", "B", "C"):
         level = table.get_stock_level(sku, "WH1")
@@ -119,4 +120,5 @@ def test_a_message_that_keeps_failing_is_redriven_to_the_dead_letter_queue(
     assert json.loads(dead[0]["Body"])["type"] == "stock.set"
     # Moved by the redrive policy, not by the function: no failureReason of its own.
     assert "failureReason" not in (dead[0].get("MessageAttributes") or {})
+    source.stop()
     assert source.stats.failed >= 2 and source.stats.deleted == 0

@@ -26,11 +26,10 @@ from schemathesis.specs.openapi.checks import (
 
 import api_function
 from local.auth import issue_token
-from local.engines import Engine
 from local.server import LocalApi
 from reservations import access, api_docs
 from tests.api.test_local_stack import call
-from tests.conftest import client_for, fresh_table
+from tests.conftest import ENGINES, engine_of, local_api_on
 
 # Enough to find the classic failures (undocumented codes, 500s on odd input) in well under
 # a minute for the whole API; raise it locally with SCHEMATHESIS_MAX_EXAMPLES-style edits.
@@ -48,20 +47,19 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def local_api(moto_server: Engine) -> Iterator[LocalApi]:
-    client = client_for(moto_server.endpoint)
-    for table in fresh_table(client):
-        env = {"AWS_ENDPOINT_URL": moto_server.endpoint, "TABLE_NAME": table}
-        with LocalApi(port=0, workers=2, env=env, quiet=True) as running:
-            # Some stock and a hold, so that not every generated request ends in a 404.
-            call("PUT", f"{running.url}/inventory/{KNOWN_SKU}/locations/WH1", {"onHand": 50})
-            hold = {
-                "id": "fuzz-hold",
-                "items": [{"sku": KNOWN_SKU, "location": "WH1", "quantity": 1}],
-            }
-            call("POST", f"{running.url}/reservations", hold)
-            yield running
+@pytest.fixture(scope="module", params=ENGINES)
+def local_api(request: pytest.FixtureRequest) -> Iterator[LocalApi]:
+    # Both engines: DynamoDB Local validates more strictly than moto, so odd input that
+    # moto takes could be a 500 there.
+    with local_api_on(engine_of(request), workers=2) as running:
+        # Some stock and a hold, so that not every generated request ends in a 404.
+        call("PUT", f"{running.url}/inventory/{KNOWN_SKU}/locations/WH1", {"onHand": 50})
+        hold = {
+            "id": "fuzz-hold",
+            "items": [{"sku": KNOWN_SKU, "location": "WH1", "quantity": 1}],
+        }
+        call("POST", f"{running.url}/reservations", hold)
+        yield running
 
 
 @pytest.fixture(scope="module")

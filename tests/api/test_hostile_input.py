@@ -102,17 +102,24 @@ def test_identifiers_outside_their_alphabet_or_length_are_400(
     unchanged(stocked)
 
 
+INVALID = (400, "VALIDATION_ERROR")
+# A '#' or a NUL decoded into a path segment matches no route (API Gateway's own 404).
+NO_ROUTE = (404, "NOT_FOUND")
+
+
 @pytest.mark.parametrize(
-    "path",
-    ["/inventory/a%23b", "/inventory/%C3%A9", "/inventory/" + "x" * 65, "/reservations/a%00b",
-     "/inventory/-x/reservations", "/inventory/SKU-A/locations/a%23b"],
+    ("path", "expected"),
+    [("/inventory/a%23b", NO_ROUTE), ("/inventory/%C3%A9", INVALID),
+     ("/inventory/" + "x" * 65, INVALID), ("/reservations/a%00b", NO_ROUTE),
+     ("/inventory/-x/reservations", INVALID), ("/inventory/SKU-A/locations/a%23b", NO_ROUTE)],
 )  # fmt: skip
-def test_identifiers_in_paths_are_checked_too(stocked: HandlerClient, path: str) -> None:
+def test_identifiers_in_paths_are_checked_too(
+    stocked: HandlerClient, path: str, expected: tuple[int, str]
+) -> None:
     method = "PUT" if "/locations/" in path else "GET"
     body = {"onHand": 1} if method == "PUT" else None
     response = stocked.request(method, path, body)
-    assert response.status in (400, 404), response.text
-    assert response.json["error"] in ("VALIDATION_ERROR", "NOT_FOUND")
+    assert (response.status, response.json["error"]) == expected, response.text
     unchanged(stocked)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -160,7 +161,8 @@ class TestExpiry:
 
         monkeypatch.setattr(sweeper_function, "service", service)
         monkeypatch.setattr(sweeper_function, "POLL_SECONDS", 10.0)
-        monkeypatch.setattr(sweeper_function.time, "sleep", sleep)
+        # Only the sweeper's clock: botocore's retries keep the real one.
+        monkeypatch.setattr(sweeper_function, "time", SimpleNamespace(sleep=sleep))
 
         result = sweeper_function.lambda_handler(scheduled_event(), context)
 

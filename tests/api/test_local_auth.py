@@ -34,7 +34,7 @@ from local.engines import Engine
 from local.server import LocalApi
 from local.table import ROOT
 from tests.api.test_local_stack import PYTHONPATH, call
-from tests.conftest import client_for, fresh_table
+from tests.conftest import local_api_on
 
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
 FORBIDDEN = (403, {"message": "Forbidden"})
@@ -43,18 +43,16 @@ SALES = ("reservations/read", "reservations/write", "inventory/read")
 
 @pytest.fixture(scope="module")
 def api(moto_server: Engine) -> Iterator[LocalApi]:
-    client = client_for(moto_server.endpoint)
-    for table in fresh_table(client):
-        env = {"AWS_ENDPOINT_URL": moto_server.endpoint, "TABLE_NAME": table}
-        with LocalApi(port=0, workers=1, env=env, quiet=True) as running:
-            stocked = call(
-                "PUT",
-                f"{running.url}/inventory/SKU-A/locations/WH1",
-                {"onHand": 10},
-                headers={"Authorization": f"Bearer {issue_token('ops', ['inventory/write'])}"},
-            )
-            assert stocked.status == 200, stocked.body
-            yield running
+    # The authorizer in front of the API, which touches no table: one engine is enough.
+    with local_api_on(moto_server, workers=1) as running:
+        stocked = call(
+            "PUT",
+            f"{running.url}/inventory/SKU-A/locations/WH1",
+            {"onHand": 10},
+            headers={"Authorization": f"Bearer {issue_token('ops', ['inventory/write'])}"},
+        )
+        assert stocked.status == 200, stocked.body
+        yield running
 
 
 def get(api: LocalApi, path: str, authorization: str | None) -> tuple[int, Any]:

@@ -466,15 +466,21 @@ def printed(stack: Stack, label: str) -> str:
 
 def test_the_printed_erp_send_reaches_the_erp_function(stack: Stack) -> None:
     [command] = [line.strip() for line in stack.stdout().splitlines() if "make erp-send" in line]
+    body = json.loads(re.search(r"BODY='(.+)'", command).group(1))  # type: ignore[union-attr]
+
+    def on_hand() -> int:
+        levels = call("GET", f"{stack.url}/inventory/{body['sku']}").json["locations"]
+        found: int = {x["location"]: x["onHand"] for x in levels}[body["location"]]
+        return found
+
+    assert on_hand() != body["onHand"], "the example would change nothing: it proves nothing"
     sent = subprocess.run(
         shlex.split(command), cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
     assert sent.returncode == 0, sent.stderr
-    body = json.loads(re.search(r"BODY='(.+)'", command).group(1))  # type: ignore[union-attr]
     deadline = time.monotonic() + 20
     while True:
-        levels = call("GET", f"{stack.url}/inventory/{body['sku']}").json["locations"]
-        if {x["location"]: x["onHand"] for x in levels}[body["location"]] == body["onHand"]:
+        if on_hand() == body["onHand"]:
             break
         assert time.monotonic() < deadline, "the ERP message did not take effect"
         time.sleep(0.2)

@@ -39,10 +39,6 @@ def call(api: HandlerClient, method: str, path: str, body: Any, rid: str) -> Api
     return api.request(method, path.format(id=rid), body)
 
 
-def without_request_id(response: ApiResponse) -> tuple[int, Any]:
-    return response.status, response.json
-
-
 @pytest.fixture
 def held(api: HandlerClient) -> dict[str, Any]:
     """The storefront's hold on 2 of 10 SKU-A."""
@@ -177,15 +173,22 @@ def test_a_token_without_the_routes_scopes_is_403_and_changes_nothing(
     assert level(api) == (10, 2, 8)
 
 
-@pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)
+@pytest.mark.parametrize(
+    ("route", "scope"),
+    [
+        (route, scope)
+        for route in sorted(access.ROUTE_SCOPES)
+        for scope in access.ROUTE_SCOPES[route]
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
+)
 def test_each_scope_the_route_lists_is_enough(
-    api: HandlerClient, held: Any, route: tuple[str, str]
+    api: HandlerClient, held: Any, route: tuple[str, str], scope: str
 ) -> None:
     method, _ = route
     path, body = ROUTE_EXAMPLES[route]
-    for scope in access.ROUTE_SCOPES[route]:
-        response = api.as_(Identity("storefront", (scope,))).request(method, path, body)
-        assert response.status not in (401, 403), (scope, response.text)
+    response = api.as_(Identity("storefront", (scope,))).request(method, path, body)
+    assert 200 <= response.status < 300, response.text
 
 
 @pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.table import template
+from local.table import resources, template
 from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
 
 TABLE = "ReservationsTable"
@@ -68,16 +68,6 @@ NEVER_GRANTED = {
     "dynamodb:UpdateTable",
 }
 TABLE_ARNS = {f"{TABLE}.Arn", "${" + TABLE + ".Arn}"}
-
-
-def resources() -> dict[str, Any]:
-    """Resources by logical id, without the Fn::ForEach blocks (see for_each())."""
-    found: dict[str, Any] = {
-        name: resource
-        for name, resource in template()["Resources"].items()
-        if not name.startswith("Fn::ForEach::")
-    }
-    return found
 
 
 def for_each(name: str, section: str = "Resources") -> tuple[str, Any, dict[str, Any]]:

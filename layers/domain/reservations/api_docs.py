@@ -33,10 +33,9 @@ def security_schemes() -> dict[str, Any]:
     )
 
     scopes = {
-        scope: f"{name} of {server}"
+        f"{server}/{name}": f"{name} of {server}"
         for server, names in access.RESOURCE_SERVERS.items()
         for name in names
-        for scope in [f"{server}/{name}"]
     }
     token_url = os.environ.get("OAUTH_TOKEN_URL") or DEFAULT_OAUTH_URL
     flows = OAuthFlows(

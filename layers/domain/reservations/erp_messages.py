@@ -15,14 +15,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from .errors import field_path
-from .models import MAX_ON_HAND, Identifier, OnHand, Quantity, StrictModel
+from .models import MAX_ON_HAND, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
 
 SCHEMA_VERSION = 1
+
 # Sequences are the ERP's own counters (a change number, a timestamp in ms): any integer a
 # JSON client represents exactly.
-MAX_SEQUENCE = 2**53 - 1
-
-Sequence = Annotated[int, Field(strict=True, ge=0, le=MAX_SEQUENCE)]
+Sequence = Annotated[int, Field(strict=True, ge=0, le=MAX_SAFE_INTEGER)]
 Delta = Annotated[int, Field(strict=True, ge=-MAX_ON_HAND, le=MAX_ON_HAND)]
 
 
@@ -105,7 +104,7 @@ def parse_message(body: str) -> StockSet | StockAdjust | ReservationOffset:
         return _adapter().validate_python(raw)
     except ValidationError as error:
         problems = "; ".join(
-            f"{field_path(detail['loc'][1:]) or 'body'}: {detail['msg']}"
+            f"{field_path(detail['loc'][1:])}: {detail['msg']}"
             for detail in error.errors(include_url=False)
         )
         raise PoisonMessage(f"{raw['type']} message is invalid: {problems}") from None

@@ -190,7 +190,7 @@ def offset(
         raise InvalidRequest(
             "location", f"reservation {reservation.id!r} has no line for {sku!r} at {location!r}"
         )
-    if reservation.status_at(now) not in (Status.ACTIVE, Status.CONFIRMED):
+    if not reservation.is_live_at(now):
         return Offset(reservation, 0)
     applied = min(quantity, line.held)
     if applied == 0:

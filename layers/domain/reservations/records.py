@@ -18,6 +18,13 @@ class Status(StrEnum):
 LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
 
 
+def status_at(status: Status, expires_at: int, now: float) -> Status:
+    """An ACTIVE hold past its expiry reads EXPIRED even before the sweeper gets to it."""
+    if status is Status.ACTIVE and expires_at <= now:
+        return Status.EXPIRED
+    return status
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record.
@@ -59,10 +66,10 @@ class Reservation:
         return self.status in LIVE_STATUSES
 
     def status_at(self, now: float) -> Status:
-        """An ACTIVE hold past its expiry reads EXPIRED even before the sweeper gets to it."""
-        if self.status is Status.ACTIVE and self.expires_at <= now:
-            return Status.EXPIRED
-        return self.status
+        return status_at(self.status, self.expires_at, now)
+
+    def is_live_at(self, now: float) -> bool:
+        return self.status_at(now) in LIVE_STATUSES
 
     def line(self, sku: str, location: str) -> Line | None:
         return next((x for x in self.lines if (x.sku, x.location) == (sku, location)), None)
@@ -85,9 +92,7 @@ class Hold:
 
     def is_live_at(self, now: float) -> bool:
         """Still holding: CONFIRMED, or ACTIVE and not yet due (a due one reads EXPIRED)."""
-        if self.status is Status.ACTIVE:
-            return self.expires_at > now
-        return self.status in LIVE_STATUSES
+        return status_at(self.status, self.expires_at, now) in LIVE_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

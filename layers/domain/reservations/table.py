@@ -35,7 +35,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -284,6 +284,19 @@ def receipt_key(receipt: Receipt) -> AttributeMap:
     return {PK: receipt_pk(receipt.kind, receipt.message_id), SK: _s(sk)}
 
 
+def _receipt_item(receipt: Receipt, now: int, purge_at: int) -> AttributeMap:
+    return {
+        **receipt_key(receipt),
+        "entity": _s("erp-receipt"),
+        "kind": _s(receipt.kind),
+        "messageId": _s(receipt.message_id),
+        "fingerprint": _s(receipt.fingerprint),
+        "applied": _n(receipt.applied),
+        "appliedAt": _n(now),
+        TTL_ATTRIBUTE: _n(purge_at),
+    }
+
+
 def receipt_is_claim(item: Mapping[str, Any]) -> bool:
     return bool(item.get("state", {}).get("S") == CLAIMED)
 
@@ -499,18 +512,11 @@ class ReservationTable:
 
         Raises AlreadyApplied (the message's receipt is complete) or MessageInProgress.
         """
-        item: AttributeMap = {
-            **receipt_key(receipt),
-            "entity": _s("erp-receipt"),
-            "kind": _s(receipt.kind),
-            "messageId": _s(receipt.message_id),
-            "fingerprint": _s(receipt.fingerprint),
-            "applied": _n(0),
+        # Purged with its lease: a claim whose worker died and is never taken over goes.
+        item = _receipt_item(replace(receipt, applied=0), now, lease_until) | {
             "state": _s(CLAIMED),
             "owner": _s(owner),
             "leaseUntil": _n(lease_until),
-            "appliedAt": _n(now),
-            TTL_ATTRIBUTE: _n(lease_until),
         }
         try:
             self._client.put_item(
@@ -770,20 +776,10 @@ class ReservationTable:
     # transaction items
 
     def _receipt_put(self, receipt: Receipt, now: int, keep_until: int) -> dict[str, Any]:
-        item: AttributeMap = {
-            **receipt_key(receipt),
-            "entity": _s("erp-receipt"),
-            "kind": _s(receipt.kind),
-            "messageId": _s(receipt.message_id),
-            "fingerprint": _s(receipt.fingerprint),
-            "applied": _n(receipt.applied),
-            "appliedAt": _n(now),
-            TTL_ATTRIBUTE: _n(keep_until),
-        }
         return {
             "Put": {
                 "TableName": self.name,
-                "Item": item,
+                "Item": _receipt_item(receipt, now, keep_until),
                 "ConditionExpression": "attribute_not_exists(PK)",
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
