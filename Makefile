@@ -14,7 +14,7 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -87,6 +87,31 @@ sam-validate: sam-tools
 # Into .aws-sam/build (cached, samconfig.toml), what `sam deploy` then uploads.
 sam-build: sam-tools
 	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --region us-east-1
+
+# sam build's recipes (template.yaml: BuildMethod makefile, ContextPath .). SAM runs each in
+# a scratch copy of the resource's CodeUri/ContentUri and collects $(ARTIFACTS_DIR). They
+# install what SAM's python3.11 builder installed and also ship compiled bytecode: Lambda's
+# /opt and /var/task are read-only, so a module without a usable .pyc is compiled again at
+# every cold start (twice the API's init time; docs/performance.md, section 3). Hash-based
+# .pyc files that are never checked against the source: the zip that `sam deploy` uploads
+# keeps mtimes only to 2 s, which would make timestamp-based ones look stale, and the code
+# in a Lambda never changes. They are byte-for-byte reproducible, too.
+LAMBDA_PYTHON := python3.11
+LAMBDA_WHEELS := --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 --only-binary=:all:
+COMPILE_BYTECODE := env -u PYTHONPATH $(LAMBDA_PYTHON) -m compileall -q -f -j 0 --invalidation-mode unchecked-hash
+
+lambda-python:
+	@$(LAMBDA_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "$(LAMBDA_PYTHON) is not CPython 3.11, the runtime whose bytecode the build ships")'
+
+build-DomainLayer: lambda-python
+	env -u PYTHONPATH $(LAMBDA_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	cp -R reservations "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -prune -exec rm -rf {} +
+	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)/python"
+
+build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: lambda-python
+	cp *.py "$(ARTIFACTS_DIR)/"
+	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 
 bench: engines
 	$(BIN)/python -m bench

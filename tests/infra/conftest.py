@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.sam import (
-    REGION,
-    SAM,
-    TEMPLATE,
-    Build,
-    describe,
-    require_sam_tools,
-    run,
-)
+from local.sam import Build, build_command
+from tests.infra.sam import describe, require_sam_tools, run
 
 
 @pytest.fixture(scope="session")
@@ -23,20 +16,7 @@ def sam_tools() -> None:
 @pytest.fixture(scope="session")
 def sam_build(sam_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Build:
     root = tmp_path_factory.mktemp("sam") / "build"
-    result = run(
-        [
-            SAM, "build",
-            "--template-file", TEMPLATE,
-            "--build-dir", root,
-            # samconfig.toml says cached, and SAM then keeps .aws-sam/deps in the
-            # working tree whatever --build-dir says; a test build leaves nothing there.
-            "--no-cached",
-            "--region", REGION,
-        ],
-        timeout=600,
-    )  # fmt: skip
+    result = run(build_command(root), timeout=600)
     if result.returncode != 0:
         pytest.fail(describe(result), pytrace=False)
-    return Build(
-        root=root, function=root / "ApiFunction", layer_python=root / "DomainLayer" / "python"
-    )
+    return Build.at(root)

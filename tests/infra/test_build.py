@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from local.apigw import proxy_event
-from tests.infra.sam import FAKE_AWS_ENV, Build
+from local.sam import FAKE_AWS_ENV, Build
 
 # What the python3.11 Lambda runtime itself provides on top of the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -35,6 +36,21 @@ def no_network(*args, **kwargs):
 socket.socket.connect = no_network
 socket.create_connection = no_network
 socket.getaddrinfo = no_network
+
+# Every module compiled from source instead of loaded from its .pyc. Lambda cannot write
+# bytecode to /var/task or /opt, so it would compile these at every cold start.
+import importlib._bootstrap_external as bootstrap_external
+
+compiled = []
+source_to_code = bootstrap_external.SourceLoader.source_to_code
+
+
+def spy(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return source_to_code(self, data, path, *args, **kwargs)
+
+
+bootstrap_external.SourceLoader.source_to_code = spy
 
 import api_function
 
@@ -67,6 +83,7 @@ with open(out_path, "w") as handle:
         {
             "response": response,
             "files": files,
+            "compiled": compiled,
             "stdlib": sys.path[3:],
             "collector_enabled": collector_enabled,
             "tracked_after_init": tracked_after_init,
@@ -104,13 +121,37 @@ def test_layer_holds_the_domain_package_and_its_dependencies(sam_build: Build) -
 
 
 def test_function_holds_only_its_handler(sam_build: Build) -> None:
-    assert (sam_build.function / "api_function.py").is_file()
+    assert sorted(p.name for p in sam_build.function.iterdir()) == [
+        "__pycache__",
+        "api_function.py",
+    ]
     assert not (sam_build.function / "reservations").exists(), "the domain belongs in the layer"
 
 
-def test_built_function_imports_and_serves_from_the_layer_alone(
-    sam_build: Build, tmp_path: Path
+@pytest.mark.parametrize("artifact", ["function", "layer"])
+def test_every_module_ships_with_bytecode_never_checked_against_its_source(
+    sam_build: Build, artifact: str
 ) -> None:
+    root = sam_build.function if artifact == "function" else sam_build.layer_python
+    sources = sorted(root.rglob("*.py"))
+    assert sources
+    missing, checked = [], []
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.is_file():
+            missing.append(source.relative_to(root))
+            continue
+        header = cached.read_bytes()[:8]
+        # PEP 552: the magic number of this (the runtime's) Python, then flags; 0b01 is
+        # "hash-based, not checked", 0b11 "checked", 0 "timestamp-based".
+        if header[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(header[4:], "little") != 1:
+            checked.append(source.relative_to(root))
+    assert not missing, f"{len(missing)} modules without bytecode: {missing[:5]}"
+    assert not checked, f"{len(checked)} .pyc files not unchecked-hash for 3.11: {checked[:5]}"
+
+
+def run_probe(function_dir: Path, layer_dir: Path, tmp_path: Path) -> dict[str, Any]:
+    """Imports the handler as Lambda would (no bytecode written) and serves one request."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps(proxy_event("GET", "/openapi.json")))
     out = tmp_path / "out.json"
@@ -128,9 +169,9 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
     }
     result = subprocess.run(
         [
-            sys.executable, "-I", "-S", "-c", PROBE,
-            str(sam_build.function), str(sam_build.layer_python), str(runtime),
-            str(event), str(out),
+            # -B: nothing written, as in Lambda, whose code and layers are read-only.
+            sys.executable, "-I", "-S", "-B", "-c", PROBE,
+            str(function_dir), str(layer_dir), str(runtime), str(event), str(out),
         ],
         env=env,
         capture_output=True,
@@ -140,6 +181,18 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
     )  # fmt: skip
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     probe: dict[str, Any] = json.loads(out.read_text())
+    probe["runtime"] = str(runtime)
+    return probe
+
+
+def compiled_from(probe: dict[str, Any], *roots: Path) -> list[str]:
+    return [f for f in probe["compiled"] if any(f.startswith(f"{root}{os.sep}") for root in roots)]
+
+
+def test_built_function_imports_and_serves_from_the_layer_alone(
+    sam_build: Build, tmp_path: Path
+) -> None:
+    probe = run_probe(sam_build.function, sam_build.layer_python, tmp_path)
 
     assert probe["collector_enabled"], "the garbage collector was left paused after init"
     # Init's objects (tens of thousands) are frozen; what the collector still tracks is
@@ -153,7 +206,8 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
     document = json.loads(response["body"])
     assert "/reservations" in document["paths"]
 
-    allowed = [str(sam_build.function), str(sam_build.layer_python), str(runtime)]
+    runtime = probe["runtime"]
+    allowed = [str(sam_build.function), str(sam_build.layer_python), runtime]
     allowed += [p for p in probe["stdlib"] if p]
     strays = [f for f in probe["files"] if not any(f.startswith(p + os.sep) for p in allowed)]
     assert not strays, f"modules loaded from outside the artifact: {strays[:10]}"
@@ -165,6 +219,27 @@ def test_built_function_imports_and_serves_from_the_layer_alone(
         assert files, f"{name} was not imported"
         assert files[0].startswith(str(sam_build.layer_python)), (name, files)
     assert any(f.startswith(str(sam_build.function)) for f in probe["files"])
+    compiled = compiled_from(probe, sam_build.function, sam_build.layer_python)
+    assert not compiled, f"{len(compiled)} modules compiled at import: {compiled[:5]}"
+
+
+def test_bytecode_is_still_used_after_the_zip_round_trip_of_a_deploy(
+    sam_build: Build, tmp_path: Path
+) -> None:
+    # `sam deploy` zips the artifact and Lambda unpacks it; source mtimes do not survive
+    # exactly (zip keeps 2 s steps; Python's zipfile sets none at all), so timestamp-based
+    # .pyc files would look stale and every cold start would compile the modules again.
+    unpacked = {}
+    for name, directory in (("function", sam_build.function), ("layer", sam_build.layer_python)):
+        archive = shutil.make_archive(str(tmp_path / name), "zip", directory)
+        unpacked[name] = tmp_path / f"{name}-unpacked"
+        shutil.unpack_archive(archive, unpacked[name])
+    probe = run_probe(unpacked["function"], unpacked["layer"], tmp_path)
+
+    assert probe["response"]["statusCode"] == 200, probe["response"]
+    assert any(f.startswith(f"{unpacked['layer']}{os.sep}reservations") for f in probe["files"])
+    compiled = compiled_from(probe, unpacked["function"], unpacked["layer"])
+    assert not compiled, f"{len(compiled)} modules compiled at import: {compiled[:5]}"
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from local.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE
 from local.table import resources, template
-from tests.infra.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE, describe, run
+from tests.infra.sam import describe, run
 
 TABLE = "ReservationsTable"
 FUNCTION = "AWS::Serverless::Function"
@@ -213,11 +214,28 @@ def test_table_is_on_demand_with_ttl_and_pitr() -> None:
     assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_layer_is_built_for_the_runtime() -> None:
+def test_layer_and_functions_are_built_by_the_makefile_for_the_runtime() -> None:
     layer = resources()["DomainLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
     assert "python3.11" in layer["Properties"]["CompatibleRuntimes"]
+    built = {
+        name: resource
+        for name, resource in resources().items()
+        if resource["Type"] in ("AWS::Serverless::LayerVersion", "AWS::Serverless::Function")
+    }
+    assert len(built) == 5, sorted(built)
+    makefile = (ROOT / "Makefile").read_text()
+    targets = {
+        target
+        for line in re.findall(r"^(build-[^:\n]+):", makefile, re.MULTILINE)
+        for target in line.split()
+    }
+    for name, resource in built.items():
+        assert resource.get("Metadata") == {"BuildMethod": "makefile", "ContextPath": "."}, name
+        assert f"build-{name}" in targets, f"the Makefile has no build-{name}"
+    # The bytecode the recipes ship is only of use to the Python that compiled it.
+    assert re.search(r"^LAMBDA_PYTHON := python3\.11$", makefile, re.MULTILINE)
+    assert "--python-version 3.11" in makefile
 
 
 def test_api_traces_throttles_and_writes_access_logs() -> None:
