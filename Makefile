@@ -86,7 +86,7 @@ sam-validate: sam-tools
 
 # Into .aws-sam/build (cached, samconfig.toml), what `sam deploy` then uploads.
 sam-build: sam-tools
-	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --region us-east-1
+	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build --region us-east-1
 
 # sam build's recipes (template.yaml: BuildMethod makefile, ContextPath .). SAM runs each in
 # a scratch copy of the resource's CodeUri/ContentUri and collects $(ARTIFACTS_DIR). They
@@ -113,7 +113,7 @@ build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: 
 	cp *.py "$(ARTIFACTS_DIR)/"
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 
-bench: engines
+bench: engines sam-tools
 	$(BIN)/python -m bench
 
 clean:

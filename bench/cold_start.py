@@ -2,12 +2,16 @@
 
 Lambda's init phase imports the handler module; ``api_function`` builds its DynamoDB
 client there. The yardstick is the smallest useful function: ``import boto3;
-boto3.client('dynamodb')``. Both run in a venv with only what Lambda would have
-(``bench.lambda_venv``), with a Lambda-like environment (region, fake credentials, the
-template's variables), from the function's own directory, alternately, after warm-up
-runs so every ``.pyc`` exists. A bare ``pass`` shows what the interpreter alone costs,
-and a third command the floor of this design: the frameworks the handler is built on
-(botocore, Powertools' resolver with validation, pydantic) without any project code.
+boto3.client('dynamodb')``. The handler is imported from what ``sam build`` makes
+(``bench.lambda_artifact``), with the function's folder and then the layer's on the path as
+Lambda orders them, by an interpreter that has only what the runtime has (Python and
+boto3, ``bench.lambda_venv``). The environment is Lambda-like (region, fake credentials,
+the template's variables), the working directory is the function's, and no bytecode is
+written, as Lambda cannot. Commands alternate, after warm-up runs. A bare ``pass`` shows
+what the interpreter alone costs; another command the floor of this design: the
+frameworks the handler is built on (botocore, Powertools' resolver with validation,
+pydantic) without any project code; another the same handler from an artifact without
+bytecode, to show what shipping it saves.
 
 Each command runs twice over: as ``python -c`` exits, and ended with ``os._exit`` the way
 Lambda ends a sandbox, without the interpreter's teardown. Teardown is no part of a cold
@@ -31,8 +35,9 @@ from pathlib import Path
 
 from local.engines import CACHE, free_port
 from local.invoke import find_function
+from local.sam import Build
 
-from . import import_phases, lambda_venv
+from . import import_phases, lambda_artifact, lambda_venv
 from .options import Options
 from .report import Section, Table, Target, fmt_ms
 from .stack import FAKE_AWS_ENV, Stack
@@ -69,41 +74,73 @@ BARE = "pass"
 NO_TEARDOWN = "; import os; os._exit(0)"
 
 
+# What a command has on PYTHONPATH besides the runtime: the built function and its layer,
+# the same without bytecode, the layer alone, or nothing.
+FUNCTION, FUNCTION_WITHOUT_BYTECODE, LAYER, RUNTIME = (
+    "function",
+    "function-without-bytecode",
+    "layer",
+    "runtime",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     label: str
     code: str
-    handler_path: bool  # PYTHONPATH = the layer and the function's code, as Lambda's
+    imports_from: str
     shown: str = ""  # in the table instead of the code, when that is too long to read
 
 
 COMMANDS = (
-    Command("handler", HANDLER, handler_path=True),
-    Command("boto3", BOTO3, handler_path=False),
+    Command("handler", HANDLER, FUNCTION),
+    Command(
+        "handler-without-bytecode",
+        HANDLER,
+        FUNCTION_WITHOUT_BYTECODE,
+        shown="`import api_function` from the same artifact without its `__pycache__` "
+        "(what SAM's python3.11 builder makes; Lambda cannot write the bytecode itself)",
+    ),
+    Command("boto3", BOTO3, RUNTIME),
     Command(
         "frameworks",
         FRAMEWORKS,
-        handler_path=False,
+        LAYER,
         shown="the floor: a botocore DynamoDB client, Powertools' REST resolver with "
         "validation and pydantic, no project code, collector paused as in api_function",
     ),
     Command(
         "boto3-paused",
         BOTO3_PAUSED,
-        handler_path=False,
+        RUNTIME,
         shown="for reading only: the yardstick with the collector paused as in api_function",
     ),
-    Command("interpreter", BARE, handler_path=False),
+    Command("interpreter", BARE, RUNTIME),
 )
 
 
-def environment(handler_path: bool) -> dict[str, str]:
-    function = find_function("api")
+@dataclass(frozen=True, slots=True)
+class Artifacts:
+    built: Build
+    without_bytecode: Build
+
+    def of(self, command: Command) -> Build:
+        return (
+            self.without_bytecode
+            if command.imports_from == FUNCTION_WITHOUT_BYTECODE
+            else self.built
+        )
+
+
+def environment(command: Command, artifacts: Artifacts) -> dict[str, str]:
+    build = artifacts.of(command)
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "PYTHONNOUSERSITE": "1",
-        **function.environment,
+        # Lambda's /var/task and /opt are read-only: what has no .pyc is compiled every time.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **find_function("api").environment,
         **FAKE_AWS_ENV,
         "TABLE_NAME": "bench-cold-start",
         # Nothing should be sent at import; if something were, it would go nowhere.
@@ -111,21 +148,28 @@ def environment(handler_path: bool) -> dict[str, str]:
         "AWS_CONFIG_FILE": str(CACHE / "bench-no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(CACHE / "bench-no-aws-credentials"),
     }
-    if handler_path:
-        env["PYTHONPATH"] = ":".join(
-            str(path) for path in (*function.layer_paths, function.code_uri)
-        )
+    paths = {
+        FUNCTION: [build.function, build.layer_python],  # /var/task, then /opt/python
+        FUNCTION_WITHOUT_BYTECODE: [build.function, build.layer_python],
+        LAYER: [build.layer_python],
+        RUNTIME: [],
+    }[command.imports_from]
+    if paths:
+        env["PYTHONPATH"] = ":".join(str(path) for path in paths)
     return env
 
 
-def _run(python: Path, command: Command, *flags: str, teardown: bool = True) -> tuple[float, str]:
+def _run(
+    python: Path, command: Command, artifacts: Artifacts, *flags: str, teardown: bool = True
+) -> tuple[float, str]:
     """Wall time of one whole process, and its stderr."""
     code = command.code if teardown else command.code + NO_TEARDOWN
     started = time.perf_counter()
     done = subprocess.run(
         [str(python), *flags, "-c", code],
-        env=environment(command.handler_path),
-        cwd=find_function("api").code_uri,
+        env=environment(command, artifacts),
+        # Lambda's working directory is /var/task; python -c puts it first on sys.path.
+        cwd=artifacts.of(command).function,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -163,23 +207,27 @@ def parse_importtime(stderr: str, into: dict[str, Imported]) -> None:
 
 def run(stack: Stack, options: Options) -> Section:
     del stack  # no engine: nothing is called at import
-    python, built = lambda_venv.ensure()
+    python, venv_built = lambda_venv.ensure()
+    artifacts = Artifacts(*lambda_artifact.build())
     handler = next(c for c in COMMANDS if c.label == "handler")
     for command in COMMANDS:
         for _ in range(options.cold_warm_ups):
-            _run(python, command)
+            _run(python, command, artifacts)
     times: dict[tuple[str, bool], list[float]] = defaultdict(list)
     runs = [(command, teardown) for teardown in (True, False) for command in COMMANDS]
     for round_ in range(options.cold_runs):
         # A B C ..., then ... C B A: no command always runs right after another.
         order = runs if round_ % 2 == 0 else runs[::-1]
         for command, teardown in order:
-            times[(command.label, teardown)].append(_run(python, command, teardown=teardown)[0])
+            elapsed = _run(python, command, artifacts, teardown=teardown)[0]
+            times[(command.label, teardown)].append(elapsed)
     imports: dict[str, Imported] = {}
     for _ in range(IMPORTTIME_RUNS):
-        parse_importtime(_run(python, handler, "-X", "importtime")[1], imports)
-    phases = import_phases.measure(python, environment(True), find_function("api").code_uri)
-    return _section(options, times, imports, phases, built)
+        parse_importtime(_run(python, handler, artifacts, "-X", "importtime")[1], imports)
+    phases = import_phases.measure(
+        python, environment(handler, artifacts), artifacts.built.function
+    )
+    return _section(options, times, imports, phases, venv_built, artifacts.built)
 
 
 def _median_ms(values: list[int]) -> float:
@@ -196,22 +244,28 @@ def _section(
     times: dict[tuple[str, bool], list[float]],
     imports: dict[str, Imported],
     phases: list[tuple[str, float]],
-    built: bool,
+    venv_built: bool,
+    build: Build,
 ) -> Section:
     medians = {key: statistics.median(values) for key, values in times.items()}
 
     def ratio(label: str, teardown: bool) -> float:
         return medians[(label, teardown)] / medians[("boto3", teardown)]
 
-    installed = lambda_venv.packages()
+    runtime = lambda_venv.packages()
+    layer = lambda_artifact.layer_packages(build)
     section = Section(NAME, TITLE)
     section.summary = [
         f"Whole-process wall time of `python -c ...`, {options.cold_runs} runs of each command "
         f"interleaved, after {options.cold_warm_ups} warm-up runs of each; each command both "
         "as `python -c` exits and ended by `os._exit(0)` without the interpreter's teardown, "
-        "as a Lambda sandbox ends. Venv "
-        f"`.cache/bench-venv` ({'built for this run' if built else 'reused'}) holds only: "
-        + ", ".join(f"{name} {version}" for name, version in installed.items())
+        "as a Lambda sandbox ends; no bytecode written, as in Lambda. The handler comes from "
+        "`sam build ApiFunction` (`.cache/bench-build`): the function's folder, then the "
+        "layer's, on `PYTHONPATH`; the layer holds "
+        + ", ".join(f"{name} {version}" for name, version in layer.items())
+        + ". The runtime is the venv `.cache/bench-venv` "
+        f"({'built for this run' if venv_built else 'reused'}): "
+        + ", ".join(f"{name} {version}" for name, version in runtime.items())
         + ".",
     ]
     rows = []

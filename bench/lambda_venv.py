@@ -1,9 +1,10 @@
-"""A virtual environment holding only what the Lambda function has at run time.
+"""A virtual environment standing in for the Lambda runtime: Python and boto3, no more.
 
-The Python runtime brings boto3 (and botocore); the layer adds
-``layers/domain/requirements.txt``. Nothing else: no pip, no setuptools (whose ``.pth``
-file would run at every interpreter start), no dev tools. Created once under
-``.cache/bench-venv`` and reused while its recipe (Python, boto3, requirements) holds.
+The layer's packages come from the built layer itself (``bench.lambda_artifact``), on
+``PYTHONPATH`` as Lambda puts ``/opt/python``. Nothing else: no pip, no setuptools (whose
+``.pth`` file would run at every interpreter start), no dev tools. Created once under
+``.cache/bench-venv`` and reused while its recipe (Python, boto3) holds. pip compiles
+boto3's bytecode as it installs it, as the runtime's boto3 comes compiled.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 from local.engines import CACHE
-from local.table import ROOT
 
 VENV = CACHE / "bench-venv"
-REQUIREMENTS = ROOT / "layers" / "domain" / "requirements.txt"
 STAMP = "bench-recipe.json"
 INSTALL_TIMEOUT_SECONDS = 600
 
@@ -31,7 +30,6 @@ def recipe() -> dict[str, str]:
         "python": platform.python_version(),
         # The runtime's SDK stands in as the version this project develops against.
         "boto3": metadata.version("boto3"),
-        "requirements": REQUIREMENTS.read_text(encoding="utf-8"),
     }
 
 
@@ -69,8 +67,6 @@ def ensure(venv: Path = VENV) -> tuple[Path, bool]:
             "--disable-pip-version-check",
             "--no-input",
             f"boto3=={wanted['boto3']}",
-            "-r",
-            str(REQUIREMENTS),
         ],
         capture_output=True,
         text=True,

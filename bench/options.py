@@ -16,4 +16,4 @@ class Options:
     rounds: int = 4  # rounds of every path, in alternating order (even: fair to both ends)
     workers: int = DEFAULT_WORKERS  # API worker processes (execution environments)
     cold_runs: int = 25  # interleaved runs of each cold-start command (a shared VM is noisy)
-    cold_warm_ups: int = 2  # runs of each command before measuring (.pyc files exist)
+    cold_warm_ups: int = 2  # runs of each command before measuring (files in the page cache)

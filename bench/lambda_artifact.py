@@ -1,0 +1,51 @@
+"""The API function and its layer as ``sam build`` makes them: what a cold start imports.
+
+Built afresh for each run into ``.cache/bench-build`` with the project's SAM CLI (``make
+sam-tools``), the same command as the tests' build, so the benchmark imports exactly the
+code and bytecode that ``sam deploy`` would upload. A copy without any ``__pycache__``
+shows what a cold start costs when the artifact ships no bytecode (SAM's own python3.11
+builder ships none), since Lambda cannot write it to its read-only /var/task and /opt.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from local.engines import CACHE
+from local.sam import SAM, Build, build_command, tool_env
+from local.table import ROOT
+
+BUILD_DIR = CACHE / "bench-build"
+WITHOUT_BYTECODE_DIR = CACHE / "bench-build-without-bytecode"
+BUILD_TIMEOUT_SECONDS = 600
+
+
+def build() -> tuple[Build, Build]:
+    """The API function's artifact as built, and the same without its bytecode."""
+    if not SAM.exists():
+        raise RuntimeError(f"{SAM.relative_to(ROOT)} not found: run `make sam-tools`")
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
+    done = subprocess.run(
+        build_command(BUILD_DIR, "ApiFunction"),  # and its layer
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=BUILD_TIMEOUT_SECONDS,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"sam build failed: {(done.stdout + done.stderr).strip()[-3000:]}")
+    shutil.rmtree(WITHOUT_BYTECODE_DIR, ignore_errors=True)
+    shutil.copytree(BUILD_DIR, WITHOUT_BYTECODE_DIR, ignore=shutil.ignore_patterns("__pycache__"))
+    return Build.at(BUILD_DIR), Build.at(WITHOUT_BYTECODE_DIR)
+
+
+def layer_packages(build: Build) -> dict[str, str]:
+    """Distribution name -> version of what the layer holds (from its dist-info folders)."""
+    found = {}
+    for info in build.layer_python.glob("*.dist-info"):
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        found[name] = version
+    return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))
