@@ -13,6 +13,7 @@ botocore ``before-send`` handler around one ``ReservationService.sweep()``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,9 +53,10 @@ def _available(table: ReservationTable) -> int:
     return sum(table.get_inventory(f"EXP-{i}").available for i in range(SKUS))
 
 
-def _place(service: ReservationService, expires_at: float) -> None:
+def _place(service: ReservationService, clock: _PlacingClock, expires_at: float) -> None:
     def place(index: int) -> None:
-        expires_in = int(expires_at) - int(time.time())
+        now = clock.pin()
+        expires_in = int(expires_at) - int(now)
         if expires_in < 1:
             raise RuntimeError(
                 f"placing the holds took longer than the {LEAD_SECONDS} s lead: the engine "
@@ -92,11 +94,12 @@ def run(stack: Stack, options: Options) -> Section:
     stack.seed(table_name, {(f"EXP-{i}", LOCATION): units for i in range(SKUS)})
     dynamodb = client(stack.endpoint)
     table = ReservationTable(dynamodb, table_name)
-    service = ReservationService(table, _WallClock(), Settings(table_name))
+    clock = _PlacingClock()
+    service = ReservationService(table, clock, Settings(table_name))
 
     expires_at = float(int(time.time()) + LEAD_SECONDS)
     started = time.monotonic()
-    _place(service, expires_at)
+    _place(service, clock, expires_at)
     placing = time.monotonic() - started
     held = HOLDS - _available(table)
     if held != HOLDS:
@@ -194,6 +197,22 @@ def run(stack: Stack, options: Options) -> Section:
     return section
 
 
-class _WallClock:
+class _PlacingClock:
+    """Wall time, pinned per placing thread to the reading its expiresInSeconds came from.
+
+    Otherwise a second that turns between that reading and the service's own would put
+    the hold's expiresAt a second later than the others', and it would wait for the next
+    sweep (seen once in a thousand holds: 17.8 s instead of 12.8 s).
+    """
+
+    def __init__(self) -> None:
+        self._pinned = threading.local()
+
+    def pin(self) -> float:
+        now = time.time()
+        self._pinned.now = now
+        return now
+
     def now(self) -> float:
-        return time.time()
+        pinned: float | None = getattr(self._pinned, "now", None)
+        return time.time() if pinned is None else pinned
