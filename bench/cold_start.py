@@ -31,6 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from local.engines import CACHE, free_port
@@ -74,48 +75,47 @@ BARE = "pass"
 NO_TEARDOWN = "; import os; os._exit(0)"
 
 
-# What a command has on PYTHONPATH besides the runtime: the built function and its layer,
-# the same without bytecode, the layer alone, or nothing.
-FUNCTION, FUNCTION_WITHOUT_BYTECODE, LAYER, RUNTIME = (
-    "function",
-    "function-without-bytecode",
-    "layer",
-    "runtime",
-)
+class ImportsFrom(Enum):
+    """What a command has on PYTHONPATH besides the runtime."""
+
+    FUNCTION = "the built function, then its layer"
+    FUNCTION_WITHOUT_BYTECODE = "the same without any __pycache__"
+    LAYER = "the built layer alone"
+    RUNTIME = "nothing"
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
     label: str
     code: str
-    imports_from: str
+    imports_from: ImportsFrom
     shown: str = ""  # in the table instead of the code, when that is too long to read
 
 
 COMMANDS = (
-    Command("handler", HANDLER, FUNCTION),
+    Command("handler", HANDLER, ImportsFrom.FUNCTION),
     Command(
         "handler-without-bytecode",
         HANDLER,
-        FUNCTION_WITHOUT_BYTECODE,
+        ImportsFrom.FUNCTION_WITHOUT_BYTECODE,
         shown="`import api_function` from the same artifact without its `__pycache__` "
         "(what SAM's python3.11 builder makes; Lambda cannot write the bytecode itself)",
     ),
-    Command("boto3", BOTO3, RUNTIME),
+    Command("boto3", BOTO3, ImportsFrom.RUNTIME),
     Command(
         "frameworks",
         FRAMEWORKS,
-        LAYER,
+        ImportsFrom.LAYER,
         shown="the floor: a botocore DynamoDB client, Powertools' REST resolver with "
         "validation and pydantic, no project code, collector paused as in api_function",
     ),
     Command(
         "boto3-paused",
         BOTO3_PAUSED,
-        RUNTIME,
+        ImportsFrom.RUNTIME,
         shown="for reading only: the yardstick with the collector paused as in api_function",
     ),
-    Command("interpreter", BARE, RUNTIME),
+    Command("interpreter", BARE, ImportsFrom.RUNTIME),
 )
 
 
@@ -127,7 +127,7 @@ class Artifacts:
     def of(self, command: Command) -> Build:
         return (
             self.without_bytecode
-            if command.imports_from == FUNCTION_WITHOUT_BYTECODE
+            if command.imports_from is ImportsFrom.FUNCTION_WITHOUT_BYTECODE
             else self.built
         )
 
@@ -149,10 +149,10 @@ def environment(command: Command, artifacts: Artifacts) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(CACHE / "bench-no-aws-credentials"),
     }
     paths = {
-        FUNCTION: [build.function, build.layer_python],  # /var/task, then /opt/python
-        FUNCTION_WITHOUT_BYTECODE: [build.function, build.layer_python],
-        LAYER: [build.layer_python],
-        RUNTIME: [],
+        ImportsFrom.FUNCTION: [build.function, build.layer_python],  # /var/task, /opt/python
+        ImportsFrom.FUNCTION_WITHOUT_BYTECODE: [build.function, build.layer_python],
+        ImportsFrom.LAYER: [build.layer_python],
+        ImportsFrom.RUNTIME: [],
     }[command.imports_from]
     if paths:
         env["PYTHONPATH"] = ":".join(str(path) for path in paths)

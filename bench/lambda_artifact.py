@@ -10,10 +10,9 @@ builder ships none), since Lambda cannot write it to its read-only /var/task and
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from local.engines import CACHE
-from local.sam import SAM, Build, build_command, tool_env
+from local.sam import SAM, Build, build_command, run_tool
 from local.table import ROOT
 
 BUILD_DIR = CACHE / "bench-build"
@@ -26,15 +25,7 @@ def build() -> tuple[Build, Build]:
     if not SAM.exists():
         raise RuntimeError(f"{SAM.relative_to(ROOT)} not found: run `make sam-tools`")
     shutil.rmtree(BUILD_DIR, ignore_errors=True)
-    done = subprocess.run(
-        build_command(BUILD_DIR, "ApiFunction"),  # and its layer
-        cwd=ROOT,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=BUILD_TIMEOUT_SECONDS,
-    )
+    done = run_tool(build_command(BUILD_DIR, "ApiFunction"), BUILD_TIMEOUT_SECONDS)  # + layer
     if done.returncode != 0:
         raise RuntimeError(f"sam build failed: {(done.stdout + done.stderr).strip()[-3000:]}")
     shutil.rmtree(WITHOUT_BYTECODE_DIR, ignore_errors=True)

@@ -7,6 +7,8 @@ both run the same command, so both look at what ``sam deploy`` would upload.
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,3 +65,19 @@ def build_command(build_dir: Path, *resources: str) -> list[str]:
         "--no-cached",
         "--region", REGION,
     ]  # fmt: skip
+
+
+def run_tool(args: Sequence[str | Path], timeout: float) -> subprocess.CompletedProcess[str]:
+    """A command of the SAM venv, from the repository's root, its output captured.
+
+    Raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds.
+    """
+    return subprocess.run(
+        [str(arg) for arg in args],
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

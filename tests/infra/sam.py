@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local.sam import CFN_LINT, ROOT, SAM, SAM_VENV, tool_env
+from local.sam import CFN_LINT, ROOT, SAM, SAM_VENV, run_tool
 
 
 def require_sam_tools() -> None:
@@ -23,15 +23,7 @@ def require_sam_tools() -> None:
 
 def run(args: Sequence[str | Path], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
-            [str(arg) for arg in args],
-            cwd=ROOT,
-            env=tool_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_tool(args, timeout)
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"{' '.join(map(str, args))} timed out after {timeout}s:\n{error.output}")
 
