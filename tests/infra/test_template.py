@@ -233,9 +233,13 @@ def test_layer_and_functions_are_built_by_the_makefile_for_the_runtime() -> None
     for name, resource in built.items():
         assert resource.get("Metadata") == {"BuildMethod": "makefile", "ContextPath": "."}, name
         assert f"build-{name}" in targets, f"the Makefile has no build-{name}"
-    # The bytecode the recipes ship is only of use to the Python that compiled it.
+    # The bytecode the recipes ship is only of use to the Python that compiled it, and the
+    # wheels they install must be the functions' architecture.
     assert re.search(r"^LAMBDA_PYTHON := python3\.11$", makefile, re.MULTILINE)
     assert "--python-version 3.11" in makefile
+    assert template()["Globals"]["Function"]["Architectures"] == ["x86_64"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    assert "--platform manylinux2014_x86_64" in makefile
 
 
 def test_api_traces_throttles_and_writes_access_logs() -> None:
