@@ -10,6 +10,7 @@ builder ships none), since Lambda cannot write it to its read-only /var/task and
 from __future__ import annotations
 
 import shutil
+from importlib import metadata
 
 from local.engines import CACHE
 from local.sam import SAM, Build, build_command, run_tool
@@ -34,9 +35,9 @@ def build() -> tuple[Build, Build]:
 
 
 def layer_packages(build: Build) -> dict[str, str]:
-    """Distribution name -> version of what the layer holds (from its dist-info folders)."""
-    found = {}
-    for info in build.layer_python.glob("*.dist-info"):
-        name, _, version = info.name.removesuffix(".dist-info").partition("-")
-        found[name] = version
+    """Distribution name -> version of what the layer holds."""
+    found = {
+        dist.metadata["Name"]: dist.version
+        for dist in metadata.distributions(path=[str(build.layer_python)])
+    }
     return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))

@@ -4,7 +4,7 @@ The layer's packages come from the built layer itself (``bench.lambda_artifact``
 ``PYTHONPATH`` as Lambda puts ``/opt/python``. Nothing else: no pip, no setuptools (whose
 ``.pth`` file would run at every interpreter start), no dev tools. Created once under
 ``.cache/bench-venv`` and reused while its recipe (Python, boto3) holds. pip compiles
-boto3's bytecode as it installs it, as the runtime's boto3 comes compiled.
+boto3's bytecode as it installs it; the runtime's boto3 is taken to come compiled too.
 """
 
 from __future__ import annotations

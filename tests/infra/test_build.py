@@ -84,6 +84,7 @@ with open(out_path, "w") as handle:
             "response": response,
             "files": files,
             "compiled": compiled,
+            "runtime": runtime_dir,
             "stdlib": sys.path[3:],
             "collector_enabled": collector_enabled,
             "tracked_after_init": tracked_after_init,
@@ -181,7 +182,6 @@ def run_probe(function_dir: Path, layer_dir: Path, tmp_path: Path) -> dict[str, 
     )  # fmt: skip
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     probe: dict[str, Any] = json.loads(out.read_text())
-    probe["runtime"] = str(runtime)
     return probe
 
 
