@@ -322,6 +322,51 @@ class TestFulfill:
         assert rest.json["status"] == "FULFILLED"
         assert level(api, "A") == (4, 0, 4)
 
+    @pytest.mark.parametrize("end", ["cancel", "release", "expire"])
+    def test_a_hold_that_shipped_anything_ends_fulfilled_however_it_ends(
+        self, api: HandlerClient, clock: ManualClock, sweeper: Any, end: str
+    ) -> None:
+        stock(api, "A", 5)
+        reserve(api, "r1", ("A", 3), expiresInSeconds=60)
+        one = {"items": [{"sku": "A", "location": "WH1", "quantity": 1}]}
+        assert api.post("/reservations/r1/fulfill", one).status == 200
+        if end == "cancel":
+            ended = api.delete("/reservations/r1")
+        elif end == "release":
+            ended = api.post(
+                "/reservations/r1/release",
+                {"items": [{"sku": "A", "location": "WH1", "quantity": 2}]},
+            )
+        else:
+            clock.advance(61)
+            assert api.get("/reservations/r1").json["status"] == "FULFILLED"  # before a sweep
+            sweeper()
+            ended = api.get("/reservations/r1")
+        assert ended.status == 200, ended.text
+        assert ended.json["status"] == "FULFILLED"
+        assert lines(ended.json) == [("A", 0, 2, 1)]
+        assert level(api, "A") == (4, 0, 4)
+
+    def test_a_hold_that_shipped_nothing_ends_cancelled_or_expired(
+        self, api: HandlerClient, clock: ManualClock, sweeper: Any
+    ) -> None:
+        stock(api, "A", 5)
+        reserve(api, "r1", ("A", 1))
+        reserve(api, "r2", ("A", 1), expiresInSeconds=60)
+        assert api.delete("/reservations/r1").json["status"] == "CANCELLED"
+        clock.advance(61)
+        sweeper()
+        assert api.get("/reservations/r2").json["status"] == "EXPIRED"
+
+    def test_fulfil_of_no_items_is_refused_like_release(self, api: HandlerClient) -> None:
+        stock(api, "A", 5)
+        reserve(api, "r1", ("A", 3))
+        for action in ("fulfill", "release"):
+            response = api.post(f"/reservations/r1/{action}", {"items": []})
+            assert response.status == 400, (action, response.text)
+            assert response.json["details"][0]["field"] == "body.items"
+        assert level(api, "A") == (5, 3, 2)
+
     def test_fulfil_more_than_held_is_refused(self, api: HandlerClient) -> None:
         stock(api, "A", 5)
         reserve(api, "r1", ("A", 3))

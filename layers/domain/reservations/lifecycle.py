@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from .config import Settings
 from .errors import InvalidRequest, InvalidState
-from .records import Line, Reservation, Status
+from .records import Line, Reservation, Status, end_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +84,22 @@ def extend(
     )
 
 
+def _release_all(reservation: Reservation) -> tuple[Line, ...]:
+    return tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
+
+
 def cancel(reservation: Reservation, now: int, retention: Retention) -> Reservation:
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
-    lines = tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
-    return _ended(reservation, Status.CANCELLED, lines, now, retention)
+    lines = _release_all(reservation)
+    return _ended(reservation, end_status(lines, Status.CANCELLED), lines, now, retention)
 
 
 def expire(reservation: Reservation, now: int, retention: Retention) -> Reservation:
     """The sweeper's transition: only an ACTIVE hold that is due."""
     if reservation.status is not Status.ACTIVE or reservation.expires_at > now:
         raise InvalidState(reservation.id, reservation.status_at(now).value)
-    lines = tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
-    return _ended(reservation, Status.EXPIRED, lines, now, retention)
+    lines = _release_all(reservation)
+    return _ended(reservation, end_status(lines, Status.EXPIRED), lines, now, retention)
 
 
 def _take(
@@ -136,10 +140,7 @@ def _settle(
     """A hold with nothing left held ends: FULFILLED if anything shipped, else CANCELLED."""
     if any(line.held for line in lines):
         return _next(reservation, now, lines=lines)
-    shipped = any(line.consumed or line.offset for line in lines)
-    return _ended(
-        reservation, Status.FULFILLED if shipped else Status.CANCELLED, lines, now, retention
-    )
+    return _ended(reservation, end_status(lines, Status.CANCELLED), lines, now, retention)
 
 
 def release(

@@ -100,7 +100,10 @@ class ReleaseReservationRequest(StrictModel):
 
 class FulfillReservationRequest(StrictModel):
     items: list[LineQuantityRequest] | None = Field(
-        default=None, description="What shipped; without it everything still held ships"
+        default=None,
+        min_length=1,
+        max_length=MAX_LINES,
+        description="What shipped; without it everything still held ships",
     )
 
     @field_validator("items")

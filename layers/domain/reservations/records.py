@@ -25,6 +25,13 @@ def status_at(status: Status, expires_at: int, now: float) -> Status:
     return status
 
 
+def end_status(lines: tuple[Line, ...], otherwise: Status) -> Status:
+    """How a hold with nothing left held ended: FULFILLED if any of it shipped or was offset
+    by the ERP, whatever ended the rest; else ``otherwise`` (CANCELLED or EXPIRED)."""
+    shipped = any(line.consumed or line.offset for line in lines)
+    return Status.FULFILLED if shipped else otherwise
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record.
@@ -66,7 +73,10 @@ class Reservation:
         return self.status in LIVE_STATUSES
 
     def status_at(self, now: float) -> Status:
-        return status_at(self.status, self.expires_at, now)
+        current = status_at(self.status, self.expires_at, now)
+        if current is Status.EXPIRED and self.status is Status.ACTIVE:
+            return end_status(self.lines, Status.EXPIRED)  # as the sweeper will end it
+        return current
 
     def is_live_at(self, now: float) -> bool:
         return self.status_at(now) in LIVE_STATUSES
