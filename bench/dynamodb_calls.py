@@ -145,7 +145,9 @@ class Operation:
 
 def _reserve(body: Callable[[Names], dict[str, Any]]) -> ServiceCall:
     def call(service: ReservationService, names: Names) -> object:
-        return service.reserve(CreateReservationRequest.model_validate(body(names)), "default")
+        return service.reserve(
+            CreateReservationRequest.model_validate(body(names)).to_command(), "default"
+        )
 
     return call
 

@@ -104,7 +104,7 @@ def _count(stack: Stack) -> list[tuple[Case, list[str], str]]:
         service.reserve(
             CreateReservationRequest.model_validate(
                 {"id": rid, "items": [{"sku": "S", "location": LOCATION, "quantity": 3}]}
-            ),
+            ).to_command(),
             "default",
         )
     counter = RequestCounter(dynamodb)

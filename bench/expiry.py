@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from local.schedule import ScheduledFunction
 from reservations.clock import ManualClock
+from reservations.commands import ReserveRequest
 from reservations.config import Settings
 from reservations.models import CreateReservationRequest
 from reservations.service import ReservationService
-from reservations.table import ReservationTable
+from reservations.store import Store
 
 from .dynamodb_calls import RequestCounter
 from .options import Options
@@ -40,17 +41,17 @@ LEAD_SECONDS = 45  # time to place every hold before they expire together
 AWS_POLL_SECONDS = 10  # SWEEP_POLL_SECONDS in template.yaml
 
 
-def _request(index: int, expires_in: int) -> CreateReservationRequest:
+def _request(index: int, expires_in: int) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {
             "items": [{"sku": f"EXP-{index % SKUS}", "location": LOCATION, "quantity": 1}],
             "expiresInSeconds": expires_in,
         }
-    )
+    ).to_command()
 
 
-def _available(table: ReservationTable) -> int:
-    return sum(table.get_inventory(f"EXP-{i}").available for i in range(SKUS))
+def _available(table: Store) -> int:
+    return sum(table.stock.get_inventory(f"EXP-{i}").available for i in range(SKUS))
 
 
 def _place(service: ReservationService, clock: _PlacingClock, expires_at: float) -> None:
@@ -73,9 +74,7 @@ def _requests_per_release(stack: Stack) -> tuple[float, int]:
     stack.seed(table_name, {(f"EXP-{i}", LOCATION): HOLDS // SKUS for i in range(SKUS)})
     dynamodb = client(stack.endpoint)
     clock = ManualClock(time.time())
-    service = ReservationService(
-        ReservationTable(dynamodb, table_name), clock, Settings(table_name)
-    )
+    service = ReservationService(Store(dynamodb, table_name), clock, Settings(table_name))
     count = 200
     for index in range(count):
         service.reserve(_request(index, 60), "bench")
@@ -93,7 +92,7 @@ def run(stack: Stack, options: Options) -> Section:
     units = HOLDS // SKUS
     stack.seed(table_name, {(f"EXP-{i}", LOCATION): units for i in range(SKUS)})
     dynamodb = client(stack.endpoint)
-    table = ReservationTable(dynamodb, table_name)
+    table = Store(dynamodb, table_name)
     clock = _PlacingClock()
     service = ReservationService(table, clock, Settings(table_name))
 

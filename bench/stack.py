@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from local.engines import DYNAMODB_LOCAL_PACKAGE, DynamoDBLocal, dynamodb_local_jar
 from local.table import ensure_table
 from reservations.bootstrap import dynamodb_client
-from reservations.table import ReservationTable
+from reservations.store import Store
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -77,9 +77,9 @@ class Stack:
         return name
 
     def seed(self, table_name: str, stock: dict[tuple[str, str], int]) -> None:
-        table = ReservationTable(client(self.endpoint), table_name)
+        table = Store(client(self.endpoint), table_name)
         for (sku, location), on_hand in stock.items():
-            table.set_on_hand(sku, location, on_hand, now=0)
+            table.stock.set_on_hand(sku, location, on_hand, now=0)
 
     def function_env(self, table_name: str) -> dict[str, str]:
         """Environment of the API function's execution environments."""

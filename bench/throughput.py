@@ -40,7 +40,7 @@ from local.table import ROOT
 from reservations.bootstrap import CLIENT_CONFIG, build_service
 from reservations.config import Settings
 from reservations.models import CreateReservationRequest
-from reservations.table import ReservationTable
+from reservations.store import Store
 
 from . import cpu
 from .capture import Replay, capture
@@ -86,7 +86,9 @@ def request_body(thread: int, reservation_id: str) -> dict[str, Any]:
 
 def capture_transaction(endpoint: str, table_name: str, thread: int) -> dict[str, Any]:
     """The TransactWriteItems parameters the service sends for this thread's request."""
-    request = CreateReservationRequest.model_validate(request_body(thread, TEMPLATE_ID))
+    request = CreateReservationRequest.model_validate(
+        request_body(thread, TEMPLATE_ID)
+    ).to_command()
     return capture(
         endpoint,
         lambda dynamodb: build_service(Settings(table_name=table_name), dynamodb).reserve(
@@ -244,9 +246,9 @@ def _start_warming(api: Any, warm: Callable[[], Measured]) -> list[Measured]:
 
 def _stock_check(endpoint: str, table_name: str, threads: int, granted: int) -> str:
     """Every granted reserve holds one unit of each line's SKU; nothing more, nothing less."""
-    table = ReservationTable(client(endpoint), table_name)
+    table = Store(client(endpoint), table_name)
     reserved = [
-        sum(level.reserved for level in table.get_inventory(sku).locations)
+        sum(level.reserved for level in table.stock.get_inventory(sku).locations)
         for thread in range(threads)
         for sku in skus(thread)
     ]

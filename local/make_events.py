@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from reservations import access
-from reservations.table import line_key
+from reservations.records import Line, Reservation, Status
+from reservations.store.items import line_item
+from reservations.store.keys import line_key
 
 from .apigw import proxy_event
 from .auth import api_gateway_claims, token_claims
@@ -192,26 +194,20 @@ def stream_ttl_remove() -> dict[str, Any]:
     """A TTL deletion of a hold line that still held 2 mugs: the stream function gives them back
     (``make invoke FN=stream EVENT=events/stream_ttl_remove.json``)."""
     reservation_id = "checkout-abandoned"
+    now = REQUEST_TIME_EPOCH_MS // 1000
+    abandoned = Reservation(
+        id=reservation_id,
+        status=Status.ACTIVE,
+        channel="default",
+        lines=(Line(MUG.sku, MUG.location, quantity=2, held=2),),
+        created_at=now - 8100,
+        expires_at=now - 7200,
+        fingerprint="",
+        version=1,
+        purge_at=now - 3600,
+    )
+    old_image = line_item(abandoned, abandoned.lines[0])
     keys = line_key(reservation_id, MUG.sku, MUG.location)
-    old_image = {
-        **keys,
-        "entity": {"S": "hold"},
-        "reservationId": {"S": reservation_id},
-        "channel": {"S": "default"},
-        "sku": {"S": MUG.sku},
-        "location": {"S": MUG.location},
-        "quantity": {"N": "2"},
-        "held": {"N": "2"},
-        "released": {"N": "0"},
-        "consumed": {"N": "0"},
-        "allowOversell": {"BOOL": False},
-        "status": {"S": "ACTIVE"},
-        "expiresAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 7200)},
-        "createdAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 8100)},
-        "holdSku": {"S": MUG.sku},
-        "holdSort": {"S": f"{MUG.location}#{reservation_id}"},
-        "purgeAt": {"N": str(REQUEST_TIME_EPOCH_MS // 1000 - 3600)},
-    }
     record = ttl_remove_record(
         keys, old_image, "4421584500000000017450439091", at=REQUEST_TIME_EPOCH_MS / 1000
     )

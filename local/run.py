@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from reservations.bootstrap import dynamodb_client, sqs_client
-from reservations.table import ReservationTable
+from reservations.store import Store
 
 from .background import BackgroundFunction
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
@@ -131,16 +131,16 @@ def signals_deferred() -> Iterator[None]:
         _on_signal(signal.Signals[_deferred[0]], None)
 
 
-def seed(table: ReservationTable) -> None:
+def seed(table: Store) -> None:
     now = int(time.time())
     for stock in DEMO_CATALOGUE:
-        table.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
+        table.stock.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
 
 
-def catalogue_lines(table: ReservationTable) -> list[str]:
+def catalogue_lines(table: Store) -> list[str]:
     lines = [f"  {'sku':<14} {'location':<12} {'onHand':>7} {'reserved':>9} {'available':>10}"]
     for sku in DEMO_SKUS:
-        for level in table.get_inventory(sku).locations:
+        for level in table.stock.get_inventory(sku).locations:
             lines.append(
                 f"  {level.sku:<14} {level.location:<12} {level.on_hand:>7} "
                 f"{level.reserved:>9} {level.available:>10}"
@@ -295,7 +295,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
         os.environ[endpoint_variable] = endpoint  # read by botocore here and in the workers
 
     client = dynamodb_client()
-    table = ReservationTable(client, table_name)
+    table = Store(client, table_name)
     seeded = ensure_table(client, table_name)
     if seeded:
         seed(table)

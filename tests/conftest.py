@@ -28,9 +28,9 @@ from reservations.bootstrap import CLIENT_CONFIG  # noqa: E402
 from reservations.clock import ManualClock  # noqa: E402
 from reservations.config import Settings  # noqa: E402
 from reservations.erp import ErpService  # noqa: E402
-from reservations.retry import RetryPolicy  # noqa: E402
 from reservations.service import ReservationService  # noqa: E402
-from reservations.table import ReservationTable  # noqa: E402
+from reservations.store import Store  # noqa: E402
+from reservations.store.retry import RetryPolicy  # noqa: E402
 
 ENGINES = ["moto", "dynamodb-local"]
 
@@ -110,14 +110,14 @@ def make_service(
     client: Any, table_name: str, clock: ManualClock, retry: RetryPolicy
 ) -> ReservationService:
     settings = Settings(table_name=table_name)
-    return ReservationService(ReservationTable(client, table_name), clock, settings, retry)
+    return ReservationService(Store(client, table_name), clock, settings, retry)
 
 
 def make_erp_service(
     client: Any, table_name: str, clock: ManualClock, retry: RetryPolicy
 ) -> ErpService:
     settings = Settings(table_name=table_name)
-    return ErpService(ReservationTable(client, table_name), clock, settings, retry)
+    return ErpService(Store(client, table_name), clock, settings, retry)
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def owner() -> str | None:
     security=security("POST", "/reservations"),
 )
 def create_reservation(request: CreateReservationRequest) -> Response[ReservationResponse]:
-    result = service.reserve(request, caller().channel)
+    result = service.reserve(request.to_command(), caller().channel)
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
     return Response(

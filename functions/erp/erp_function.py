@@ -24,7 +24,7 @@ from reservations.bootstrap import build_erp_service, sqs_client
 from reservations.dead_letters import DeadLetterQueue
 from reservations.erp import Effect, Outcome
 from reservations.erp_messages import PoisonMessage, parse_message
-from reservations.table import MessageInProgress
+from reservations.store import MessageInProgress
 
 logger = Logger()
 metrics = Metrics()

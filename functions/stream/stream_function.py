@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reservations.bootstrap import build_service
 from reservations.records import Status
-from reservations.table import line_from_item
+from reservations.store.items import line_from_item
+from reservations.store.keys import Entity, entity_of
 
 logger = Logger()
 metrics = Metrics()
@@ -38,7 +39,7 @@ def settle(record: DynamoDBRecord) -> None:
     if raw.get("eventName") != "REMOVE" or identity.get("principalId") != TTL_PRINCIPAL:
         return  # the filter should have kept it out; a user's delete is not ours to settle
     old = raw.get("dynamodb", {}).get("OldImage") or {}
-    if old.get("entity", {}).get("S") != "hold":
+    if entity_of(old) is not Entity.HOLD_LINE:
         return  # headers and markers carry no stock
     line = line_from_item(old)
     reservation_id = old["reservationId"]["S"]

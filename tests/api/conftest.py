@@ -8,8 +8,8 @@ import pytest
 
 import api_function
 from reservations.clock import ManualClock
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService
+from reservations.store.retry import RetryPolicy
 from tests.conftest import make_service
 from tests.support.api_client import HandlerClient
 

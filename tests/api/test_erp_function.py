@@ -24,7 +24,7 @@ from reservations.clock import ManualClock
 from reservations.dead_letters import DeadLetterQueue
 from reservations.erp import ErpService
 from reservations.erp_messages import StockAdjust
-from reservations.retry import RetryPolicy
+from reservations.store.retry import RetryPolicy
 from tests.conftest import make_erp_service, sqs_client_for
 from tests.support.api_client import HandlerClient
 from tests.support.invariants import check_invariants

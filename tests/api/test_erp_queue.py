@@ -14,7 +14,7 @@ import pytest
 from local.engines import Engine
 from local.queue_consumer import QueueConsumer
 from local.queues import ErpQueues, ensure_queues
-from reservations.table import ReservationTable
+from reservations.store import Store
 from tests.conftest import sqs_client_for
 from tests.support.invariants import check_invariants
 
@@ -87,9 +87,9 @@ def test_messages_take_effect_once_through_the_event_source(
     running.append(source)
     source.wait_idle(timeout=60)
     source.stop()  # its counts are final once its thread is done
-    table = ReservationTable(engine_client, engine_table)
+    table = Store(engine_client, engine_table)
     for sku in ("A", "B", "C"):
-        level = table.get_stock_level(sku, "WH1")
+        level = table.stock.get_level(sku, "WH1")
         assert level is not None
         assert (level.on_hand, level.available) == (14, 14), sku
     assert source.stats.records == 30

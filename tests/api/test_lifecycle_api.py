@@ -12,7 +12,7 @@ import sweeper_function
 from local.apigw import LambdaContext
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
-from reservations.table import line_key
+from reservations.store.keys import line_key
 from tests.support.api_client import HandlerClient
 from tests.support.invariants import check_invariants
 

@@ -19,7 +19,7 @@ from local.make_events import EVENTS_DIR, SAMPLES, generated
 from local.queues import ensure_queues
 from local.run import seed
 from local.table import ROOT, ensure_table
-from reservations.table import ReservationTable
+from reservations.store import Store
 from tests.api.test_local_stack import PYTHONPATH
 from tests.conftest import client_for, sqs_client_for
 
@@ -97,7 +97,7 @@ def seeded_table(moto_server: Engine) -> Iterator[str]:
     client = client_for(moto_server.endpoint)
     name = f"reservations-{uuid.uuid4().hex[:8]}"
     ensure_table(client, name)
-    seed(ReservationTable(client, name))
+    seed(Store(client, name))
     yield name
     client.delete_table(TableName=name)
 
@@ -136,11 +136,11 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     assert bodies["confirm_reservation"]["status"] == "CONFIRMED"
     assert bodies["fulfill_reservation"]["status"] == "FULFILLED"
     assert bodies["cancel_reservation"]["status"] == "CANCELLED"
-    table = ReservationTable(client_for(moto_server.endpoint), seeded_table)
-    mugs = {level.location: level for level in table.get_inventory("MUG-BLUE").locations}
+    table = Store(client_for(moto_server.endpoint), seeded_table)
+    mugs = {level.location: level for level in table.stock.get_inventory("MUG-BLUE").locations}
     # 2 held, 1 released, 1 shipped: the warehouse's 30 are 29, none held.
     assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (29, 0)
-    posters = table.get_inventory("POSTER-A2")  # oversold by 5, then given back
+    posters = table.stock.get_inventory("POSTER-A2")  # oversold by 5, then given back
     assert (posters.on_hand, posters.reserved, posters.available) == (3, 0, 3)
     assert "/reservations" in bodies["openapi"]["paths"]
 
@@ -152,14 +152,18 @@ def test_the_scheduled_and_stream_samples_run_through_their_handlers(
     swept = invoke("sweeper", "events/scheduled_sweep.json", env)
     assert swept.returncode == 0, swept.stderr
     assert json.loads(swept.stdout) == {"due": 0, "expired": 0, "skipped": 0}
-    table = ReservationTable(client_for(moto_server.endpoint), seeded_table)
-    before = next(x for x in table.get_inventory("MUG-BLUE").locations if x.location == "WH-LONDON")
+    table = Store(client_for(moto_server.endpoint), seeded_table)
+    before = next(
+        x for x in table.stock.get_inventory("MUG-BLUE").locations if x.location == "WH-LONDON"
+    )
     # The sample is a TTL deletion of a line holding 2 mugs: the backstop gives them back, once.
     for _ in range(2):
         settled = invoke("stream", "events/stream_ttl_remove.json", env)
         assert settled.returncode == 0, settled.stderr
         assert json.loads(settled.stdout) == {"batchItemFailures": []}
-    after = next(x for x in table.get_inventory("MUG-BLUE").locations if x.location == "WH-LONDON")
+    after = next(
+        x for x in table.stock.get_inventory("MUG-BLUE").locations if x.location == "WH-LONDON"
+    )
     assert (after.reserved, after.available) == (before.reserved - 2, before.available + 2)
 
 
@@ -198,10 +202,10 @@ def test_the_erp_samples_run_through_the_erp_function(
     }
     created = invoke("api", "events/create_reservation.json", env)  # checkout-1001: 2 mugs
     assert json.loads(created.stdout)["statusCode"] == 201
-    table = ReservationTable(client_for(moto_server.endpoint), seeded_table)
+    table = Store(client_for(moto_server.endpoint), seeded_table)
 
     def mugs() -> tuple[int, int, int]:
-        level = table.get_stock_level("MUG-BLUE", "WH-LONDON")
+        level = table.stock.get_level("MUG-BLUE", "WH-LONDON")
         assert level is not None
         return level.on_hand, level.reserved, level.available
 
@@ -218,7 +222,7 @@ def test_the_erp_samples_run_through_the_erp_function(
             assert done.returncode == 0, done.stderr
             assert json.loads(done.stdout) == {"batchItemFailures": []}
             assert mugs() == after, name
-    reservation = table.get_reservation("checkout-1001")
+    reservation = table.reservations.get("checkout-1001")
     assert reservation is not None
     mug_line = reservation.line("MUG-BLUE", "WH-LONDON")
     assert mug_line is not None
@@ -227,8 +231,8 @@ def test_the_erp_samples_run_through_the_erp_function(
     done = invoke("erp", "events/erp_batch_with_poison.json", env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"batchItemFailures": []}  # the poison is dead-lettered
-    poster = table.get_stock_level("POSTER-A2", "WH-LONDON")
-    shirt = table.get_stock_level("TSHIRT-M-RED", "STORE-PARIS")
+    poster = table.stock.get_level("POSTER-A2", "WH-LONDON")
+    shirt = table.stock.get_level("TSHIRT-M-RED", "STORE-PARIS")
     assert poster is not None and poster.on_hand == 7
     assert shirt is not None and shirt.on_hand == 10  # the same group went on after the poison
     [dead] = sqs.receive_message(QueueUrl=queues.dead_letter_url, MessageAttributeNames=["All"])[

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from reservations.clock import ManualClock
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService
+from reservations.store.retry import RetryPolicy
 from tests.conftest import make_service
 
 

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from reservations.clock import ManualClock
+from reservations.commands import ReserveRequest
 from reservations.erp import Effect, ErpService, Outcome
 from reservations.erp_messages import ReservationOffset, StockAdjust
 from reservations.errors import Contention, InsufficientStock
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService, ReserveResult
-from reservations.table import MessageInProgress
+from reservations.store import MessageInProgress
+from reservations.store.retry import RetryPolicy
 from tests.conftest import make_erp_service, make_service
 from tests.support.invariants import check_invariants
 from tests.support.race import race
@@ -33,10 +34,10 @@ PLACED = 20  # holds placed before the race, 3 each; every other one expires in 
 SHOPPERS = 32
 
 
-def cart(quantity: int, **extra: Any) -> CreateReservationRequest:
+def cart(quantity: int, **extra: Any) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {"items": [{"sku": SKU, "location": LOCATION, "quantity": quantity}], **extra}
-    )
+    ).to_command()
 
 
 def offset(offset_id: str, quantity: int, reservation_id: str | None = None) -> ReservationOffset:

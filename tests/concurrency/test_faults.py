@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from reservations.commands import ReserveRequest
 from reservations.errors import Contention
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
@@ -17,10 +18,10 @@ from tests.support.invariants import check_invariants
 EVENT = "dynamodb.TransactWriteItems"
 
 
-def request(quantity: int, **extra: Any) -> CreateReservationRequest:
+def request(quantity: int, **extra: Any) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {"items": [{"sku": "HOT", "location": "WH1", "quantity": quantity}], **extra}
-    )
+    ).to_command()
 
 
 class Faults:

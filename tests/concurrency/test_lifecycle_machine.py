@@ -41,7 +41,6 @@ from local.engines import Engine
 from local.table import ensure_table
 from reservations.clock import ManualClock
 from reservations.config import DAY, MINUTE, Settings
-from reservations.drift import scan
 from reservations.errors import (
     DomainError,
     IdempotencyConflict,
@@ -54,9 +53,10 @@ from reservations.errors import (
 from reservations.lifecycle import LineQuantity
 from reservations.models import CreateReservationRequest
 from reservations.records import LIVE_STATUSES, Reservation, Status
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService
-from reservations.table import ReservationTable, reservation_key
+from reservations.store import Store
+from reservations.store.keys import reservation_key
+from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for
 from tests.support.invariants import check_invariants
 from tests.support.stream_events import line_keys, stream_event, ttl_delete
@@ -257,7 +257,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.client = client
         self.table_name = f"machine-{uuid.uuid4().hex[:12]}"
         ensure_table(client, self.table_name)
-        self.table = ReservationTable(client, self.table_name)
+        self.table = Store(client, self.table_name)
         self.clock = ManualClock()
         self.service = ReservationService(
             self.table,
@@ -403,7 +403,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         client_id: str | None = body.get("id")
         expires: int | None = body.get("expiresInSeconds")
         call = lambda: self.service.reserve(  # noqa: E731
-            CreateReservationRequest.model_validate(body), "web"
+            CreateReservationRequest.model_validate(body).to_command(), "web"
         )
         if expires is not None and expires > MAX_EXPIRES:
             self.expect("reserve", call, InvalidRequest("body.expiresInSeconds", "too long"))
@@ -638,7 +638,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             for hold in self.holds.values()
             if not hold.header_purged and hold.status is Status.ACTIVE
         }
-        assert sorted(self.table.due_reservation_ids(FAR_FUTURE)) == sorted(active)
+        assert sorted(self.table.reservations.due_ids(FAR_FUTURE)) == sorted(active)
         report = self.service.sweep()
         expired = {hold.id for hold in due if not hold.lines_purged}
         assert report.due == len(due)
@@ -706,7 +706,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
         headers: dict[str, Mapping[str, Any]] = {}
         lines: dict[str, dict[Record, Mapping[str, Any]]] = {}
-        for item in scan(self.client, self.table_name):
+        for item in self.table.scan():
             entity = item.get("entity", {}).get("S")
             if entity == "reservation":
                 headers[item["id"]["S"]] = item
@@ -744,7 +744,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for sku in SKUS:
             indexed = {
                 (h.reservation_id, h.line.location, h.line.held)
-                for h in self.table.holds_on_sku(sku)
+                for h in self.table.reservations.holds_on_sku(sku)
             }
             expected = {
                 (hold.id, line.location, line.held)

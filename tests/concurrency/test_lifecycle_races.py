@@ -22,14 +22,17 @@ import pytest
 import stream_function
 from local.apigw import LambdaContext
 from reservations.clock import ManualClock
+from reservations.commands import ReserveRequest
 from reservations.config import Settings
 from reservations.errors import InsufficientStock, InvalidState
 from reservations.lifecycle import LineQuantity
 from reservations.models import CreateReservationRequest
 from reservations.records import Line, Reservation, Status
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService, SweepReport
-from reservations.table import ReservationTable, line_from_item
+from reservations.store import Store
+from reservations.store.items import line_from_item
+from reservations.store.reservations import ReservationStore
+from reservations.store.retry import RetryPolicy
 from tests.conftest import make_service
 from tests.support.invariants import check_invariants
 from tests.support.race import race
@@ -50,15 +53,13 @@ RECORDS = [(sku, location) for sku, location, _ in CART]
 # --- helpers -----------------------------------------------------------------------------
 
 
-def request(
-    items: tuple[tuple[str, str, int], ...] = CART, **extra: Any
-) -> CreateReservationRequest:
+def request(items: tuple[tuple[str, str, int], ...] = CART, **extra: Any) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {
             "items": [{"sku": s, "location": loc, "quantity": q} for s, loc, q in items],
             **extra,
         }
-    )
+    ).to_command()
 
 
 def level(service: ReservationService, sku: str, location: str) -> tuple[int, int, int]:
@@ -92,15 +93,15 @@ def assert_reserved(service: ReservationService, holds: int, on_hand: int = STOC
         assert level(service, sku, location) == (on_hand, reserved, on_hand - reserved), sku
 
 
-class ListingTable(ReservationTable):
-    """The table as the sweeper uses it, telling the test when the due holds are listed."""
+class ListingReservations(ReservationStore):
+    """Reservations as the sweeper reads them, telling the test when the due holds are listed."""
 
-    def __init__(self, client: Any, name: str) -> None:
-        super().__init__(client, name)
+    def __init__(self, store: Store) -> None:
+        super().__init__(store.client, store.name, store.stock, store.receipts)
         self.listed = threading.Event()
 
-    def due_reservation_ids(self, now: int, limit: int | None = None) -> list[str]:
-        found = super().due_reservation_ids(now, limit)
+    def due_ids(self, now: int, limit: int | None = None) -> list[str]:
+        found = super().due_ids(now, limit)
         self.listed.set()
         return found
 
@@ -130,9 +131,10 @@ class Racers:
 def racers(clock: ManualClock, client: Any, table: str, retry: RetryPolicy, round_: int) -> Racers:
     start = clock.now()
     api = make_service(client, table, ManualClock(start + EXPIRES_IN - 1), retry)
-    listing = ListingTable(client, table)
+    store = Store(client, table)
+    listing = store.reservations = ListingReservations(store)
     sweeper = ReservationService(
-        listing, ManualClock(start + EXPIRES_IN), Settings(table_name=table), retry
+        store, ManualClock(start + EXPIRES_IN), Settings(table_name=table), retry
     )
     return Racers(api, sweeper, listing.listed, random.Random(round_))
 
@@ -606,11 +608,11 @@ def test_concurrent_reserves_sell_all_the_stock_of_due_holds(
     check_invariants(local_client, local_table)
 
 
-class SweptMeanwhile(ReservationTable):
+class SweptMeanwhile(ReservationStore):
     """A sweep that finishes between a reserve's refusal and its look for due holds."""
 
-    def __init__(self, client: Any, name: str, sweeper: ReservationService) -> None:
-        super().__init__(client, name)
+    def __init__(self, store: Store, sweeper: ReservationService) -> None:
+        super().__init__(store.client, store.name, store.stock, store.receipts)
         self.sweeper = sweeper
 
     def holds_on_sku(self, sku: str, location: str | None = None) -> list[Any]:
@@ -630,8 +632,10 @@ def test_a_reserve_refused_while_the_sweeper_frees_its_stock(
     service.set_on_hand("A", "WH1", 3)
     due = service.reserve(request((("A", "WH1", 3),), expiresInSeconds=60), "web").reservation
     clock.advance(60)
+    store = Store(local_client, local_table)
+    store.reservations = SweptMeanwhile(store, service)
     api = ReservationService(
-        SweptMeanwhile(local_client, local_table, service),
+        store,
         clock,
         Settings(table_name=local_table),
         fast_retries,

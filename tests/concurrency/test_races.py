@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from reservations.commands import ReserveRequest
 from reservations.errors import InsufficientStock
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
@@ -30,10 +31,10 @@ def race(tasks: list[Callable[[], T]], workers: int = CLIENTS) -> list[T | Excep
         return list(pool.map(run, tasks))
 
 
-def request(items: list[tuple[str, int]], **extra: Any) -> CreateReservationRequest:
+def request(items: list[tuple[str, int]], **extra: Any) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {"items": [{"sku": sku, "location": "WH1", "quantity": q} for sku, q in items], **extra}
-    )
+    ).to_command()
 
 
 def unexpected(results: list[Any]) -> list[Exception]:

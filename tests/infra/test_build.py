@@ -112,7 +112,7 @@ def runtime_dir(target: Path) -> Path:
 
 def test_layer_holds_the_domain_package_and_its_dependencies(sam_build: Build) -> None:
     python = sam_build.layer_python
-    assert (python / "reservations" / "table.py").is_file()
+    assert (python / "reservations" / "store" / "reservations.py").is_file()
     assert (python / "reservations" / "service.py").is_file()
     for package in ("pydantic", "pydantic_core", "aws_lambda_powertools", "ulid"):
         assert (python / package / "__init__.py").is_file(), f"{package} missing from the layer"

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reservations.table import LINE_PREFIX, reservation_pk
+from reservations.store.keys import LINE_PREFIX, reservation_pk
 
 AttributeMap = dict[str, Any]
 

@@ -10,8 +10,8 @@ from moto import mock_aws
 
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
-from reservations.retry import RetryPolicy
 from reservations.service import ReservationService
+from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, fresh_table, make_erp_service, make_service
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from reservations.drift import check_table
 from reservations.models import CreateReservationRequest
 from reservations.service import ReservationService
-from reservations.table import stock_key
+from reservations.store.keys import stock_key
 
 
 def test_clean_table_reports_no_drift(
@@ -15,7 +15,7 @@ def test_clean_table_reports_no_drift(
     service.reserve(
         CreateReservationRequest.model_validate(
             {"items": [{"sku": "A", "location": "WH1", "quantity": 2}]}
-        ),
+        ).to_command(),
         "default",
     )
     report = check_table(moto_client, moto_table)
@@ -30,7 +30,7 @@ def test_a_counter_changed_behind_the_service_is_reported(
     service.reserve(
         CreateReservationRequest.model_validate(
             {"items": [{"sku": "A", "location": "WH1", "quantity": 2}]}
-        ),
+        ).to_command(),
         "default",
     )
     moto_client.update_item(

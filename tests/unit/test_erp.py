@@ -18,7 +18,8 @@ from reservations.erp_messages import (
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
-from reservations.table import MessageInProgress, ReservationTable
+from reservations.store import MessageInProgress
+from reservations.store.reservations import ReservationStore
 from tests.support.invariants import check_invariants
 
 
@@ -50,7 +51,7 @@ def hold(service: ReservationService, reservation_id: str, quantity: int, sku: s
     service.reserve(
         CreateReservationRequest.model_validate(
             {"id": reservation_id, "items": [{"sku": sku, "location": "WH1", "quantity": quantity}]}
-        ),
+        ).to_command(),
         "default",
     )
 
@@ -249,20 +250,20 @@ def test_auto_offset_retried_after_a_crash_covers_only_what_is_left(
         hold(service, name, 2)
         clock.advance(1)
     calls = 0
-    original = ReservationTable.save_transition
+    original = ReservationStore.save_transition
 
-    def crash_after_first(self: ReservationTable, *args: Any, **kwargs: Any) -> None:
+    def crash_after_first(self: ReservationStore, *args: Any, **kwargs: Any) -> None:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("the function died here")
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ReservationTable, "save_transition", crash_after_first)
+    monkeypatch.setattr(ReservationStore, "save_transition", crash_after_first)
     with pytest.raises(RuntimeError):
         erp.apply(offset("auto-1", 5))
     assert level(service) == (18, 4, 14)  # r1 covered, then the crash
-    monkeypatch.setattr(ReservationTable, "save_transition", original)
+    monkeypatch.setattr(ReservationStore, "save_transition", original)
     # Redelivered at once, the message is still claimed by the delivery that died: it fails
     # for now. Once the claim's lease has run out, the next delivery takes over.
     with pytest.raises(MessageInProgress):

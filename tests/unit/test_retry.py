@@ -4,8 +4,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from reservations.errors import Contention
-from reservations.retry import RetryPolicy, with_retries
-from reservations.table import WriteConflict
+from reservations.store import WriteConflict
+from reservations.store.retry import RetryPolicy, with_retries
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 

@@ -1,21 +1,24 @@
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
 from reservations.clock import ManualClock
+from reservations.commands import ReserveRequest
 from reservations.errors import IdempotencyConflict, InsufficientStock, InvalidRequest, NotFound
 from reservations.models import CreateReservationRequest
 from reservations.records import Status
-from reservations.service import ReservationService, fingerprint
-from reservations.table import reservation_key
+from reservations.service import ReservationService
+from reservations.store.keys import reservation_key
 
 
-def request(*items: tuple[str, int], **extra: Any) -> CreateReservationRequest:
+def request(*items: tuple[str, int], **extra: Any) -> ReserveRequest:
     return CreateReservationRequest.model_validate(
         {"items": [{"sku": s, "location": "WH1", "quantity": q} for s, q in items], **extra}
-    )
+    ).to_command()
 
 
 def test_expiry_defaults_to_fifteen_minutes(
@@ -71,13 +74,31 @@ def test_idempotency_is_by_id_and_fingerprint(service: ReservationService) -> No
 
 
 def test_fingerprint_ignores_nothing_that_changes_meaning() -> None:
-    base = request(("A", 1), id="c1")
-    assert fingerprint(base, "x") == fingerprint(request(("A", 1), id="c1"), "x")
-    assert fingerprint(base, "x") != fingerprint(request(("A", 1), id="c1", orderId="o1"), "x")
-    assert fingerprint(base, "x") != fingerprint(
-        request(("A", 1), id="c1", expiresInSeconds=60), "x"
+    base = request(("A", 1), id="c1").fingerprint("x")
+    assert base == request(("A", 1), id="c1").fingerprint("x")
+    assert base != request(("A", 1), id="c1").fingerprint("y")
+    assert base != request(("A", 1), id="c1", orderId="o1").fingerprint("x")
+    assert base != request(("A", 1), id="c1", expiresInSeconds=60).fingerprint("x")
+    assert base != request(("A", 1), ("B", 1), id="c1").fingerprint("x")
+    assert base != request(("A", 2), id="c1").fingerprint("x")
+
+
+def test_fingerprint_is_the_one_holds_were_stored_with() -> None:
+    """Holds placed before the service took domain requests keep replaying: the fingerprint
+    is still the canonical JSON of the API body with the channel."""
+    body = {
+        "id": "c1",
+        "orderId": "o1",
+        "items": [{"sku": "A", "location": "WH1", "quantity": 2, "allowOversell": True}],
+        "expiresInSeconds": 60,
+    }
+    model = CreateReservationRequest.model_validate(body)
+    canonical = json.dumps(
+        {"channel": "x", **model.model_dump(mode="json", exclude_none=False)},
+        sort_keys=True,
+        separators=(",", ":"),
     )
-    assert fingerprint(base, "x") != fingerprint(request(("A", 1), ("B", 1), id="c1"), "x")
+    assert model.to_command().fingerprint("x") == hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def test_cancel_unknown(service: ReservationService) -> None:
@@ -106,10 +127,10 @@ def test_sweep_takes_batches_until_nothing_is_due_or_time_is_up(
     moto_client: Any, moto_table: str, clock: ManualClock
 ) -> None:
     from reservations.config import Settings
-    from reservations.table import ReservationTable
+    from reservations.store import Store
 
     settings = Settings(table_name=moto_table, sweep_batch_limit=3, sweep_concurrency=1)
-    sweeper = ReservationService(ReservationTable(moto_client, moto_table), clock, settings)
+    sweeper = ReservationService(Store(moto_client, moto_table), clock, settings)
     sweeper.set_on_hand("A", "WH1", 20)
     for _ in range(7):
         sweeper.reserve(request(("A", 1), expiresInSeconds=60), "default")

@@ -11,7 +11,7 @@ from local.table import ensure_table
 from reservations.clock import ManualClock
 from reservations.errors import InsufficientStock
 from reservations.models import CreateReservationRequest
-from reservations.retry import RetryPolicy
+from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, make_service
 from tests.support.invariants import check_invariants
 
@@ -61,7 +61,7 @@ class StockMachine(RuleBasedStateMachine):
                     for (sku, loc), q, oversell in cart
                 ]
             }
-        )
+        ).to_command()
         available = self.available()
         fits = all(oversell or available.get(rec, 0) >= q for rec, q, oversell in cart)
         try:

@@ -1,8 +1,5 @@
 """Soft reservations of inventory: the domain shared by every Lambda function.
 
-Invariants (see docs/architecture.md):
-- every stock record keeps ``available == onHand - reserved``;
-- ``reserved`` equals the sum of what live holds still hold on that record;
-- a line without ``allowOversell`` is granted only while ``available >= quantity``.
-All three are enforced in one place, :mod:`reservations.table`.
+The invariants, and the one place each is enforced (:mod:`reservations.store`), are in
+docs/architecture.md, "Invariants".
 """

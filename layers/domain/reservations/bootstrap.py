@@ -17,7 +17,7 @@ from botocore.config import Config
 from .clock import Clock, SystemClock
 from .config import Settings
 from .service import ReservationService
-from .table import ReservationTable
+from .store import Store
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -46,14 +46,21 @@ def sqs_client(**overrides: Any) -> SQSClient:
     return cast("SQSClient", session.create_client("sqs", config=CLIENT_CONFIG, **overrides))
 
 
+def build_store(settings: Settings, client: DynamoDBClient | None = None) -> Store:
+    return Store(
+        client or dynamodb_client(),
+        settings.table_name,
+        receipt_retention_seconds=settings.erp_receipt_retention_seconds,
+    )
+
+
 def build_service(
     settings: Settings | None = None,
     client: DynamoDBClient | None = None,
     clock: Clock | None = None,
 ) -> ReservationService:
     settings = settings or Settings.from_env()
-    table = ReservationTable(client or dynamodb_client(), settings.table_name)
-    return ReservationService(table, clock or SystemClock(), settings)
+    return ReservationService(build_store(settings, client), clock or SystemClock(), settings)
 
 
 def build_erp_service(
@@ -66,5 +73,4 @@ def build_erp_service(
     from .erp import ErpService
 
     settings = settings or Settings.from_env()
-    table = ReservationTable(client or dynamodb_client(), settings.table_name)
-    return ErpService(table, clock or SystemClock(), settings)
+    return ErpService(build_store(settings, client), clock or SystemClock(), settings)

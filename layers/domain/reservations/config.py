@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
+# Longer than SQS keeps a message (at most 14 days) in the queue and again in its
+# dead-letter queue, so a redelivery or a redrive from the DLQ is still recognised.
+ERP_RECEIPT_RETENTION_SECONDS = 35 * DAY
 
 
 def _int_env(name: str, default: int) -> int:
@@ -33,10 +36,7 @@ class Settings:
     # Due holds read from the expiry index per round, and released at once per sweep.
     sweep_batch_limit: int = 500
     sweep_concurrency: int = 8
-    # How long the receipt of an ERP message is kept: longer than SQS keeps a message (at
-    # most 14 days) in the queue and again in its dead-letter queue, so a redelivery or a
-    # redrive from the DLQ is still recognised.
-    erp_receipt_retention_seconds: int = 35 * DAY
+    erp_receipt_retention_seconds: int = ERP_RECEIPT_RETENTION_SECONDS
     # How long one delivery of an auto offset may work on it before another may take over:
     # longer than the ERP function's timeout, so the first is surely gone by then.
     erp_claim_lease_seconds: int = 2 * MINUTE
@@ -54,7 +54,9 @@ class Settings:
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
             sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
-            erp_receipt_retention_seconds=_int_env("ERP_RECEIPT_RETENTION_SECONDS", 35 * DAY),
+            erp_receipt_retention_seconds=_int_env(
+                "ERP_RECEIPT_RETENTION_SECONDS", ERP_RECEIPT_RETENTION_SECONDS
+            ),
             erp_claim_lease_seconds=_int_env("ERP_CLAIM_LEASE_SECONDS", 2 * MINUTE),
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

@@ -8,12 +8,14 @@ confirms that on live data. It reads the whole table, so run it off-peak.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .records import LIVE_STATUSES, Line, Status, StockLevel
-from .table import line_from_item, stock_level_from_item
+from .store import Store
+from .store.items import line_from_item, status_of_header, stock_level_from_item
+from .store.keys import Entity, entity_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -32,27 +34,18 @@ class DriftReport:
         return not self.problems
 
 
-def scan(client: DynamoDBClient, table_name: str) -> Iterator[Mapping[str, Any]]:
-    kwargs: dict[str, Any] = {"TableName": table_name, "ConsistentRead": True}
-    while True:
-        page = client.scan(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def check(items: Iterator[Mapping[str, Any]]) -> DriftReport:
+def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     statuses: dict[str, Status] = {}
     lines: list[tuple[str, Line]] = []
     levels: dict[Key, StockLevel] = {}
     for item in items:
-        entity = item.get("entity", {}).get("S")
-        if entity == "reservation":
-            statuses[item["id"]["S"]] = Status(item["status"]["S"])
-        elif entity == "hold":
+        entity = entity_of(item)
+        if entity is Entity.RESERVATION:
+            reservation_id, status = status_of_header(item)
+            statuses[reservation_id] = status
+        elif entity is Entity.HOLD_LINE:
             lines.append((item["reservationId"]["S"], line_from_item(item)))
-        elif entity == "stock":
+        elif entity is Entity.STOCK:
             level = stock_level_from_item(item)
             levels[(level.sku, level.location)] = level
 
@@ -64,13 +57,13 @@ def check(items: Iterator[Mapping[str, Any]]) -> DriftReport:
             problems.append(f"{where}: held+released+consumed != quantity ({line})")
         if line.held < 0:
             problems.append(f"{where}: negative held {line.held}")
-        status = statuses.get(reservation_id)
-        if status is None:
+        found = statuses.get(reservation_id)
+        if found is None:
             problems.append(f"{where}: no reservation header")
-        elif status in LIVE_STATUSES:
+        elif found in LIVE_STATUSES:
             held[(line.sku, line.location)] += line.held
         elif line.held:
-            problems.append(f"{where}: {status.value} but still holds {line.held}")
+            problems.append(f"{where}: {found.value} but still holds {line.held}")
     for key, level in levels.items():
         if level.available != level.on_hand - level.reserved:
             problems.append(
@@ -88,4 +81,4 @@ def check(items: Iterator[Mapping[str, Any]]) -> DriftReport:
 
 
 def check_table(client: DynamoDBClient, table_name: str) -> DriftReport:
-    return check(scan(client, table_name))
+    return check(Store(client, table_name).scan())

@@ -7,7 +7,6 @@ SQS delivers twice, or a batch retried after a crash, finds its receipt and chan
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -18,8 +17,8 @@ from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSe
 from .errors import InvalidRequest, NotFound
 from .lifecycle import Retention
 from .records import Receipt, Reservation
-from .retry import RetryPolicy, with_retries
-from .table import AlreadyApplied, MessageInProgress, ReservationTable, StaleSequence
+from .store import AlreadyApplied, MessageInProgress, StaleSequence, Store
+from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
 
 
@@ -42,18 +41,19 @@ class Outcome:
 class ErpService:
     def __init__(
         self,
-        table: ReservationTable,
+        store: Store,
         clock: Clock,
         settings: Settings,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self._table = table
+        self._stock = store.stock
+        self._reservations = store.reservations
+        self._ledger = store.receipts
         self._clock = clock
         self._retry = retry_policy or RetryPolicy()
-        self._receipt_retention = settings.erp_receipt_retention_seconds
         self._claim_lease = settings.erp_claim_lease_seconds
         self._retention = Retention.from_settings(settings)
-        self._transitions = Transitions(table, clock, self._retry)
+        self._transitions = Transitions(store, clock, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -69,7 +69,7 @@ class ErpService:
 
     def set_stock(self, message: StockSet) -> Outcome:
         try:
-            level = self._table.set_on_hand_in_sequence(
+            level = self._stock.set_on_hand_in_sequence(
                 message.sku, message.location, message.onHand, message.sequence, self._now()
             )
         except StaleSequence as stale:
@@ -81,14 +81,8 @@ class ErpService:
         now = self._now()
         try:
             with_retries(
-                lambda token: self._table.adjust_on_hand(
-                    receipt,
-                    message.sku,
-                    message.location,
-                    message.delta,
-                    now,
-                    now + self._receipt_retention,
-                    token=token,
+                lambda token: self._stock.adjust_on_hand(
+                    receipt, message.sku, message.location, message.delta, now, token=token
                 ),
                 self._retry,
             )
@@ -98,7 +92,7 @@ class ErpService:
         if message.delta < 0:
             # A transaction returns no values: only a decrease can push available below
             # zero, so only a decrease pays for a read to report it.
-            level = self._table.get_stock_level(message.sku, message.location)
+            level = self._stock.get_level(message.sku, message.location)
             shortfall = max(0, -level.available) if level else 0
         return Outcome(Effect.APPLIED, applied=message.delta, shortfall=shortfall)
 
@@ -116,7 +110,7 @@ class ErpService:
         except AlreadyApplied as done:
             return self._duplicate(receipt, done.existing, "offsetId")
         except NotFound:
-            if self._table.receipts("offset", message.offsetId):
+            if self._ledger.completed("offset", message.offsetId):
                 return Outcome(Effect.DUPLICATE)  # applied, then the hold was purged
             raise PoisonMessage(
                 f"reservationId: reservation {reservation_id!r} does not exist"
@@ -137,48 +131,35 @@ class ErpService:
         crash takes the claim over once its lease has run out, skips the holds whose parts
         exist and covers only what is left.
         """
-        fingerprint = message.fingerprint()
-        whole = Receipt("offset", message.offsetId, fingerprint)
-        owner = uuid.uuid4().hex
+        whole = Receipt("offset", message.offsetId, message.fingerprint())
         now = self._now()
         try:
-            self._table.claim_receipt(whole, owner, now, now + self._claim_lease)
+            claim = self._ledger.claim(whole, now, now + self._claim_lease)
         except AlreadyApplied as finished:
             return self._duplicate(whole, finished.existing, "offsetId")
-        earlier = self._table.receipts("offset", message.offsetId)
-        for receipt in earlier:
-            if receipt.fingerprint != fingerprint:
-                return self._duplicate(whole, receipt, "offsetId")
-        covered = sum(part.applied for part in earlier)
-        done = {part.part for part in earlier}
+        covered = claim.covered
         candidates = sorted(
             (
                 hold
-                for hold in self._table.holds_on_sku(message.sku, message.location)
-                if hold.reservation_id not in done and hold.is_live_at(now)
+                for hold in self._reservations.holds_on_sku(message.sku, message.location)
+                if not claim.done(hold.reservation_id) and hold.is_live_at(now)
             ),
             key=lambda hold: (hold.created_at, hold.reservation_id),
         )
-        touched = len(done)
+        touched = len(claim.parts)
         for hold in candidates:
             remaining = message.quantity - covered
             if remaining <= 0:
                 break
-            part = replace(whole, part=hold.reservation_id)
+            part = claim.part(hold.reservation_id)
             try:
                 applied = self._offset_hold(message, hold.reservation_id, remaining, part)
             except NotFound:
                 continue  # purged since it was listed
             covered += applied
             touched += 1 if applied else 0
-        keep_until = self._now() + self._receipt_retention
         try:
-            with_retries(
-                lambda token: self._table.complete_receipt(
-                    replace(whole, applied=covered), owner, now, keep_until, token=token
-                ),
-                self._retry,
-            )
+            self._ledger.complete(claim, covered, self._now())
         except AlreadyApplied as other:
             # Our lease ran out and another delivery finished the message.
             return self._duplicate(whole, other.existing, "offsetId")
@@ -209,25 +190,13 @@ class ErpService:
             if result.applied == 0:
                 return Plan(current, 0)
             return Plan(
-                result.reservation,
-                result.applied,
-                receipt=replace(receipt, applied=result.applied),
-                receipt_keep_until=now + self._receipt_retention,
+                result.reservation, result.applied, receipt=replace(receipt, applied=result.applied)
             )
 
         applied = self._transitions.apply(reservation_id, plan)
         if applied == 0 and receipt.part is None:
-            self._write_receipt(replace(receipt, applied=0))
+            self._ledger.record(replace(receipt, applied=0), self._now())
         return applied
-
-    def _write_receipt(self, receipt: Receipt) -> None:
-        now = self._now()
-        with_retries(
-            lambda token: self._table.record_receipt(
-                receipt, now, now + self._receipt_retention, token=token
-            ),
-            self._retry,
-        )
 
     @staticmethod
     def _duplicate(receipt: Receipt, existing: Receipt, id_field: str) -> Outcome:

@@ -1,13 +1,7 @@
-"""The life of a hold as pure functions: the state before and a request in, the state after out.
-
-    ACTIVE --confirm--> CONFIRMED --fulfill--> FULFILLED
-    ACTIVE | CONFIRMED --cancel / release of everything--> CANCELLED
-    ACTIVE --expiry (sweeper)--> EXPIRED
-    ACTIVE | CONFIRMED --ERP offset of everything held--> FULFILLED
-
-An ACTIVE hold past ``expiresAt`` already counts as EXPIRED: nothing may confirm, extend,
-release or fulfil it. :mod:`reservations.table` persists the difference between the two
-states in one transaction conditioned on the version read, so each transition happens once.
+"""The life of a hold as pure functions: the state before and a request in, the state after
+out. The transitions and the rule that names how a hold ended are drawn in
+docs/architecture.md, "The life of a hold"; :mod:`reservations.transitions` writes each
+step once, conditioned on the version it was planned from.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from .commands import ReserveLine, ReserveRequest
+
 # One transaction carries at most 100 items: the reservation header, and for each line its
 # stock record and its hold record.
 MAX_LINES = 49
@@ -80,6 +82,17 @@ class CreateReservationRequest(StrictModel):
     )
 
     _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
+
+    def to_command(self) -> ReserveRequest:
+        return ReserveRequest(
+            lines=tuple(
+                ReserveLine(item.sku, item.location, item.quantity, item.allowOversell)
+                for item in self.items
+            ),
+            id=self.id,
+            order_id=self.orderId,
+            expires_in_seconds=self.expiresInSeconds,
+        )
 
 
 class ExtendReservationRequest(StrictModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +11,7 @@ from ulid import ULID
 
 from . import lifecycle
 from .clock import Clock
+from .commands import ReserveRequest
 from .config import Settings
 from .errors import (
     IdempotencyConflict,
@@ -22,10 +21,9 @@ from .errors import (
     NotFound,
 )
 from .lifecycle import LineQuantity, Retention
-from .models import CreateReservationRequest
 from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
-from .retry import RetryPolicy, with_retries
-from .table import ReservationExists, ReservationTable, StockShort
+from .store import ReservationExists, StockShort, Store
+from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
 
 Transition = Callable[[Reservation, int], Reservation]
@@ -44,30 +42,20 @@ class SweepReport:
     skipped: int = 0  # confirmed, extended or ended by someone else first
 
 
-def fingerprint(request: CreateReservationRequest, channel: str) -> str:
-    """Identity of a request body: same id + same fingerprint is a replay, not a new hold."""
-    canonical = json.dumps(
-        {"channel": channel, **request.model_dump(mode="json", exclude_none=False)},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class ReservationService:
     def __init__(
         self,
-        table: ReservationTable,
+        store: Store,
         clock: Clock,
         settings: Settings,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
-        self._table = table
+        self._store = store
         self._clock = clock
         self._settings = settings
         self._retry = retry_policy or RetryPolicy()
         self._retention = Retention.from_settings(settings)
-        self._transitions = Transitions(table, clock, self._retry)
+        self._transitions = Transitions(store, clock, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -82,9 +70,9 @@ class ReservationService:
 
     # --- reserve -------------------------------------------------------------------------
 
-    def reserve(self, request: CreateReservationRequest, channel: str) -> ReserveResult:
+    def reserve(self, request: ReserveRequest, channel: str) -> ReserveResult:
         now = self._now()
-        expires_at = now + self._expires_in(request.expiresInSeconds)
+        expires_at = now + self._expires_in(request.expires_in_seconds)
         # The record remembers which call created it, so a retry of this call that finds
         # its own committed write (the first response was lost) still answers 201.
         call_id = uuid.uuid4().hex
@@ -92,15 +80,15 @@ class ReservationService:
             id=request.id or str(ULID()),
             status=Status.ACTIVE,
             channel=channel,
-            order_id=request.orderId,
+            order_id=request.order_id,
             lines=tuple(
-                Line(item.sku, item.location, item.quantity, item.allowOversell, held=item.quantity)
-                for item in request.items
+                Line(x.sku, x.location, x.quantity, x.allow_oversell, held=x.quantity)
+                for x in request.lines
             ),
             created_at=now,
             updated_at=now,
             expires_at=expires_at,
-            fingerprint=fingerprint(request, channel),
+            fingerprint=request.fingerprint(channel),
             version=1,
             request_token=call_id,
             purge_at=self._retention.while_active(expires_at),
@@ -108,7 +96,7 @@ class ReservationService:
 
         def attempt(token: str) -> ReserveResult:
             try:
-                self._table.create_reservation(reservation, token=token)
+                self._store.reservations.create(reservation, token=token)
             except ReservationExists as exists:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
@@ -146,7 +134,7 @@ class ReservationService:
         due: set[str] = set()
         live: dict[tuple[str, str], int] = {}
         for sku in {sku for sku, _ in reserved_when_refused}:
-            for hold in self._table.holds_on_sku(sku):
+            for hold in self._store.reservations.holds_on_sku(sku):
                 record = (sku, hold.line.location)
                 if record not in reserved_when_refused:
                     continue
@@ -176,12 +164,12 @@ class ReservationService:
         now = self._now()
         return [
             hold
-            for hold in self._table.holds_on_sku(sku)
+            for hold in self._store.reservations.holds_on_sku(sku)
             if hold.is_live_at(now) and (owner is None or hold.channel == owner)
         ]
 
     def inventory(self, sku: str) -> Inventory:
-        inventory = self._table.get_inventory(sku)
+        inventory = self._store.stock.get_inventory(sku)
         if not inventory.locations:
             raise NotFound(f"sku {sku!r} has no stock record")
         return inventory
@@ -270,7 +258,7 @@ class ReservationService:
         with ThreadPoolExecutor(max_workers=self._settings.sweep_concurrency) as pool:
             # At least one round, however little time is left: a run must make progress.
             while report.due == 0 or not out_of_time():
-                due = self._table.due_reservation_ids(now, limit=self._settings.sweep_batch_limit)
+                due = self._store.reservations.due_ids(now, limit=self._settings.sweep_batch_limit)
                 if not due:
                     break
                 report.due += len(due)
@@ -288,7 +276,7 @@ class ReservationService:
     # --- stock ---------------------------------------------------------------------------
 
     def set_on_hand(self, sku: str, location: str, on_hand: int) -> StockLevel:
-        return self._table.set_on_hand(sku, location, on_hand, self._now())
+        return self._store.stock.set_on_hand(sku, location, on_hand, self._now())
 
     def settle_purged_line(
         self, reservation_id: str, line: Line, status: Status, created_at: int = 0
@@ -299,7 +287,7 @@ class ReservationService:
             return False
         now = self._now()
         return with_retries(
-            lambda _: self._table.settle_purged_line(
+            lambda _: self._store.reservations.settle_purged_line(
                 reservation_id, line, now, self._retention.after_end(now), created_at
             ),
             self._retry,

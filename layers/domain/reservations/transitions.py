@@ -15,8 +15,8 @@ from typing import Generic, TypeVar
 from .clock import Clock
 from .errors import Contention, NotFound
 from .records import Receipt, Reservation
-from .retry import RetryPolicy, with_retries
-from .table import RecordBeingPurged, ReservationChanged, ReservationTable
+from .store import RecordBeingPurged, ReservationChanged, Store
+from .store.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
 
@@ -29,15 +29,14 @@ class Plan(Generic[T]):
     after: Reservation
     result: T
     receipt: Receipt | None = None  # written in the same transaction, or AlreadyApplied
-    receipt_keep_until: int = 0
 
 
 Planner = Callable[[Reservation, int], Plan[T]]
 
 
 class Transitions:
-    def __init__(self, table: ReservationTable, clock: Clock, retry: RetryPolicy) -> None:
-        self._table = table
+    def __init__(self, store: Store, clock: Clock, retry: RetryPolicy) -> None:
+        self._reservations = store.reservations
         self._clock = clock
         self._retry = retry
 
@@ -46,7 +45,7 @@ class Transitions:
         hold is NotFound with the very message of one that does not exist, and so is one
         whose header TTL is deleting."""
         try:
-            reservation = self._table.get_reservation(reservation_id)
+            reservation = self._reservations.get(reservation_id)
         except RecordBeingPurged:
             reservation = None
         if reservation is None or (owner is not None and reservation.channel != owner):
@@ -66,12 +65,8 @@ class Transitions:
             def write(
                 token: str, before: Reservation = current, planned: Plan[T] = planned
             ) -> None:
-                self._table.save_transition(
-                    before,
-                    planned.after,
-                    token=token,
-                    receipt=planned.receipt,
-                    receipt_keep_until=planned.receipt_keep_until,
+                self._reservations.save_transition(
+                    before, planned.after, token=token, receipt=planned.receipt
                 )
 
             try:

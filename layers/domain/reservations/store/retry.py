@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from .errors import Contention
-from .table import WriteConflict
+from ..errors import Contention
+from .transact import WriteConflict
 
 T = TypeVar("T")
 

@@ -1,0 +1,62 @@
+"""The only door to DynamoDB: every key, expression and transaction of the service lives in
+this package (table design and invariants: docs/architecture.md).
+
+``Store`` gathers one object per aggregate over the one table: ``reservations`` (headers
+and hold lines), ``stock`` (stock records) and ``receipts`` (the ERP's receipt ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..config import ERP_RECEIPT_RETENTION_SECONDS
+from .pages import scan_all
+from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
+from .reservations import (
+    RecordBeingPurged,
+    ReservationChanged,
+    ReservationExists,
+    ReservationStore,
+    StockShort,
+)
+from .retry import RetryPolicy
+from .stock import StaleSequence, StockStore
+from .transact import WriteConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+class Store:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        receipt_retention_seconds: int = ERP_RECEIPT_RETENTION_SECONDS,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.client = client
+        self.name = table_name
+        self.receipts = ReceiptLedger(client, table_name, receipt_retention_seconds, retry)
+        self.stock = StockStore(client, table_name, self.receipts)
+        self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
+
+    def scan(self) -> Iterator[Mapping[str, Any]]:
+        """Every item (the drift check; operators only)."""
+        return scan_all(self.client, self.name)
+
+
+__all__ = [
+    "AlreadyApplied",
+    "Claim",
+    "MessageInProgress",
+    "RecordBeingPurged",
+    "ReservationChanged",
+    "ReservationExists",
+    "StaleSequence",
+    "StockShort",
+    "Store",
+    "WriteConflict",
+]

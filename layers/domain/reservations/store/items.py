@@ -1,0 +1,224 @@
+"""Codecs between DynamoDB items and the records of :mod:`reservations.records`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..records import Hold, Line, Receipt, Reservation, Status, StockLevel
+from .keys import (
+    ENTITY,
+    SK,
+    TTL_ATTRIBUTE,
+    AttributeMap,
+    Entity,
+    expiry_shard,
+    hold_sort,
+    line_key,
+    n,
+    receipt_key,
+    receipt_part_of,
+    reservation_key,
+    s,
+)
+
+# Placeholders for line attributes; "status" and "consumed" are DynamoDB reserved words.
+LINE_NAMES = {
+    "#status": "status",
+    "#held": "held",
+    "#released": "released",
+    "#consumed": "consumed",
+    "#offset": "offset",
+}
+
+
+def _int(item: Mapping[str, Any], name: str, default: int = 0) -> int:
+    return int(item[name]["N"]) if name in item else default
+
+
+# --- reservations and their lines ---------------------------------------------------------
+
+
+def header_item(reservation: Reservation) -> AttributeMap:
+    item: AttributeMap = {
+        **reservation_key(reservation.id),
+        ENTITY: s(Entity.RESERVATION),
+        "id": s(reservation.id),
+        "status": s(reservation.status.value),
+        "channel": s(reservation.channel),
+        "lineCount": n(len(reservation.lines)),
+        "createdAt": n(reservation.created_at),
+        "updatedAt": n(reservation.created_at),
+        "expiresAt": n(reservation.expires_at),
+        "expiryShard": s(expiry_shard(reservation.id)),
+        "fingerprint": s(reservation.fingerprint),
+        "requestToken": s(reservation.request_token),
+        "version": n(reservation.version),
+    }
+    if reservation.purge_at is not None:
+        item[TTL_ATTRIBUTE] = n(reservation.purge_at)
+    if reservation.order_id is not None:
+        item["orderId"] = s(reservation.order_id)
+    return item
+
+
+def line_is_indexed(reservation: Reservation, line: Line) -> bool:
+    """SkuHoldsIndex holds exactly the lines still holding stock of a live reservation."""
+    return reservation.is_live and line.held > 0
+
+
+def line_state(reservation: Reservation, line: Line) -> tuple[AttributeMap, list[str]]:
+    """The attributes a line item has in this state (by attribute name), and those it must
+    not have. A line copies its reservation's status, expiry and channel so the per-sku index
+    answers "live holds on this sku" without reading the headers."""
+    present: AttributeMap = {
+        "held": n(line.held),
+        "released": n(line.released),
+        "consumed": n(line.consumed),
+        "offset": n(line.offset),
+        "status": s(reservation.status.value),
+        "expiresAt": n(reservation.expires_at),
+    }
+    absent: list[str] = []
+    if line_is_indexed(reservation, line):
+        present["holdSku"] = s(line.sku)
+        present["holdSort"] = s(hold_sort(line.location, reservation.id))
+    else:
+        absent += ["holdSku", "holdSort"]
+    if reservation.purge_at is None:
+        absent.append(TTL_ATTRIBUTE)
+    else:
+        present[TTL_ATTRIBUTE] = n(reservation.purge_at)
+    return present, absent
+
+
+def line_item(reservation: Reservation, line: Line) -> AttributeMap:
+    present, _ = line_state(reservation, line)
+    return {
+        **line_key(reservation.id, line.sku, line.location),
+        ENTITY: s(Entity.HOLD_LINE),
+        "reservationId": s(reservation.id),
+        "channel": s(reservation.channel),
+        "sku": s(line.sku),
+        "location": s(line.location),
+        "quantity": n(line.quantity),
+        "allowOversell": {"BOOL": line.allow_oversell},
+        "createdAt": n(reservation.created_at),
+        **present,
+    }
+
+
+def line_from_item(item: Mapping[str, Any]) -> Line:
+    return Line(
+        sku=item["sku"]["S"],
+        location=item["location"]["S"],
+        quantity=int(item["quantity"]["N"]),
+        allow_oversell=item.get("allowOversell", {}).get("BOOL", False),
+        held=int(item["held"]["N"]),
+        released=_int(item, "released"),
+        consumed=_int(item, "consumed"),
+        offset=_int(item, "offset"),
+    )
+
+
+def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -> Reservation:
+    """A reservation from its header item (and its line items, read alongside)."""
+    return Reservation(
+        id=item["id"]["S"],
+        status=Status(item["status"]["S"]),
+        channel=item["channel"]["S"],
+        lines=tuple(lines),
+        created_at=int(item["createdAt"]["N"]),
+        expires_at=int(item["expiresAt"]["N"]),
+        fingerprint=item["fingerprint"]["S"],
+        version=int(item["version"]["N"]),
+        order_id=item["orderId"]["S"] if "orderId" in item else None,
+        request_token=item.get("requestToken", {}).get("S", ""),
+        updated_at=_int(item, "updatedAt", int(item["createdAt"]["N"])),
+        purge_at=_int(item, TTL_ATTRIBUTE) if TTL_ATTRIBUTE in item else None,
+    )
+
+
+def line_count(header: Mapping[str, Any], default: int) -> int:
+    return _int(header, "lineCount", default)
+
+
+def hold_from_item(item: Mapping[str, Any]) -> Hold:
+    return Hold(
+        reservation_id=item["reservationId"]["S"],
+        channel=item["channel"]["S"],
+        status=Status(item["status"]["S"]),
+        expires_at=int(item["expiresAt"]["N"]),
+        line=line_from_item(item),
+        created_at=_int(item, "createdAt"),
+    )
+
+
+def status_of_header(item: Mapping[str, Any]) -> tuple[str, Status]:
+    return item["id"]["S"], Status(item["status"]["S"])
+
+
+def purged_line_item(key: AttributeMap, line: Line, now: int, keep_until: int) -> AttributeMap:
+    return {
+        **key,
+        ENTITY: s(Entity.PURGED_LINE),
+        "held": n(line.held),
+        "settledAt": n(now),
+        TTL_ATTRIBUTE: n(keep_until),
+    }
+
+
+# --- stock --------------------------------------------------------------------------------
+
+
+def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
+    return StockLevel(
+        sku=item["sku"]["S"],
+        location=item["location"]["S"],
+        on_hand=int(item["onHand"]["N"]),
+        reserved=int(item["reserved"]["N"]),
+        available=int(item["available"]["N"]),
+        updated_at=_int(item, "updatedAt"),
+    )
+
+
+def available_of(item: Mapping[str, Any] | None) -> int:
+    """Availability reported for a short line; an unknown sku or location has none."""
+    return 0 if not item else _int(item, "available")
+
+
+def reserved_of(item: Mapping[str, Any] | None) -> int:
+    return 0 if not item else _int(item, "reserved")
+
+
+# --- ERP receipts -------------------------------------------------------------------------
+
+
+CLAIMED = "claimed"  # a receipt's state while a message applied in steps is under way
+
+
+def receipt_item(receipt: Receipt, now: int, purge_at: int) -> AttributeMap:
+    return {
+        **receipt_key(receipt.kind, receipt.message_id, receipt.part),
+        ENTITY: s(Entity.ERP_RECEIPT),
+        "kind": s(receipt.kind),
+        "messageId": s(receipt.message_id),
+        "fingerprint": s(receipt.fingerprint),
+        "applied": n(receipt.applied),
+        "appliedAt": n(now),
+        TTL_ATTRIBUTE: n(purge_at),
+    }
+
+
+def receipt_is_claim(item: Mapping[str, Any]) -> bool:
+    return bool(item.get("state", {}).get("S") == CLAIMED)
+
+
+def receipt_from_item(item: Mapping[str, Any]) -> Receipt:
+    return Receipt(
+        kind=item["kind"]["S"],
+        message_id=item["messageId"]["S"],
+        fingerprint=item["fingerprint"]["S"],
+        applied=int(item["applied"]["N"]),
+        part=receipt_part_of(item[SK]["S"]),
+    )

@@ -1,0 +1,119 @@
+"""Every key, key prefix, index and entity name of the one table (docs/architecture.md,
+"Table design"). Only this module spells them."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+AttributeMap = dict[str, Any]
+
+PK = "PK"
+SK = "SK"
+ENTITY = "entity"
+TTL_ATTRIBUTE = "purgeAt"
+EXPIRY_INDEX = "ExpiryIndex"
+SKU_HOLDS_INDEX = "SkuHoldsIndex"
+EXPIRY_SHARDS = 8
+
+STOCK_PREFIX = "SKU#"
+LOCATION_PREFIX = "LOC#"
+RESERVATION_PREFIX = "RES#"
+RESERVATION_SK = "RES"
+LINE_PREFIX = "LINE#"
+PURGED_PREFIX = "PURGED#"
+RECEIPT_PREFIX = "MSG#"
+RECEIPT_SK = "MSG"
+RECEIPT_PART_PREFIX = "PART#"
+
+
+class Entity(StrEnum):
+    """The kinds of item, stored in each item's ``entity`` attribute."""
+
+    STOCK = "stock"
+    RESERVATION = "reservation"
+    HOLD_LINE = "hold"
+    PURGED_LINE = "purged-line"
+    ERP_RECEIPT = "erp-receipt"
+
+
+def n(value: int) -> AttributeMap:
+    return {"N": str(value)}
+
+
+def s(value: str) -> AttributeMap:
+    return {"S": str(value)}  # an Entity too
+
+
+def entity_of(item: Mapping[str, Any]) -> Entity | None:
+    raw = item.get(ENTITY, {}).get("S")
+    return Entity(raw) if raw in Entity.__members__.values() else None
+
+
+def stock_pk(sku: str) -> AttributeMap:
+    return s(f"{STOCK_PREFIX}{sku}")
+
+
+def stock_key(sku: str, location: str) -> AttributeMap:
+    return {PK: stock_pk(sku), SK: s(f"{LOCATION_PREFIX}{location}")}
+
+
+def reservation_pk(reservation_id: str) -> AttributeMap:
+    return s(f"{RESERVATION_PREFIX}{reservation_id}")
+
+
+def reservation_id_of(pk: str) -> str:
+    return pk.removeprefix(RESERVATION_PREFIX)
+
+
+def reservation_key(reservation_id: str) -> AttributeMap:
+    return {PK: reservation_pk(reservation_id), SK: s(RESERVATION_SK)}
+
+
+def line_sk(sku: str, location: str) -> str:
+    return f"{LINE_PREFIX}{sku}#{location}"
+
+
+def line_key(reservation_id: str, sku: str, location: str) -> AttributeMap:
+    return {PK: reservation_pk(reservation_id), SK: s(line_sk(sku, location))}
+
+
+def purged_line_key(reservation_id: str, created_at: int, sku: str, location: str) -> AttributeMap:
+    # createdAt tells apart two holds that reused one id, each purged in turn.
+    return {
+        PK: reservation_pk(reservation_id),
+        SK: s(f"{PURGED_PREFIX}{created_at}#{sku}#{location}"),
+    }
+
+
+def hold_sort(location: str, reservation_id: str) -> str:
+    """SkuHoldsIndex's sort key: a location's holds share the prefix ``<location>#``."""
+    return f"{location}#{reservation_id}"
+
+
+def hold_sort_prefix(location: str) -> str:
+    return f"{location}#"
+
+
+def expiry_shard(reservation_id: str) -> str:
+    """Spreads ACTIVE holds over a few index partitions, so expiring ones never share one."""
+    return expiry_shard_name(zlib.crc32(reservation_id.encode()) % EXPIRY_SHARDS)
+
+
+def expiry_shard_name(shard: int) -> str:
+    return f"EXP#{shard}"
+
+
+def receipt_pk(kind: str, message_id: str) -> AttributeMap:
+    return s(f"{RECEIPT_PREFIX}{kind}#{message_id}")
+
+
+def receipt_key(kind: str, message_id: str, part: str | None) -> AttributeMap:
+    sk = RECEIPT_SK if part is None else f"{RECEIPT_PART_PREFIX}{part}"
+    return {PK: receipt_pk(kind, message_id), SK: s(sk)}
+
+
+def receipt_part_of(sk: str) -> str | None:
+    return None if sk == RECEIPT_SK else sk.removeprefix(RECEIPT_PART_PREFIX)

@@ -1,0 +1,313 @@
+"""Reservations: a header and its hold lines in one partition, written with the stock they
+move in one transaction (docs/architecture.md, "Table design" and "Invariants")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ShortItem
+from ..records import Hold, Line, Receipt, Reservation, Status
+from .items import (
+    LINE_NAMES,
+    available_of,
+    header_item,
+    hold_from_item,
+    line_count,
+    line_from_item,
+    line_item,
+    line_state,
+    purged_line_item,
+    reservation_from_item,
+    reserved_of,
+)
+from .keys import (
+    EXPIRY_INDEX,
+    EXPIRY_SHARDS,
+    LINE_PREFIX,
+    PK,
+    RESERVATION_SK,
+    SK,
+    SKU_HOLDS_INDEX,
+    TTL_ATTRIBUTE,
+    AttributeMap,
+    expiry_shard,
+    expiry_shard_name,
+    hold_sort_prefix,
+    line_key,
+    n,
+    purged_line_key,
+    reservation_id_of,
+    reservation_key,
+    reservation_pk,
+    s,
+)
+from .pages import query_all
+from .receipts import ReceiptLedger, raise_if_receipt_exists
+from .stock import StockStore
+from .transact import TransactionCancelled, conflict_or, transact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+class ReservationExists(Exception):
+    def __init__(self, existing: Reservation) -> None:
+        super().__init__(existing.id)
+        self.existing = existing
+
+
+class StockShort(Exception):
+    def __init__(self, items: list[ShortItem], held: dict[tuple[str, str], int]) -> None:
+        super().__init__(f"{len(items)} short item(s)")
+        self.items = items
+        # Short (sku, location)s on which something was reserved, and how much, when the
+        # transaction was refused: only there can an expired-but-unswept hold be in the way.
+        self.held = held
+
+
+class ReservationChanged(Exception):
+    """The reservation is no longer in the state the write was computed from."""
+
+
+class RecordBeingPurged(Exception):
+    """TTL has deleted part of this reservation's items; it can no longer change."""
+
+
+def _expression(present: AttributeMap, absent: list[str], names: dict[str, str]) -> str:
+    """``SET`` every present attribute (by its placeholder where it has one) and ``REMOVE``
+    every absent one."""
+    placeholder = {name: key for key, name in names.items()}
+    sets = ", ".join(f"{placeholder.get(name, name)} = :{name}" for name in present)
+    return f"SET {sets}" + (f" REMOVE {', '.join(absent)}" if absent else "")
+
+
+class ReservationStore:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, stock: StockStore, ledger: ReceiptLedger
+    ) -> None:
+        self._client = client
+        self._name = table_name
+        self._stock = stock
+        self._ledger = ledger
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(self, reservation_id: str) -> Reservation | None:
+        """The header and its lines in one strongly consistent Query of their partition."""
+        items = list(
+            query_all(
+                self._client,
+                TableName=self._name,
+                KeyConditionExpression=f"{PK} = :pk",
+                ExpressionAttributeValues={":pk": reservation_pk(reservation_id)},
+                ConsistentRead=True,
+            )
+        )
+        header = next((i for i in items if i[SK]["S"] == RESERVATION_SK), None)
+        if header is None:
+            return None
+        lines = [line_from_item(i) for i in items if i[SK]["S"].startswith(LINE_PREFIX)]
+        reservation = reservation_from_item(header, lines)
+        if len(lines) != line_count(header, len(lines)):
+            # TTL is deleting this record item by item; the stream function settles it.
+            raise RecordBeingPurged(reservation_id)
+        return reservation
+
+    def holds_on_sku(self, sku: str, location: str | None = None) -> list[Hold]:
+        """Lines still holding stock of a sku, from the sparse per-sku index (eventually
+        consistent: a hold placed a moment ago may be missing)."""
+        condition = "holdSku = :sku"
+        values: AttributeMap = {":sku": s(sku)}
+        if location is not None:
+            condition += " AND begins_with(holdSort, :location)"
+            values[":location"] = s(hold_sort_prefix(location))
+        return [
+            hold_from_item(item)
+            for item in query_all(
+                self._client,
+                TableName=self._name,
+                IndexName=SKU_HOLDS_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        ]
+
+    def due_ids(self, now: int, limit: int | None = None) -> list[str]:
+        """ACTIVE reservations whose expiry has passed, from the sparse expiry index."""
+        found: list[str] = []
+        for shard in range(EXPIRY_SHARDS):
+            for item in query_all(
+                self._client,
+                TableName=self._name,
+                IndexName=EXPIRY_INDEX,
+                KeyConditionExpression="expiryShard = :shard AND expiresAt <= :now",
+                ExpressionAttributeValues={":shard": s(expiry_shard_name(shard)), ":now": n(now)},
+            ):
+                found.append(reservation_id_of(item[PK]["S"]))
+                if limit is not None and len(found) >= limit:
+                    return found
+        return found
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def create(self, reservation: Reservation, *, token: str) -> None:
+        """Write the reservation and hold every line, all or nothing, in one transaction.
+
+        Raises ReservationExists (the id is taken: the existing header is attached),
+        StockShort (every line lacking stock, with its current availability) or
+        WriteConflict (a concurrent transaction won; retrying is safe).
+        """
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": header_item(reservation),
+                    "ConditionExpression": f"attribute_not_exists({PK})",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+        # Stock updates come right after the header so cancellation reasons map to lines.
+        items += [self._stock.hold_item(line, reservation.created_at) for line in reservation.lines]
+        items += [
+            {"Put": {"TableName": self._name, "Item": line_item(reservation, line)}}
+            for line in reservation.lines
+        ]
+        try:
+            transact(self._client, items, token)
+        except TransactionCancelled as cancelled:
+            head = cancelled.reasons[0]
+            if head.condition_failed and head.item:
+                raise ReservationExists(reservation_from_item(head.item)) from None
+            line_reasons = cancelled.reasons[1 : 1 + len(reservation.lines)]
+            failed = [
+                (line, reason.item)
+                for line, reason in zip(reservation.lines, line_reasons, strict=True)
+                if reason.condition_failed
+            ]
+            if failed:
+                raise StockShort(
+                    [
+                        ShortItem(line.sku, line.location, line.quantity, available_of(old))
+                        for line, old in failed
+                    ],
+                    held={
+                        (line.sku, line.location): reserved_of(old)
+                        for line, old in failed
+                        if reserved_of(old) > 0
+                    },
+                ) from None
+            raise conflict_or(cancelled) from None
+
+    def save_transition(
+        self, before: Reservation, after: Reservation, *, token: str, receipt: Receipt | None = None
+    ) -> None:
+        """Persist one lifecycle step (see :mod:`reservations.lifecycle`) in one transaction.
+
+        The header is conditioned on the version ``before`` was read at, so of two writers
+        that read the same state only one succeeds (the other gets ReservationChanged).
+        Every line item is conditioned on existing, so a line TTL already deleted is never
+        recreated; its stock is then settled by the stream function instead. Stock records
+        move by exactly what each line released or consumed.
+
+        With a ``receipt`` (an ERP offset), the receipt is written in the same transaction;
+        AlreadyApplied when it exists, whatever else happened meanwhile.
+        """
+        now = after.updated_at
+        items = [self._header_update(before, after)]
+        header_changed = (before.status, before.expires_at, before.purge_at) != (
+            after.status,
+            after.expires_at,
+            after.purge_at,
+        )
+        for old, new in zip(before.lines, after.lines, strict=True):
+            released = new.released - old.released
+            consumed = new.consumed - old.consumed
+            if released or consumed:
+                items.append(
+                    self._stock.settle_item(new.sku, new.location, released, consumed, now)
+                )
+            if old != new or header_changed:
+                items.append(self._line_update(after, new))
+        if receipt is not None:
+            items.append(self._ledger.put_item(receipt, now))
+        try:
+            transact(self._client, items, token)
+        except TransactionCancelled as cancelled:
+            if receipt is not None:
+                raise_if_receipt_exists(cancelled.reasons[-1])
+            if cancelled.any_condition_failed:
+                raise ReservationChanged(after.id) from None
+            raise conflict_or(cancelled) from None
+
+    def _header_update(self, before: Reservation, after: Reservation) -> dict[str, Any]:
+        present: AttributeMap = {
+            "status": s(after.status.value),
+            "version": n(after.version),
+            "updatedAt": n(after.updated_at),
+            "expiresAt": n(after.expires_at),
+        }
+        absent: list[str] = []
+        if after.status is Status.ACTIVE:
+            present["expiryShard"] = s(expiry_shard(after.id))
+        else:
+            absent.append("expiryShard")
+        if after.purge_at is None:
+            absent.append(TTL_ATTRIBUTE)
+        else:
+            present[TTL_ATTRIBUTE] = n(after.purge_at)
+        names = {"#status": "status"}
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": reservation_key(after.id),
+                "UpdateExpression": _expression(present, absent, names),
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {
+                    **{f":{name}": value for name, value in present.items()},
+                    ":expected": n(before.version),
+                },
+            }
+        }
+
+    def _line_update(self, reservation: Reservation, line: Line) -> dict[str, Any]:
+        present, absent = line_state(reservation, line)
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": line_key(reservation.id, line.sku, line.location),
+                "UpdateExpression": _expression(present, absent, LINE_NAMES),
+                "ConditionExpression": f"attribute_exists({PK})",
+                "ExpressionAttributeNames": LINE_NAMES,
+                "ExpressionAttributeValues": {f":{k}": v for k, v in present.items()},
+            }
+        }
+
+    def settle_purged_line(
+        self, reservation_id: str, line: Line, now: int, keep_until: int, created_at: int = 0
+    ) -> bool:
+        """Give back what a line held when TTL deleted it, at most once.
+
+        A marker item written in the same transaction makes a redelivered stream record
+        a no-op. Returns False when the marker was already there.
+        """
+        key = purged_line_key(reservation_id, created_at, line.sku, line.location)
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": purged_line_item(key, line, now, keep_until),
+                    "ConditionExpression": f"attribute_not_exists({PK})",
+                }
+            },
+            self._stock.settle_item(line.sku, line.location, line.held, 0, now),
+        ]
+        try:
+            transact(self._client, items, uuid.uuid4().hex)
+        except TransactionCancelled as cancelled:
+            if cancelled.reasons[0].condition_failed:
+                return False
+            raise conflict_or(cancelled) from None
+        return True

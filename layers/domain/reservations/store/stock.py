@@ -1,0 +1,201 @@
+"""Stock records: one per (sku, location), with ``available`` kept equal to
+``onHand - reserved`` by every write (docs/architecture.md, "Invariants")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..records import Inventory, Line, Receipt, StockLevel
+from .items import stock_level_from_item
+from .keys import LOCATION_PREFIX, PK, SK, Entity, n, s, stock_key, stock_pk
+from .pages import query_all
+from .receipts import ReceiptLedger
+from .transact import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+class StaleSequence(Exception):
+    """A ``stock.set`` no newer than the last one applied to the record."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"sequence {current} is already applied")
+        self.current = current
+
+
+def _identity(sku: str, location: str, now: int) -> dict[str, Any]:
+    """Values that make an update create a well-formed record where none exists."""
+    return {
+        ":sku": s(sku),
+        ":location": s(location),
+        ":entity": s(Entity.STOCK),
+        ":now": n(now),
+        ":zero": n(0),
+    }
+
+
+_IDENTITY_SET = "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
+
+
+class StockStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, ledger: ReceiptLedger) -> None:
+        self._client = client
+        self._name = table_name
+        self._ledger = ledger
+
+    # --- items of other transactions ------------------------------------------------------
+
+    def hold_item(self, line: Line, now: int) -> dict[str, Any]:
+        """Reserve a line's quantity: the no-oversell guard is ``available >= :q``. The old
+        record comes back with a refusal, so the caller can name the short line."""
+        if line.allow_oversell:
+            # Oversell may create the record of a never-stocked item: it then shows the debt.
+            return {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": stock_key(line.sku, line.location),
+                    "UpdateExpression": (
+                        "SET reserved = if_not_exists(reserved, :zero) + :q, "
+                        "available = if_not_exists(available, :zero) - :q, "
+                        f"onHand = if_not_exists(onHand, :zero), {_IDENTITY_SET}"
+                    ),
+                    "ExpressionAttributeNames": {"#location": "location"},
+                    "ExpressionAttributeValues": {
+                        ":q": n(line.quantity),
+                        **_identity(line.sku, line.location, now),
+                    },
+                }
+            }
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": stock_key(line.sku, line.location),
+                "UpdateExpression": (
+                    "SET reserved = reserved + :q, available = available - :q, updatedAt = :now"
+                ),
+                # A missing record fails it too: unknown stock is short.
+                "ConditionExpression": "available >= :q",
+                "ExpressionAttributeValues": {":q": n(line.quantity), ":now": n(now)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def settle_item(
+        self, sku: str, location: str, released: int, consumed: int, now: int
+    ) -> dict[str, Any]:
+        """Released stock becomes available again; consumed stock leaves onHand and reserved
+        together, so ``available`` does not move when goods ship."""
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": stock_key(sku, location),
+                "UpdateExpression": (
+                    "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
+                    "available = available + :released, updatedAt = :now"
+                ),
+                "ExpressionAttributeValues": {
+                    ":consumed": n(consumed),
+                    ":released": n(released),
+                    ":settled": n(released + consumed),
+                    ":now": n(now),
+                },
+            }
+        }
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get_inventory(self, sku: str) -> Inventory:
+        levels = [
+            stock_level_from_item(item)
+            for item in query_all(
+                self._client,
+                TableName=self._name,
+                KeyConditionExpression=f"{PK} = :pk AND begins_with({SK}, :loc)",
+                ExpressionAttributeValues={":pk": stock_pk(sku), ":loc": s(LOCATION_PREFIX)},
+                ConsistentRead=True,
+            )
+        ]
+        return Inventory(sku=sku, locations=levels)
+
+    def get_level(self, sku: str, location: str) -> StockLevel | None:
+        item = self._client.get_item(
+            TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else stock_level_from_item(item)
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> StockLevel:
+        """Absolute physical stock. Holds are kept; ``available`` is computed in the write."""
+        response = self._client.update_item(**self._set_on_hand(sku, location, on_hand, now))
+        return stock_level_from_item(response["Attributes"])
+
+    def set_on_hand_in_sequence(
+        self, sku: str, location: str, on_hand: int, sequence: int, now: int
+    ) -> StockLevel:
+        """The ERP's absolute stock as of its ``sequence``: applied only when newer than the
+        last one applied, so a late or replayed snapshot never rolls stock back.
+
+        Raises StaleSequence (with the sequence in place) otherwise.
+        """
+        update = self._set_on_hand(sku, location, on_hand, now)
+        update["UpdateExpression"] += ", erpSequence = :sequence"
+        update["ConditionExpression"] = (
+            "attribute_not_exists(erpSequence) OR erpSequence < :sequence"
+        )
+        update["ExpressionAttributeValues"][":sequence"] = n(sequence)
+        update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            response = self._client.update_item(**update)
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            raise StaleSequence(int(old.get("erpSequence", {}).get("N", sequence))) from None
+        return stock_level_from_item(response["Attributes"])
+
+    def _set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> dict[str, Any]:
+        return {
+            "TableName": self._name,
+            "Key": stock_key(sku, location),
+            "UpdateExpression": (
+                "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
+                f"available = :onHand - if_not_exists(reserved, :zero), {_IDENTITY_SET}"
+            ),
+            "ExpressionAttributeNames": {"#location": "location"},
+            "ExpressionAttributeValues": {
+                ":onHand": n(on_hand),
+                **_identity(sku, location, now),
+            },
+            "ReturnValues": "ALL_NEW",
+        }
+
+    def adjust_on_hand(
+        self, receipt: Receipt, sku: str, location: str, delta: int, now: int, *, token: str
+    ) -> None:
+        """A relative change of physical stock and its receipt, in one transaction.
+
+        Raises AlreadyApplied when the receipt exists (the change is not made again).
+        """
+        adjust: dict[str, Any] = {
+            "Update": {
+                "TableName": self._name,
+                "Key": stock_key(sku, location),
+                # A never-stocked record starts at zero: a receipt of goods creates it.
+                "UpdateExpression": (
+                    "SET onHand = if_not_exists(onHand, :zero) + :delta, "
+                    "available = if_not_exists(available, :zero) + :delta, "
+                    f"reserved = if_not_exists(reserved, :zero), {_IDENTITY_SET}"
+                ),
+                "ExpressionAttributeNames": {"#location": "location"},
+                "ExpressionAttributeValues": {
+                    ":delta": n(delta),
+                    **_identity(sku, location, now),
+                },
+            }
+        }
+        self._ledger.transact_with([adjust], receipt, now, token)
