@@ -27,7 +27,7 @@ from reservations import access
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import DomainError
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.service import ReservationService
 
 from .options import Options

@@ -33,7 +33,7 @@ from local.server import invoke_in_worker, start_workers, worker_pool
 from reservations.bootstrap import build_erp_service, build_service
 from reservations.config import Settings
 from reservations.erp_messages import parse_message
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 
 from .capture import Replay, capture
 from .dynamodb_calls import RequestCounter

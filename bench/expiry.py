@@ -21,7 +21,7 @@ from local.schedule import ScheduledFunction
 from reservations.clock import ManualClock
 from reservations.commands import ReserveRequest
 from reservations.config import Settings
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.service import ReservationService
 from reservations.store import Store
 

@@ -41,7 +41,7 @@ mark("Powertools: Logger, Metrics")
 load("aws_lambda_powertools.event_handler")
 mark("Powertools: event handler package (every resolver)")
 # What api_function's imports and enable_validation load; not the OpenAPI models or the
-# Swagger UI, which reservations.api_docs loads on the first request for them.
+# Swagger UI, which reservations.http.docs loads on the first request for them.
 load(
     "aws_lambda_powertools.event_handler.openapi.params",
     "aws_lambda_powertools.event_handler.openapi.exceptions",

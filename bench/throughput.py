@@ -39,7 +39,7 @@ from local.engines import CACHE
 from local.table import ROOT
 from reservations.bootstrap import CLIENT_CONFIG, build_service
 from reservations.config import Settings
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.store import Store
 
 from . import cpu

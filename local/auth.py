@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reservations import access
-from reservations.http_errors import gateway_error
+from reservations.http.errors import gateway_error
 
 from .table import ROOT
 

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
-from reservations.http_errors import proxy_error
+from reservations.http.errors import proxy_error
 
 from .apigw import LambdaContext, proxy_event
 from .auth import LocalAuthorizer

@@ -26,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from reservations import access, api_docs, presenters, request_guard
+from reservations import access
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import (
@@ -38,11 +38,10 @@ from reservations.errors import (
     InvalidState,
     NotFound,
 )
-from reservations.http_errors import error_response, gateway_error, validation_error_response
-from reservations.lifecycle import LineQuantity
-from reservations.models import (
-    IDENTIFIER_MAX,
-    IDENTIFIER_PATTERN,
+from reservations.http import docs as api_docs
+from reservations.http import presenters, request_guard
+from reservations.http.errors import error_response, gateway_error, validation_error_response
+from reservations.http.models import (
     CreateReservationRequest,
     ErrorResponse,
     ExtendReservationRequest,
@@ -56,7 +55,9 @@ from reservations.models import (
     SkuHoldsResponse,
     StockLevelResponse,
 )
+from reservations.lifecycle import LineQuantity
 from reservations.records import Reservation
+from reservations.values import IDENTIFIER_MAX, IDENTIFIER_PATTERN
 
 ANONYMOUS = "-"
 CALLER = "caller"  # the key of the verified caller in the resolver's per-request context

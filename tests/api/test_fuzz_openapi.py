@@ -27,7 +27,8 @@ from schemathesis.specs.openapi.checks import (
 import api_function
 from local.auth import issue_token
 from local.server import LocalApi
-from reservations import access, api_docs
+from reservations import access
+from reservations.http import docs as api_docs
 from tests.api.test_local_stack import call
 from tests.conftest import ENGINES, engine_of, local_api_on
 

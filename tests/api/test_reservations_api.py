@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from reservations.clock import ManualClock
-from reservations.models import MAX_LINES
+from reservations.http.models import MAX_LINES
 from tests.support.api_client import HandlerClient
 from tests.support.invariants import check_invariants
 

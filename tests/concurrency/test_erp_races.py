@@ -19,7 +19,7 @@ from reservations.commands import ReserveRequest
 from reservations.erp import Effect, ErpService, Outcome
 from reservations.erp_messages import ReservationOffset, StockAdjust
 from reservations.errors import Contention, InsufficientStock
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService, ReserveResult
 from reservations.store import MessageInProgress

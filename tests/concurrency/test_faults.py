@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from reservations.commands import ReserveRequest
 from reservations.errors import Contention
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
 from tests.support.invariants import check_invariants

@@ -50,8 +50,8 @@ from reservations.errors import (
     NotFound,
     ShortItem,
 )
+from reservations.http.models import CreateReservationRequest
 from reservations.lifecycle import LineQuantity
-from reservations.models import CreateReservationRequest
 from reservations.records import LIVE_STATUSES, Reservation, Status
 from reservations.service import ReservationService
 from reservations.store import Store

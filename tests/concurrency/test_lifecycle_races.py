@@ -25,8 +25,8 @@ from reservations.clock import ManualClock
 from reservations.commands import ReserveRequest
 from reservations.config import Settings
 from reservations.errors import InsufficientStock, InvalidState
+from reservations.http.models import CreateReservationRequest
 from reservations.lifecycle import LineQuantity
-from reservations.models import CreateReservationRequest
 from reservations.records import Line, Reservation, Status
 from reservations.service import ReservationService, SweepReport
 from reservations.store import Store

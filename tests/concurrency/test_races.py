@@ -11,7 +11,7 @@ import pytest
 
 from reservations.commands import ReserveRequest
 from reservations.errors import InsufficientStock
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
 from tests.support.invariants import check_invariants

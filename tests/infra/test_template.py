@@ -272,7 +272,7 @@ def test_access_logs_wait_for_the_account_cloudwatch_role() -> None:
 
 def test_every_route_of_the_function_is_an_api_event() -> None:
     import api_function
-    from reservations import api_docs
+    from reservations.http import docs as api_docs
 
     schema = api_function.app.get_openapi_schema(security_schemes=api_docs.security_schemes())
     served = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from reservations.drift import check_table
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.service import ReservationService
 from reservations.store.keys import stock_key
 

@@ -15,7 +15,7 @@ from reservations.erp_messages import (
     StockSet,
     parse_message,
 )
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
 from reservations.store import MessageInProgress

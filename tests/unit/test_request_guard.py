@@ -4,7 +4,7 @@ import base64
 import json
 from typing import Any
 
-from reservations.request_guard import refuse
+from reservations.http.request_guard import refuse
 
 
 def event(

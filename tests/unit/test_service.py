@@ -9,7 +9,7 @@ import pytest
 from reservations.clock import ManualClock
 from reservations.commands import ReserveRequest
 from reservations.errors import IdempotencyConflict, InsufficientStock, InvalidRequest, NotFound
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
 from reservations.service import ReservationService
 from reservations.store.keys import reservation_key

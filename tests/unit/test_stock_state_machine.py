@@ -10,7 +10,7 @@ from moto import mock_aws
 from local.table import ensure_table
 from reservations.clock import ManualClock
 from reservations.errors import InsufficientStock
-from reservations.models import CreateReservationRequest
+from reservations.http.models import CreateReservationRequest
 from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, make_service
 from tests.support.invariants import check_invariants

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from .errors import field_path
-from .models import MAX_ON_HAND, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
+from .values import MAX_ON_HAND, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
 
 SCHEMA_VERSION = 1
 

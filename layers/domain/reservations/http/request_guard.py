@@ -13,7 +13,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from .http_errors import proxy_error
+from .errors import proxy_error
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 MAX_JSON_DEPTH = 32

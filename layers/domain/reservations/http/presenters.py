@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..records import Hold, Inventory, Reservation, Status, StockLevel
 from .models import (
     HoldResponse,
     InventoryResponse,
@@ -12,7 +13,6 @@ from .models import (
     SkuHoldsResponse,
     StockLevelResponse,
 )
-from .records import Hold, Inventory, Reservation, Status, StockLevel
 
 
 def iso(epoch_seconds: int) -> str:

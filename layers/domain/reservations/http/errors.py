@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from .errors import DomainError, field_path
+from ..errors import DomainError, field_path
 
 JSON = "application/json"
 

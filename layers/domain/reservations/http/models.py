@@ -8,29 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .commands import ReserveLine, ReserveRequest
+from ..commands import ReserveLine, ReserveRequest
+from ..values import MAX_LINES, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
 
-# One transaction carries at most 100 items: the reservation header, and for each line its
-# stock record and its hold record.
-MAX_LINES = 49
-MAX_QUANTITY = 1_000_000_000
-# Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
-MAX_ON_HAND = 1_000_000_000_000
-# Largest integer every JSON client represents exactly; the service applies its own maximum.
-MAX_SAFE_INTEGER = 2**53 - 1
-
-# Identifiers end up inside DynamoDB keys ("SKU#<sku>") and URL paths: a conservative
-# alphabet keeps '#' and '/' out of them and makes them safe to log.
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-IDENTIFIER_MAX = 64
-
-Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)
-]
-Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
-OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_SAFE_INTEGER)]
 
 
@@ -55,12 +37,6 @@ def one_line_per_stock_record(items: Lines) -> Lines:
             )
         seen[key] = index
     return items
-
-
-class StrictModel(BaseModel):
-    """Unknown fields are an error, not silently dropped: a typo must not change meaning."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReservationItemRequest(StrictModel):
