@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import api_function
+import route_dependencies
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
 from reservations.store.retry import RetryPolicy
@@ -22,6 +24,8 @@ def service(
 
 
 @pytest.fixture
-def api(service: ReservationService, monkeypatch: pytest.MonkeyPatch) -> HandlerClient:
-    monkeypatch.setattr(api_function, "service", service)
-    return HandlerClient(api_function.lambda_handler)
+def api(service: ReservationService) -> Iterator[HandlerClient]:
+    overrides = api_function.app.dependency_overrides
+    overrides[route_dependencies.get_service] = lambda: service
+    yield HandlerClient(api_function.lambda_handler)
+    overrides.pop(route_dependencies.get_service, None)

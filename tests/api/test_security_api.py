@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import api_function
+import route_dependencies
 from reservations import access
 from reservations.config import Settings
 from tests.support.api_client import ADMIN, ApiResponse, HandlerClient, Identity
@@ -234,7 +235,10 @@ def test_api_documents_need_no_token_where_enabled(api: HandlerClient) -> None:
 def test_api_documents_are_off_unless_enabled(
     api: HandlerClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api_function, "settings", Settings(table_name="t"))
+    overrides = api_function.app.dependency_overrides
+    monkeypatch.setitem(
+        overrides, route_dependencies.get_settings, lambda: Settings(table_name="t")
+    )
     for path in ("/openapi.json", "/swagger"):
         response = api.get(path)
         assert response.status == 404

@@ -121,11 +121,12 @@ def test_layer_holds_the_domain_package_and_its_dependencies(sam_build: Build) -
     assert not list(python.glob("pytest*"))
 
 
-def test_function_holds_only_its_handler(sam_build: Build) -> None:
-    assert sorted(p.name for p in sam_build.function.iterdir()) == [
-        "__pycache__",
-        "api_function.py",
-    ]
+def test_function_holds_only_its_handler_and_routes(sam_build: Build) -> None:
+    sources = Path(__file__).parents[2] / "functions" / "api"
+    assert sorted(p.name for p in sam_build.function.iterdir()) == sorted(
+        ["__pycache__", *(p.name for p in sources.glob("*.py"))]
+    )
+    assert "api_function.py" in {p.name for p in sam_build.function.iterdir()}
     assert not (sam_build.function / "reservations").exists(), "the domain belongs in the layer"
 
 

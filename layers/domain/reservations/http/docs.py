@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 TITLE = "Soft reservations"
 VERSION = "1.0.0"
+TAGS = [
+    {"name": "Reservations", "description": "Soft holds: place, read, and move through their life"},
+    {"name": "Inventory", "description": "Stock per sku and location, and the holds on it"},
+]
 # Cognito's token endpoint (the template sets it from the user pool domain).
 DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
 
@@ -50,6 +54,17 @@ UNRETURNED_STATUS = "422"
 UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
+def _secured(document: dict[str, Any]) -> dict[str, Any]:
+    """Each operation's OAuth scopes from the one table of scopes (``access.ROUTE_SCOPES``),
+    rather than spelt again beside each route."""
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            scopes = access.required_scopes(method, path)
+            if isinstance(operation, dict) and scopes is not None:
+                operation["security"] = [{access.SECURITY_SCHEME: list(scopes)}]
+    return document
+
+
 def _only_what_is_returned(document: dict[str, Any]) -> dict[str, Any]:
     for item in document.get("paths", {}).values():
         for operation in item.values():
@@ -70,7 +85,9 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
     generated = app.get_openapi_json_schema(
         title=TITLE, version=VERSION, security_schemes=security_schemes()
     )
-    return json.dumps(_only_what_is_returned(json.loads(generated)), indent=2)
+    document = _secured(_only_what_is_returned(json.loads(generated)))
+    document["tags"] = TAGS
+    return json.dumps(document, indent=2)
 
 
 def swagger_html(app: APIGatewayRestResolver) -> str:

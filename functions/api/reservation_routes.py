@@ -1,0 +1,183 @@
+"""Routes of reservations: place a hold, read it, and move it through its life
+(docs/architecture.md, "The life of a hold")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.metrics import MetricUnit
+
+from openapi_responses import BODY_ERRORS, ERRORS, TRANSITION, IdentifierPath, documented
+from reservations.http import presenters
+from reservations.http.models import (
+    CreateReservationRequest,
+    ExtendReservationRequest,
+    FulfillReservationRequest,
+    LineQuantityRequest,
+    ReleaseReservationRequest,
+    ReservationResponse,
+)
+from reservations.lifecycle import LineQuantity
+from reservations.records import Reservation
+from reservations.service import ReservationService
+from route_dependencies import Caller, Service
+
+router = Router()
+metrics = Metrics()  # Powertools' metrics are one set per process, flushed by the handler
+TAGS = ["Reservations"]
+
+
+def present(service: ReservationService, reservation: Reservation) -> ReservationResponse:
+    return presenters.reservation_response(reservation, service.status_of(reservation))
+
+
+def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
+    return [LineQuantity(item.sku, item.location, item.quantity) for item in items]
+
+
+@router.post(
+    "/reservations",
+    operation_id="createReservation",
+    summary="Hold every item, or nothing",
+    description=(
+        "Places a soft hold on every line in one transaction. A line without "
+        "allowOversell is granted only while stock is available; `id` makes the "
+        "request safe to repeat."
+    ),
+    tags=TAGS,
+    responses={
+        201: documented("Created: every item is held", ReservationResponse),
+        200: documented("Replay of an identical request: nothing more held", ReservationResponse),
+        409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
+        **BODY_ERRORS,
+    },
+)
+def create_reservation(
+    request: CreateReservationRequest, service: Service, caller: Caller
+) -> Response[ReservationResponse]:
+    result = service.reserve(request.to_command(), caller.channel)
+    if result.created:
+        metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201 if result.created else 200,
+        content_type="application/json",
+        body=present(service, result.reservation),
+    )
+
+
+HOLD = "/reservations/<reservation_id>"
+
+
+@router.get(
+    HOLD,
+    operation_id="getReservation",
+    summary="Read a reservation",
+    description="Each line with what it still holds, released, consumed and offset.",
+    tags=TAGS,
+    responses={200: documented("The reservation", ReservationResponse), **ERRORS},
+)
+def get_reservation(
+    reservation_id: IdentifierPath, service: Service, caller: Caller
+) -> ReservationResponse:
+    return present(service, service.get(reservation_id, caller.owner_filter))
+
+
+@router.delete(
+    HOLD,
+    operation_id="cancelReservation",
+    summary="Cancel a reservation",
+    description="Releases everything still held; repeating it changes nothing.",
+    tags=TAGS,
+    responses={200: documented("Cancelled (or already was)", ReservationResponse), **ERRORS},
+)
+def cancel_reservation(
+    reservation_id: IdentifierPath, service: Service, caller: Caller
+) -> ReservationResponse:
+    return present(service, service.cancel(reservation_id, caller.owner_filter))
+
+
+@router.post(
+    f"{HOLD}/confirm",
+    operation_id="confirmReservation",
+    summary="Confirm a reservation",
+    description="Payment approved: the hold no longer expires.",
+    tags=TAGS,
+    responses={
+        200: documented("Confirmed: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+)
+def confirm_reservation(
+    reservation_id: IdentifierPath, service: Service, caller: Caller
+) -> ReservationResponse:
+    return present(service, service.confirm(reservation_id, caller.owner_filter))
+
+
+@router.post(
+    f"{HOLD}/extend",
+    operation_id="extendReservation",
+    summary="Extend a reservation",
+    description="A new expiresAt, counted from now; only while ACTIVE.",
+    tags=TAGS,
+    responses={
+        200: documented("Extended: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+)
+def extend_reservation(
+    reservation_id: IdentifierPath,
+    request: ExtendReservationRequest,
+    service: Service,
+    caller: Caller,
+) -> ReservationResponse:
+    extended = service.extend(reservation_id, request.expiresInSeconds, caller.owner_filter)
+    return present(service, extended)
+
+
+@router.post(
+    f"{HOLD}/release",
+    operation_id="releaseReservation",
+    summary="Give back part of a reservation",
+    description="A hold with nothing left held ends.",
+    tags=TAGS,
+    responses={
+        200: documented("Released: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+)
+def release_reservation(
+    reservation_id: IdentifierPath,
+    request: ReleaseReservationRequest,
+    service: Service,
+    caller: Caller,
+) -> ReservationResponse:
+    items = line_quantities(request.items)
+    return present(service, service.release(reservation_id, items, caller.owner_filter))
+
+
+@router.post(
+    f"{HOLD}/fulfill",
+    operation_id="fulfillReservation",
+    summary="Ship what a reservation holds",
+    description=(
+        "The held quantity leaves onHand and reserved together; without items, "
+        "everything still held ships."
+    ),
+    tags=TAGS,
+    responses={
+        200: documented("Fulfilled: the reservation now", ReservationResponse),
+        **TRANSITION,
+    },
+)
+def fulfill_reservation(
+    reservation_id: IdentifierPath,
+    service: Service,
+    caller: Caller,
+    request: Annotated[FulfillReservationRequest | None, Body()] = None,
+) -> ReservationResponse:
+    items = None if request is None or request.items is None else line_quantities(request.items)
+    return present(service, service.fulfill(reservation_id, items, caller.owner_filter))
