@@ -33,8 +33,8 @@ from local.auth import (
 from local.engines import Engine
 from local.server import LocalApi
 from local.table import ROOT
-from tests.api.test_local_stack import PYTHONPATH, call
 from tests.conftest import local_api_on
+from tests.local.test_local_stack import PYTHONPATH, call
 
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
 FORBIDDEN = (403, {"message": "Forbidden"})

@@ -20,8 +20,8 @@ from local.queues import ensure_queues
 from local.run import seed
 from local.table import ROOT, ensure_table
 from reservations.store import Store
-from tests.api.test_local_stack import PYTHONPATH
 from tests.conftest import client_for, sqs_client_for
+from tests.local.test_local_stack import PYTHONPATH
 
 # Differ on every generation by nature; the generator pins them, but a hand edit may not.
 VOLATILE_CONTEXT = ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch")

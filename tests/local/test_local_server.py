@@ -15,7 +15,7 @@ import pytest
 
 from local.engines import Engine
 from local.server import LocalApi, MalformedResponse, proxy_status, response_body, response_headers
-from tests.api.test_local_stack import Reply, alive, call, children, port_is_free
+from tests.local.test_local_stack import Reply, alive, call, children, port_is_free
 
 
 @pytest.fixture
