@@ -90,7 +90,7 @@ class Reservation:
 
 
 @dataclass(frozen=True, slots=True)
-class Hold:
+class HeldLine:
     """A line still holding stock, as listed per sku."""
 
     reservation_id: str

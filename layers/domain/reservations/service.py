@@ -21,7 +21,7 @@ from .errors import (
     NotFound,
 )
 from .lifecycle import LineQuantity, Retention
-from .records import Hold, Inventory, Line, Reservation, Status, StockLevel
+from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
 from .store import ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
@@ -158,7 +158,7 @@ class ReservationService:
     def status_of(self, reservation: Reservation) -> Status:
         return reservation.status_at(self._now())
 
-    def holds_on_sku(self, sku: str, owner: str | None = None) -> list[Hold]:
+    def holds_on_sku(self, sku: str, owner: str | None = None) -> list[HeldLine]:
         """Live holds on a sku (of ``owner``'s channel only, when given); an ACTIVE hold past
         its expiry is no longer live."""
         now = self._now()

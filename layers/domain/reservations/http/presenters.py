@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..records import Hold, Inventory, Reservation, Status, StockLevel
+from ..records import HeldLine, Inventory, Reservation, Status, StockLevel
 from .models import (
     HoldResponse,
     InventoryResponse,
@@ -44,7 +44,7 @@ def reservation_response(reservation: Reservation, status: Status) -> Reservatio
     )
 
 
-def holds_response(sku: str, holds: list[Hold]) -> SkuHoldsResponse:
+def holds_response(sku: str, holds: list[HeldLine]) -> SkuHoldsResponse:
     return SkuHoldsResponse(
         sku=sku,
         holds=[

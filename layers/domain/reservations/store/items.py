@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..records import Hold, Line, Receipt, Reservation, Status, StockLevel
+from ..records import HeldLine, Line, Receipt, Reservation, Status, StockLevel
 from .keys import (
     ENTITY,
     SK,
@@ -143,8 +143,8 @@ def line_count(header: Mapping[str, Any], default: int) -> int:
     return _int(header, "lineCount", default)
 
 
-def hold_from_item(item: Mapping[str, Any]) -> Hold:
-    return Hold(
+def held_line_from_item(item: Mapping[str, Any]) -> HeldLine:
+    return HeldLine(
         reservation_id=item["reservationId"]["S"],
         channel=item["channel"]["S"],
         status=Status(item["status"]["S"]),

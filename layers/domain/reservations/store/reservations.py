@@ -7,12 +7,12 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ShortItem
-from ..records import Hold, Line, Receipt, Reservation, Status
+from ..records import HeldLine, Line, Receipt, Reservation, Status
 from .items import (
     LINE_NAMES,
     available_of,
     header_item,
-    hold_from_item,
+    held_line_from_item,
     line_count,
     line_from_item,
     line_item,
@@ -114,7 +114,7 @@ class ReservationStore:
             raise RecordBeingPurged(reservation_id)
         return reservation
 
-    def holds_on_sku(self, sku: str, location: str | None = None) -> list[Hold]:
+    def holds_on_sku(self, sku: str, location: str | None = None) -> list[HeldLine]:
         """Lines still holding stock of a sku, from the sparse per-sku index (eventually
         consistent: a hold placed a moment ago may be missing)."""
         condition = "holdSku = :sku"
@@ -123,7 +123,7 @@ class ReservationStore:
             condition += " AND begins_with(holdSort, :location)"
             values[":location"] = s(hold_sort_prefix(location))
         return [
-            hold_from_item(item)
+            held_line_from_item(item)
             for item in query_all(
                 self._client,
                 TableName=self._name,
