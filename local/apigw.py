@@ -116,7 +116,9 @@ def proxy_event(
             "resourceId": "local",
             "resourcePath": resource,
             "httpMethod": method,
-            "path": f"/{STAGE}{path}",
+            # As the client called it: the local server maps the stage at its root, as a
+            # custom domain does (the default execute-api URL would add "/local").
+            "path": path,
             "stage": STAGE,
             "protocol": "HTTP/1.1",
             "requestId": request_id,

@@ -8,16 +8,20 @@ the tests that need it fail with what to install, they are never skipped.
 
 from __future__ import annotations
 
+import json
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import env
+from tests.support import env, observed
 
 env.apply()
+OBSERVED_DIR = pytest.StashKey[Path]()
 
 import botocore.session  # noqa: E402
 
@@ -33,6 +37,45 @@ from reservations.store import Store  # noqa: E402
 from reservations.store.retry import RetryPolicy  # noqa: E402
 
 ENGINES = ["moto", "dynamodb-local"]
+
+
+# --- every status the suites observe is documented ----------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        config.stash[OBSERVED_DIR] = Path(tempfile.mkdtemp(prefix="observed-statuses-"))
+    else:
+        config.stash[OBSERVED_DIR] = Path(config.workerinput["observed_dir"])
+
+
+def pytest_configure_node(node: Any) -> None:  # xdist's hook: tell each worker where to write
+    node.workerinput["observed_dir"] = str(node.config.stash[OBSERVED_DIR])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fails the session when the API answered a status its OpenAPI document does not list
+    for that operation (each xdist worker leaves what it saw for the controller)."""
+    folder = session.config.stash[OBSERVED_DIR]
+    if hasattr(session.config, "workerinput"):
+        worker = session.config.workerinput["workerid"]
+        (folder / f"{worker}.json").write_text(json.dumps(sorted(observed.SEEN)))
+        return
+    seen = observed.gather(folder)
+    if not seen:
+        return
+    import api_function
+    from reservations.http import docs
+
+    document = json.loads(docs.openapi_json(api_function.app))
+    missing = observed.undocumented(seen, document)
+    if missing:
+        lines = "\n".join(f"  {m} {r} -> {s}" for m, r, s in missing)
+        session.config.get_terminal_writer().line(
+            f"\nStatuses the API answered that its OpenAPI document does not list:\n{lines}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

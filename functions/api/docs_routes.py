@@ -34,4 +34,7 @@ def openapi_document(settings: CurrentSettings) -> Response[Any]:
 def swagger_ui(settings: CurrentSettings) -> Response[Any]:
     if not settings.api_docs_enabled:
         return unknown_route()
+    # The page links to itself with ?format=json for the document it shows.
+    if router.current_event.get_query_string_value("format") == "json":
+        return openapi_document(settings)
     return Response(status_code=200, content_type="text/html", body=docs.swagger_html(_app()))

@@ -50,7 +50,15 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
     ),
     tags=TAGS,
     responses={
-        201: documented("Created: every item is held", ReservationResponse),
+        201: {
+            **documented("Created: every item is held", ReservationResponse),
+            "headers": {
+                "Location": {
+                    "description": "The new reservation's URL",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
         409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
         **BODY_ERRORS,
@@ -66,7 +74,18 @@ def create_reservation(
         status_code=201 if result.created else 200,
         content_type="application/json",
         body=present(service, result.reservation),
+        headers={"Location": location_of(result.reservation.id)},
     )
+
+
+def location_of(reservation_id: str) -> str:
+    """The new hold's URL path as the client called us: behind the stage (``/prod``) or a
+    custom domain's base path, which API Gateway keeps in the request context's path."""
+    event = router.current_event
+    context = event.get("requestContext") or {}
+    called = str(context.get("path") or event.path)
+    base = called[: -len(event.path)] if called.endswith(event.path) else ""
+    return f"{base}/reservations/{reservation_id}"
 
 
 HOLD = "/reservations/<reservation_id>"
@@ -90,9 +109,16 @@ def get_reservation(
     HOLD,
     operation_id="cancelReservation",
     summary="Cancel a reservation",
-    description="Releases everything still held; repeating it changes nothing.",
+    description=(
+        "Releases everything still held; repeating it changes nothing. A hold that shipped "
+        "part of its goods ends FULFILLED."
+    ),
     tags=TAGS,
-    responses={200: documented("Cancelled (or already was)", ReservationResponse), **ERRORS},
+    responses={
+        200: documented("Cancelled (or already was)", ReservationResponse),
+        409: documented("INVALID_STATE: the hold already ended otherwise (FULFILLED, EXPIRED)"),
+        **ERRORS,
+    },
 )
 def cancel_reservation(
     reservation_id: IdentifierPath, service: Service, caller: Caller

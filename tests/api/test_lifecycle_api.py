@@ -294,6 +294,35 @@ class TestRelease:
         assert lines(api.get("/reservations/r1").json) == [("A", 3, 0, 0)]
 
 
+class TestExpiresAt:
+    """One rule: shown while the hold can expire, or once it did; null otherwise."""
+
+    def test_shown_while_active_and_once_expired(
+        self, api: HandlerClient, clock: ManualClock, sweeper: Any
+    ) -> None:
+        stock(api, "A", 5)
+        placed = reserve(api, "r1", ("A", 1), expiresInSeconds=60)
+        assert placed["expiresAt"] is not None
+        clock.advance(61)
+        due = api.get("/reservations/r1").json
+        assert (due["status"], due["expiresAt"]) == ("EXPIRED", placed["expiresAt"])
+        sweeper()
+        assert api.get("/reservations/r1").json["expiresAt"] == placed["expiresAt"]
+
+    @pytest.mark.parametrize("end", ["confirm", "fulfill", "cancel", "confirm+fulfill"])
+    def test_null_once_the_hold_can_no_longer_expire(self, api: HandlerClient, end: str) -> None:
+        stock(api, "A", 5)
+        reserve(api, "r1", ("A", 1))
+        for step in end.split("+"):
+            if step == "cancel":
+                response = api.delete("/reservations/r1")
+            else:
+                response = api.post(f"/reservations/r1/{step}")
+            assert response.status == 200, response.text
+            assert response.json["expiresAt"] is None, step
+        assert api.get("/reservations/r1").json["expiresAt"] is None
+
+
 class TestFulfill:
     def test_fulfil_everything_consumes_stock(
         self, api: HandlerClient, engine_client: Any, engine_table: str

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 
+import api_function
+from local.apigw import LambdaContext, proxy_event
 from reservations.clock import ManualClock
-from reservations.http.models import MAX_LINES
-from tests.support.api_client import HandlerClient
+from reservations.values import MAX_LINES
+from tests.support.api_client import DEFAULT_IDENTITY, HandlerClient
 from tests.support.invariants import check_invariants
 
 
@@ -361,6 +365,37 @@ class TestBadInput:
         assert response.json["error"] == "NOT_FOUND"
 
 
+def test_a_created_reservation_says_where_it_is(api: HandlerClient) -> None:
+    assert api.put("/inventory/LOC-A/locations/WH1", {"onHand": 2}).status == 200
+    body = {"id": "loc-1", "items": [{"sku": "LOC-A", "location": "WH1", "quantity": 1}]}
+    created = api.post("/reservations", body)
+    assert created.status == 201
+    assert created.headers["Location"] == "/reservations/loc-1"
+    assert api.get(created.headers["Location"]).json["id"] == "loc-1"
+
+
+def test_the_location_keeps_the_stage_the_client_called(api: HandlerClient) -> None:
+    """Through the execute-api URL the client calls /<stage>/reservations: so does Location."""
+    assert api.put("/inventory/LOC-B/locations/WH1", {"onHand": 2}).status == 200
+    body = {"id": "loc-2", "items": [{"sku": "LOC-B", "location": "WH1", "quantity": 1}]}
+    claims = {"claims": DEFAULT_IDENTITY.claims()}
+    event = proxy_event(
+        "POST",
+        "/reservations",
+        {"Content-Type": "application/json"},
+        json.dumps(body),
+        authorizer=claims,
+    )
+    event["requestContext"]["path"] = "/prod/reservations"
+    result = api_function.lambda_handler(event, LambdaContext())
+    assert result["statusCode"] == 201
+    headers = {
+        **(result.get("headers") or {}),
+        **{k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()},
+    }
+    assert headers["Location"] == "/prod/reservations/loc-2"
+
+
 class TestDocuments:
     def test_openapi_document_describes_the_routes(self, api: HandlerClient) -> None:
         response = api.get("/openapi.json")
@@ -381,3 +416,59 @@ class TestDocuments:
         response = api.get("/swagger")
         assert response.status == 200
         assert "swagger-ui" in response.text.lower()
+
+    def test_the_served_document_is_valid_openapi(self, api: HandlerClient) -> None:
+        document = api.get("/openapi.json").json
+        validate(document)  # openapi-spec-validator: every $ref resolves, every field is known
+        refs = json.dumps(document).count('"$ref": "#/components/schemas/')
+        assert refs > 0
+
+    def test_the_swagger_page_links_to_its_document_as_json(self, api: HandlerClient) -> None:
+        assert "?format=json" in api.get("/swagger").text
+        linked = api.get("/swagger", query={"format": "json"})
+        assert linked.status == 200
+        assert linked.headers["Content-Type"] == "application/json"
+        assert linked.json == api.get("/openapi.json").json
+
+    def test_every_operation_has_a_stable_id_a_tag_and_a_summary(self, api: HandlerClient) -> None:
+        operations = {
+            (method.upper(), path): operation
+            for path, item in api.get("/openapi.json").json["paths"].items()
+            for method, operation in item.items()
+        }
+        assert {key: op["operationId"] for key, op in operations.items()} == {
+            ("POST", "/reservations"): "createReservation",
+            ("GET", "/reservations/{reservation_id}"): "getReservation",
+            ("DELETE", "/reservations/{reservation_id}"): "cancelReservation",
+            ("POST", "/reservations/{reservation_id}/confirm"): "confirmReservation",
+            ("POST", "/reservations/{reservation_id}/extend"): "extendReservation",
+            ("POST", "/reservations/{reservation_id}/release"): "releaseReservation",
+            ("POST", "/reservations/{reservation_id}/fulfill"): "fulfillReservation",
+            ("GET", "/inventory/{sku}"): "getInventory",
+            ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
+            ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
+        }
+        for key, operation in operations.items():
+            assert operation["tags"] in (["Reservations"], ["Inventory"]), key
+            assert operation["summary"] and operation["description"], key
+            assert operation["summary"].split()[0] not in ("GET", "POST", "PUT", "DELETE"), key
+
+    def test_documented_lifetime_is_the_one_the_service_applies(self, api: HandlerClient) -> None:
+        schemas = api.get("/openapi.json").json["components"]["schemas"]
+        maximum = schemas["ExtendReservationRequest"]["properties"]["expiresInSeconds"]["maximum"]
+        assert maximum == 30 * 24 * 3600
+        stock = api.put("/inventory/LIFE/locations/WH1", {"onHand": 1})
+        assert stock.status == 200
+        body = {"items": [{"sku": "LIFE", "location": "WH1", "quantity": 1}]}
+        assert api.post("/reservations", {**body, "expiresInSeconds": maximum}).status == 201
+        too_long = api.post("/reservations", {**body, "expiresInSeconds": maximum + 1})
+        assert too_long.status == 400
+        assert too_long.json["details"][0]["field"] == "body.expiresInSeconds"
+
+    def test_locally_swagger_offers_a_bearer_field_for_make_token(self, api: HandlerClient) -> None:
+        document = api.get("/openapi.json").json
+        bearer = document["components"]["securitySchemes"]["localBearer"]
+        assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
+        assert "make token" in document["info"]["description"]
+        create = document["paths"]["/reservations"]["post"]
+        assert {"localBearer": []} in create["security"]

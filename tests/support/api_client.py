@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from local.apigw import LambdaContext, proxy_event
 from local.auth import api_gateway_claims, token_claims
 from reservations import access
+from tests.support import observed
 
 CHANNEL = "storefront"
 CHANNEL_SCOPES = (
@@ -64,16 +66,21 @@ class HandlerClient:
         *,
         body: bytes | str | None = None,
         headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
     ) -> ApiResponse:
         if json_body is not None:
             body = json.dumps(json_body)
+        if query:
+            path = f"{path}?{urlencode(query)}"
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         authorizer = None if self.identity is None else {"claims": self.identity.claims()}
         event = proxy_event(method, path, all_headers, body, authorizer=authorizer)
         result = self._handler(event, LambdaContext())
-        return ApiResponse(
-            result["statusCode"], result.get("headers") or {}, result.get("body") or ""
-        )
+        observed.record(event["httpMethod"], event["resource"], result["statusCode"])
+        # As API Gateway merges them: headers and multiValueHeaders (Powertools uses both).
+        merged = dict(result.get("headers") or {})
+        merged.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()})
+        return ApiResponse(result["statusCode"], merged, result.get("body") or "")
 
     def get(self, path: str, **kw: Any) -> ApiResponse:
         return self.request("GET", path, **kw)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
+# The longest lifetime of a hold, the API's own limit; a deployment may set a shorter one
+# (template parameter MaxExpiresInSeconds).
+MAX_EXPIRES_IN_SECONDS = 30 * DAY
 # Longer than SQS keeps a message (at most 14 days) in the queue and again in its
 # dead-letter queue, so a redelivery or a redrive from the DLQ is still recognised.
 ERP_RECEIPT_RETENTION_SECONDS = 35 * DAY
@@ -26,7 +29,7 @@ def _int_env(name: str, default: int) -> int:
 class Settings:
     table_name: str
     default_expires_in_seconds: int = 15 * MINUTE
-    max_expires_in_seconds: int = 30 * DAY
+    max_expires_in_seconds: int = MAX_EXPIRES_IN_SECONDS
     # How long a hold record is kept after it ends before DynamoDB TTL may delete it.
     hold_retention_seconds: int = 30 * DAY
     # How long past its expiry an unswept ACTIVE hold is kept before TTL may delete it:
@@ -48,7 +51,7 @@ class Settings:
         return cls(
             table_name=os.environ.get("TABLE_NAME", "reservations"),
             default_expires_in_seconds=_int_env("DEFAULT_EXPIRES_IN_SECONDS", 15 * MINUTE),
-            max_expires_in_seconds=_int_env("MAX_EXPIRES_IN_SECONDS", 30 * DAY),
+            max_expires_in_seconds=_int_env("MAX_EXPIRES_IN_SECONDS", MAX_EXPIRES_IN_SECONDS),
             hold_retention_seconds=_int_env("HOLD_RETENTION_SECONDS", 30 * DAY),
             expiry_grace_seconds=_int_env("EXPIRY_GRACE_SECONDS", 60 * MINUTE),
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),

@@ -13,8 +13,9 @@ MAX_LINES = 49
 MAX_QUANTITY = 1_000_000_000
 # Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
 MAX_ON_HAND = 1_000_000_000_000
-# Largest integer every JSON client represents exactly; the service applies its own maximum.
+# Largest integer every JSON client represents exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
+
 
 # Identifiers end up inside DynamoDB keys ("SKU#<sku>") and URL paths: a conservative
 # alphabet keeps '#' and '/' out of them and makes them safe to log.

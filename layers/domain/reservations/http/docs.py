@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import access
+from ..config import Settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -28,9 +29,24 @@ TAGS = [
 DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
 
 
+LOCAL_BEARER_SCHEME = "localBearer"
+LOCAL_HELP = (
+    "Running locally (`make run`)? Get a token with `make token` (add "
+    '`SCOPES="..."` for other scopes), press **Authorize** and paste it under '
+    f"`{LOCAL_BEARER_SCHEME}`; then every *Try it out* carries it."
+)
+
+
+def _deployed() -> bool:
+    """In AWS the template sets the user pool's token URL; the local stack does not."""
+    return bool(os.environ.get("OAUTH_TOKEN_URL"))
+
+
 def security_schemes() -> dict[str, Any]:
-    """OAuth 2.0 client credentials against the Cognito user pool, one client per channel."""
+    """OAuth 2.0 client credentials against the Cognito user pool, one client per channel;
+    locally also a bearer field for a ``make token`` token, the local authorizer's."""
     from aws_lambda_powertools.event_handler.openapi.models import (
+        HTTPBearer,
         OAuth2,
         OAuthFlowClientCredentials,
         OAuthFlows,
@@ -45,13 +61,17 @@ def security_schemes() -> dict[str, Any]:
     flows = OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=token_url, scopes=scopes)
     )
-    return {access.SECURITY_SCHEME: OAuth2(flows=flows)}
+    schemes: dict[str, Any] = {access.SECURITY_SCHEME: OAuth2(flows=flows)}
+    if not _deployed():
+        schemes[LOCAL_BEARER_SCHEME] = HTTPBearer(
+            bearerFormat="JWT", description="A token of the local stack: `make token`"
+        )
+    return schemes
 
 
 # Powertools documents a 422 with its own body for request validation; this API answers
-# 400 with ErrorResponse instead (http_errors.validation_error_response), so those go.
+# 400 with ErrorResponse instead (errors.validation_error_response), so that goes.
 UNRETURNED_STATUS = "422"
-UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 def _secured(document: dict[str, Any]) -> dict[str, Any]:
@@ -62,30 +82,57 @@ def _secured(document: dict[str, Any]) -> dict[str, Any]:
             scopes = access.required_scopes(method, path)
             if isinstance(operation, dict) and scopes is not None:
                 operation["security"] = [{access.SECURITY_SCHEME: list(scopes)}]
+                if not _deployed():
+                    operation["security"].append({LOCAL_BEARER_SCHEME: []})
     return document
 
 
 def _only_what_is_returned(document: dict[str, Any]) -> dict[str, Any]:
+    """Without Powertools' 422, and without the schemas nothing refers to any more (a
+    dangling one would point to a schema that is gone, and the document would not validate)."""
     for item in document.get("paths", {}).values():
         for operation in item.values():
             if isinstance(operation, dict):
                 operation.get("responses", {}).pop(UNRETURNED_STATUS, None)
-    schemas = document.get("components", {}).get("schemas", {})
-    for name in UNUSED_SCHEMAS:
-        if f'"#/components/schemas/{name}"' not in json.dumps(
-            {k: v for k, v in document.items() if k != "components"}
-        ):
-            schemas.pop(name, None)
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    reachable: set[str] = set()
+    todo = _references({k: v for k, v in document.items() if k != "components"})
+    while todo:
+        name = todo.pop()
+        if name not in reachable and name in schemas:
+            reachable.add(name)
+            todo |= _references(schemas[name])
+    for name in set(schemas) - reachable:
+        del schemas[name]
     return document
+
+
+def _configured_limits(document: dict[str, Any], settings: Settings) -> None:
+    """The lifetime a deployment allows, which may be shorter than the API's own limit."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        field = schema.get("properties", {}).get("expiresInSeconds")
+        for variant in [field, *(field or {}).get("anyOf", [])] if field else []:
+            if "maximum" in variant:
+                variant["maximum"] = settings.max_expires_in_seconds
+
+
+def _references(node: Any) -> set[str]:
+    prefix = "#/components/schemas/"
+    text = json.dumps(node)
+    return {part.split('"', 1)[0] for part in text.split(f'"$ref": "{prefix}')[1:]}
 
 
 @cache
 def openapi_json(app: APIGatewayRestResolver) -> str:
     """The document generated from the routes' pydantic models (cached per environment)."""
     generated = app.get_openapi_json_schema(
-        title=TITLE, version=VERSION, security_schemes=security_schemes()
+        title=TITLE,
+        version=VERSION,
+        description=None if _deployed() else LOCAL_HELP,
+        security_schemes=security_schemes(),
     )
     document = _secured(_only_what_is_returned(json.loads(generated)))
+    _configured_limits(document, Settings.from_env())
     document["tags"] = TAGS
     return json.dumps(document, indent=2)
 

@@ -11,9 +11,10 @@ from typing import Annotated, Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..commands import ReserveLine, ReserveRequest
-from ..values import MAX_LINES, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
+from ..config import MAX_EXPIRES_IN_SECONDS
+from ..values import MAX_LINES, Identifier, OnHand, Quantity, StrictModel
 
-ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_SAFE_INTEGER)]
+ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_EXPIRES_IN_SECONDS)]
 
 
 class StockLine(Protocol):
@@ -129,7 +130,12 @@ class ReservationResponse(ResponseModel):
     orderId: str | None = None
     items: list[ReservationItem]
     createdAt: str = Field(description="ISO 8601, UTC")
-    expiresAt: str | None = Field(description="ISO 8601, UTC; null once confirmed")
+    expiresAt: str | None = Field(
+        description=(
+            "ISO 8601, UTC: when an ACTIVE hold expires, or an EXPIRED one did; null once "
+            "the hold can no longer expire (CONFIRMED, FULFILLED, CANCELLED)"
+        )
+    )
 
 
 class HoldResponse(ResponseModel):

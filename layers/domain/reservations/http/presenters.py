@@ -40,8 +40,14 @@ def reservation_response(reservation: Reservation, status: Status) -> Reservatio
             for line in reservation.lines
         ],
         createdAt=iso(reservation.created_at),
-        expiresAt=None if status is Status.CONFIRMED else iso(reservation.expires_at),
+        expiresAt=expires_at(status, reservation.expires_at),
     )
+
+
+def expires_at(status: Status, epoch_seconds: int) -> str | None:
+    """When the hold expires (ACTIVE) or expired (EXPIRED); null once it can no longer
+    expire: confirmed, fulfilled or cancelled."""
+    return iso(epoch_seconds) if status in (Status.ACTIVE, Status.EXPIRED) else None
 
 
 def holds_response(sku: str, holds: list[HeldLine]) -> SkuHoldsResponse:
@@ -54,7 +60,7 @@ def holds_response(sku: str, holds: list[HeldLine]) -> SkuHoldsResponse:
                 channel=hold.channel,
                 location=hold.line.location,
                 quantity=hold.line.held,
-                expiresAt=None if hold.status is Status.CONFIRMED else iso(hold.expires_at),
+                expiresAt=expires_at(hold.status, hold.expires_at),
             )
             for hold in holds
         ],
