@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import idempotency_keys
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -39,6 +40,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
 for module in (reservation_routes, inventory_routes, docs_routes, error_handlers):
     app.include_router(module.router)
+app.use(middlewares=[idempotency_keys.middleware])
 
 
 def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:

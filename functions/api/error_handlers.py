@@ -20,7 +20,9 @@ from reservations.errors import (
     InvalidRequest,
     InvalidState,
     NotFound,
+    PreconditionFailed,
 )
+from reservations.http import presenters
 from reservations.http.errors import error_response, validation_error_response
 
 router = Router()
@@ -61,6 +63,13 @@ def on_not_found(error: NotFound) -> Response[Any]:
 @router.exception_handler(InvalidRequest)
 def on_invalid_request(error: InvalidRequest) -> Response[Any]:
     return error_response(400, error, details=[{"field": error.field, "reason": error.reason}])
+
+
+@router.exception_handler(PreconditionFailed)
+def on_precondition_failed(error: PreconditionFailed) -> Response[Any]:
+    current = error.current
+    shown = None if current is None else presenters.stock_level_response(current).model_dump()
+    return error_response(412, error, current=shown)
 
 
 @router.exception_handler(Contention)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
+from idempotency_keys import IdempotencyKeys, answer
 
 from openapi_responses import BODY_ERRORS, ERRORS, IdentifierPath, documented
 from reservations.http import presenters
@@ -12,6 +18,9 @@ from reservations.http.models import (
     SkuHoldsResponse,
     StockLevelResponse,
 )
+from reservations.records import StockLevel
+from reservations.service import ANY_VERSION, NO_VERSION
+from reservations.store import StoredResponse
 from route_dependencies import Caller, Service
 
 router = Router()
@@ -45,15 +54,84 @@ def get_inventory(sku: IdentifierPath, service: Service) -> InventoryResponse:
     return presenters.inventory_response(service.inventory(sku))
 
 
+LEVEL = "/inventory/<sku>/locations/<location>"
+ETAG_HEADER: dict[str, OpenAPIResponseHeader] = {
+    "ETag": {
+        "description": "The record's version: send it back in If-Match to set stock only if "
+        "it has not changed since",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def etag(level: StockLevel) -> str:
+    return f'"{level.version}"'
+
+
+@router.get(
+    LEVEL,
+    operation_id="getStockLevel",
+    summary="Stock of a sku at one location",
+    description="With an ETag of the record's version, for a compare-and-set PUT (If-Match).",
+    tags=TAGS,
+    responses={
+        200: {**documented("The stock level", StockLevelResponse), "headers": ETAG_HEADER},
+        **ERRORS,
+    },
+)
+def get_stock_level(
+    sku: IdentifierPath, location: IdentifierPath, service: Service
+) -> Response[Any]:
+    level = service.stock_level(sku, location)
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=presenters.stock_level_response(level),
+        headers={"ETag": etag(level)},
+    )
+
+
 @router.put(
-    "/inventory/<sku>/locations/<location>",
+    LEVEL,
     operation_id="setOnHand",
     summary="Set physical stock",
-    description="Absolute onHand at one location; holds are kept.",
+    description=(
+        "Absolute onHand at one location; holds are kept. With If-Match (an ETag of this "
+        "record, or *), only if the record is still at that version, as Shopify's "
+        "changeFromQuantity; without it the last writer wins."
+    ),
     tags=TAGS,
-    responses={200: documented("The stock level now", StockLevelResponse), **BODY_ERRORS},
+    responses={
+        200: {**documented("The stock level now", StockLevelResponse), "headers": ETAG_HEADER},
+        412: documented("PRECONDITION_FAILED: the record moved; `current` is it now"),
+        **BODY_ERRORS,
+    },
 )
 def set_on_hand(
-    sku: IdentifierPath, location: IdentifierPath, request: SetOnHandRequest, service: Service
-) -> StockLevelResponse:
-    return presenters.stock_level_response(service.set_on_hand(sku, location, request.onHand))
+    sku: IdentifierPath,
+    location: IdentifierPath,
+    request: SetOnHandRequest,
+    service: Service,
+    keys: IdempotencyKeys,
+) -> Response[Any]:
+    def render(level: StockLevel) -> StoredResponse:
+        return answer(200, presenters.stock_level_response(level), ("ETag", etag(level)))
+
+    expected = expected_version(router.current_event.headers)
+    level = service.set_on_hand(sku, location, request.onHand, expected, keys.remember(render))
+    return keys.respond(level, render)
+
+
+def expected_version(headers: Mapping[str, str]) -> int | None:
+    """The version If-Match names: None without the header; ``*`` is any existing record.
+    A weak tag never matches (RFC 9110: If-Match compares strongly)."""
+    raw = next((v for k, v in headers.items() if k.lower() == "if-match"), None)
+    if raw is None:
+        return None
+    tags = [tag.strip() for tag in raw.split(",")]
+    if "*" in tags:
+        return ANY_VERSION
+    for tag in tags:
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+            return int(tag[1:-1])
+    return NO_VERSION

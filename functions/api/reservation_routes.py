@@ -1,15 +1,22 @@
 """Routes of reservations: place a hold, read it, and move it through its life
-(docs/architecture.md, "The life of a hold")."""
+(docs/architecture.md, "The life of a hold").
+
+A mutation answers with the bytes its idempotency key remembers (``keys.respond``): the
+body is rendered from the response models once, so Powertools does not validate it again.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.metrics import MetricUnit
+from idempotency_keys import IdempotencyKeys, answer
 
 from openapi_responses import BODY_ERRORS, ERRORS, TRANSITION, IdentifierPath, documented
 from reservations.http import presenters
@@ -23,16 +30,26 @@ from reservations.http.models import (
 )
 from reservations.lifecycle import LineQuantity
 from reservations.records import Reservation
-from reservations.service import ReservationService
+from reservations.service import ReservationService, ReserveResult
+from reservations.store import StoredResponse
 from route_dependencies import Caller, Service
 
 router = Router()
+LOCATION_HEADER: OpenAPIResponseHeader = {
+    "description": "The new reservation's URL",
+    "schema": {"type": "string"},
+}
 metrics = Metrics()  # Powertools' metrics are one set per process, flushed by the handler
 TAGS = ["Reservations"]
 
 
 def present(service: ReservationService, reservation: Reservation) -> ReservationResponse:
     return presenters.reservation_response(reservation, service.status_of(reservation))
+
+
+def rendered(service: ReservationService) -> Callable[[Reservation], StoredResponse]:
+    """How a transition answers: 200 and the reservation as it is after it."""
+    return lambda reservation: answer(200, present(service, reservation))
 
 
 def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
@@ -52,12 +69,7 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
     responses={
         201: {
             **documented("Created: every item is held", ReservationResponse),
-            "headers": {
-                "Location": {
-                    "description": "The new reservation's URL",
-                    "schema": {"type": "string"},
-                }
-            },
+            "headers": {"Location": LOCATION_HEADER},
         },
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
         409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
@@ -65,17 +77,17 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
     },
 )
 def create_reservation(
-    request: CreateReservationRequest, service: Service, caller: Caller
-) -> Response[ReservationResponse]:
-    result = service.reserve(request.to_command(), caller.channel)
+    request: CreateReservationRequest, service: Service, caller: Caller, keys: IdempotencyKeys
+) -> Response[Any]:
+    def render(result: ReserveResult) -> StoredResponse:
+        status = 201 if result.created else 200
+        body = present(service, result.reservation)
+        return answer(status, body, ("Location", location_of(result.reservation.id)))
+
+    result = service.reserve(request.to_command(), caller.channel, keys.remember(render))
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
-    return Response(
-        status_code=201 if result.created else 200,
-        content_type="application/json",
-        body=present(service, result.reservation),
-        headers={"Location": location_of(result.reservation.id)},
-    )
+    return keys.respond(result, render)
 
 
 def location_of(reservation_id: str) -> str:
@@ -101,7 +113,7 @@ HOLD = "/reservations/<reservation_id>"
 )
 def get_reservation(
     reservation_id: IdentifierPath, service: Service, caller: Caller
-) -> ReservationResponse:
+) -> ReservationResponse:  # a read: no idempotency key
     return present(service, service.get(reservation_id, caller.owner_filter))
 
 
@@ -121,9 +133,11 @@ def get_reservation(
     },
 )
 def cancel_reservation(
-    reservation_id: IdentifierPath, service: Service, caller: Caller
-) -> ReservationResponse:
-    return present(service, service.cancel(reservation_id, caller.owner_filter))
+    reservation_id: IdentifierPath, service: Service, caller: Caller, keys: IdempotencyKeys
+) -> Response[Any]:
+    render = rendered(service)
+    cancelled = service.cancel(reservation_id, caller.owner_filter, keys.remember(render))
+    return keys.respond(cancelled, render)
 
 
 @router.post(
@@ -138,9 +152,11 @@ def cancel_reservation(
     },
 )
 def confirm_reservation(
-    reservation_id: IdentifierPath, service: Service, caller: Caller
-) -> ReservationResponse:
-    return present(service, service.confirm(reservation_id, caller.owner_filter))
+    reservation_id: IdentifierPath, service: Service, caller: Caller, keys: IdempotencyKeys
+) -> Response[Any]:
+    render = rendered(service)
+    confirmed = service.confirm(reservation_id, caller.owner_filter, keys.remember(render))
+    return keys.respond(confirmed, render)
 
 
 @router.post(
@@ -159,9 +175,13 @@ def extend_reservation(
     request: ExtendReservationRequest,
     service: Service,
     caller: Caller,
-) -> ReservationResponse:
-    extended = service.extend(reservation_id, request.expiresInSeconds, caller.owner_filter)
-    return present(service, extended)
+    keys: IdempotencyKeys,
+) -> Response[Any]:
+    render = rendered(service)
+    extended = service.extend(
+        reservation_id, request.expiresInSeconds, caller.owner_filter, keys.remember(render)
+    )
+    return keys.respond(extended, render)
 
 
 @router.post(
@@ -180,9 +200,12 @@ def release_reservation(
     request: ReleaseReservationRequest,
     service: Service,
     caller: Caller,
-) -> ReservationResponse:
+    keys: IdempotencyKeys,
+) -> Response[Any]:
+    render = rendered(service)
     items = line_quantities(request.items)
-    return present(service, service.release(reservation_id, items, caller.owner_filter))
+    released = service.release(reservation_id, items, caller.owner_filter, keys.remember(render))
+    return keys.respond(released, render)
 
 
 @router.post(
@@ -203,7 +226,10 @@ def fulfill_reservation(
     reservation_id: IdentifierPath,
     service: Service,
     caller: Caller,
+    keys: IdempotencyKeys,
     request: Annotated[FulfillReservationRequest | None, Body()] = None,
-) -> ReservationResponse:
+) -> Response[Any]:
+    render = rendered(service)
     items = None if request is None or request.items is None else line_quantities(request.items)
-    return present(service, service.fulfill(reservation_id, items, caller.owner_filter))
+    shipped = service.fulfill(reservation_id, items, caller.owner_filter, keys.remember(render))
+    return keys.respond(shipped, render)

@@ -446,6 +446,7 @@ class TestDocuments:
             ("POST", "/reservations/{reservation_id}/fulfill"): "fulfillReservation",
             ("GET", "/inventory/{sku}"): "getInventory",
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
+            ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",
             ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
         }
         for key, operation in operations.items():

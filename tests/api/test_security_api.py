@@ -150,6 +150,7 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations/{reservation_id}/fulfill"): ("/reservations/hold-1/fulfill", None),
     ("GET", "/inventory/{sku}"): ("/inventory/SKU-A", None),
     ("GET", "/inventory/{sku}/reservations"): ("/inventory/SKU-A/reservations", None),
+    ("GET", "/inventory/{sku}/locations/{location}"): ("/inventory/SKU-A/locations/WH1", None),
     ("PUT", "/inventory/{sku}/locations/{location}"): (
         "/inventory/SKU-A/locations/WH1",
         {"onHand": 1},

@@ -51,6 +51,7 @@ def build_store(settings: Settings, client: DynamoDBClient | None = None) -> Sto
         client or dynamodb_client(),
         settings.table_name,
         receipt_retention_seconds=settings.erp_receipt_retention_seconds,
+        idempotency_retention_seconds=settings.idempotency_retention_seconds,
     )
 
 

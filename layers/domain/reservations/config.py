@@ -13,6 +13,11 @@ MAX_EXPIRES_IN_SECONDS = 30 * DAY
 # Longer than SQS keeps a message (at most 14 days) in the queue and again in its
 # dead-letter queue, so a redelivery or a redrive from the DLQ is still recognised.
 ERP_RECEIPT_RETENTION_SECONDS = 35 * DAY
+# How long an idempotency key's answer is replayed (the IETF draft suggests at least 24 h).
+IDEMPOTENCY_RETENTION_SECONDS = DAY
+# How long a request holds its key before a repeat may take it over: longer than API
+# Gateway waits for the function (29 s), so the holder is surely gone by then.
+IDEMPOTENCY_LEASE_SECONDS = MINUTE
 
 
 def _int_env(name: str, default: int) -> int:
@@ -43,6 +48,7 @@ class Settings:
     # How long one delivery of an auto offset may work on it before another may take over:
     # longer than the ERP function's timeout, so the first is surely gone by then.
     erp_claim_lease_seconds: int = 2 * MINUTE
+    idempotency_retention_seconds: int = IDEMPOTENCY_RETENTION_SECONDS
     # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
     api_docs_enabled: bool = False
 
@@ -61,5 +67,8 @@ class Settings:
                 "ERP_RECEIPT_RETENTION_SECONDS", ERP_RECEIPT_RETENTION_SECONDS
             ),
             erp_claim_lease_seconds=_int_env("ERP_CLAIM_LEASE_SECONDS", 2 * MINUTE),
+            idempotency_retention_seconds=_int_env(
+                "IDEMPOTENCY_RETENTION_SECONDS", IDEMPOTENCY_RETENTION_SECONDS
+            ),
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

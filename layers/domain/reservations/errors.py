@@ -49,6 +49,16 @@ class InvalidState(DomainError):
         self.status = status
 
 
+class PreconditionFailed(DomainError):
+    """A compare-and-set found the record elsewhere than the caller expected."""
+
+    code = "PRECONDITION_FAILED"
+
+    def __init__(self, current: Any) -> None:
+        super().__init__("the record changed since it was read; read it again")
+        self.current = current  # the record as it is now (None: there is none)
+
+
 class Contention(DomainError):
     """The write kept conflicting with concurrent writers; the caller may retry later."""
 

@@ -113,6 +113,9 @@ class StockLevel:
     reserved: int
     available: int
     updated_at: int = 0
+    # Counts changes of physical stock (onHand), not of holds: compare-and-set of a stock
+    # write (If-Match) is not disturbed by reserves placed meanwhile.
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from ulid import ULID
 
@@ -14,17 +15,24 @@ from .clock import Clock
 from .commands import ReserveRequest
 from .config import Settings
 from .errors import (
+    Contention,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRequest,
     InvalidState,
     NotFound,
+    PreconditionFailed,
 )
+from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
 from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
-from .store import ReservationExists, StockShort, Store
+from .store import IdempotencyStore, ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
+from .store.stock import ANY_VERSION, VersionMismatch
 from .transitions import Plan, Transitions
+
+NO_VERSION = -2  # If-Match names no version this record can have: it never matches
+__all__ = ["ANY_VERSION", "NO_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
 Transition = Callable[[Reservation, int], Reservation]
 
@@ -60,6 +68,13 @@ class ReservationService:
     def _now(self) -> int:
         return int(self._clock.now())
 
+    def now(self) -> int:
+        return self._now()
+
+    @property
+    def idempotency_keys(self) -> IdempotencyStore:
+        return self._store.idempotency
+
     def _expires_in(self, requested: int | None) -> int:
         expires_in = requested or self._settings.default_expires_in_seconds
         if expires_in > self._settings.max_expires_in_seconds:
@@ -70,7 +85,12 @@ class ReservationService:
 
     # --- reserve -------------------------------------------------------------------------
 
-    def reserve(self, request: ReserveRequest, channel: str) -> ReserveResult:
+    def reserve(
+        self,
+        request: ReserveRequest,
+        channel: str,
+        remember: Remember[ReserveResult] | None = None,
+    ) -> ReserveResult:
         now = self._now()
         expires_at = now + self._expires_in(request.expires_in_seconds)
         # The record remembers which call created it, so a retry of this call that finds
@@ -94,9 +114,12 @@ class ReservationService:
             purge_at=self._retention.while_active(expires_at),
         )
 
+        created = ReserveResult(reservation, created=True)
+        remembered = None if remember is None else remember.item(created, now)
+
         def attempt(token: str) -> ReserveResult:
             try:
-                self._store.reservations.create(reservation, token=token)
+                self._store.reservations.create(reservation, token=token, remembered=remembered)
             except ReservationExists as exists:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
@@ -105,7 +128,9 @@ class ReservationService:
                 return ReserveResult(
                     self.get(reservation.id), created=existing.request_token == call_id
                 )
-            return ReserveResult(reservation, created=True)
+            if remember is not None:
+                remember.written = True
+            return created
 
         try:
             return with_retries(attempt, self._retry)
@@ -177,38 +202,59 @@ class ReservationService:
     # --- transitions ---------------------------------------------------------------------
 
     def _transition(
-        self, reservation_id: str, step: Transition, owner: str | None = None
+        self,
+        reservation_id: str,
+        step: Transition,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
     ) -> Reservation:
         def plan(current: Reservation, now: int) -> Plan[Reservation]:
             after = step(current, now)
             return Plan(after, after)
 
-        return self._transitions.apply(reservation_id, plan, owner)
+        return self._transitions.apply(reservation_id, plan, owner, remember)
 
-    def confirm(self, reservation_id: str, owner: str | None = None) -> Reservation:
+    def confirm(
+        self,
+        reservation_id: str,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
+    ) -> Reservation:
         def step(current: Reservation, now: int) -> Reservation:
             if current.status is Status.CONFIRMED:
                 return current  # confirming twice changes nothing
             return lifecycle.confirm(current, now)
 
-        return self._transition(reservation_id, step, owner)
+        return self._transition(reservation_id, step, owner, remember)
 
-    def extend(self, reservation_id: str, expires_in: int, owner: str | None = None) -> Reservation:
+    def extend(
+        self,
+        reservation_id: str,
+        expires_in: int,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
+    ) -> Reservation:
         seconds = self._expires_in(expires_in)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.extend(current, now, seconds, self._retention),
             owner,
+            remember,
         )
 
     def release(
-        self, reservation_id: str, items: Iterable[LineQuantity], owner: str | None = None
+        self,
+        reservation_id: str,
+        items: Iterable[LineQuantity],
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
     ) -> Reservation:
         wanted = list(items)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.release(current, wanted, now, self._retention),
             owner,
+            remember,
         )
 
     def fulfill(
@@ -216,15 +262,22 @@ class ReservationService:
         reservation_id: str,
         items: Iterable[LineQuantity] | None,
         owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
     ) -> Reservation:
         wanted = None if items is None else list(items)
         return self._transition(
             reservation_id,
             lambda current, now: lifecycle.fulfill(current, wanted, now, self._retention),
             owner,
+            remember,
         )
 
-    def cancel(self, reservation_id: str, owner: str | None = None) -> Reservation:
+    def cancel(
+        self,
+        reservation_id: str,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
+    ) -> Reservation:
         """Release everything still held. Cancelling a cancelled hold changes nothing."""
 
         def step(current: Reservation, now: int) -> Reservation:
@@ -232,7 +285,7 @@ class ReservationService:
                 return current
             return lifecycle.cancel(current, now, self._retention)
 
-        return self._transition(reservation_id, step, owner)
+        return self._transition(reservation_id, step, owner, remember)
 
     # --- expiry --------------------------------------------------------------------------
 
@@ -275,8 +328,62 @@ class ReservationService:
 
     # --- stock ---------------------------------------------------------------------------
 
-    def set_on_hand(self, sku: str, location: str, on_hand: int) -> StockLevel:
-        return self._store.stock.set_on_hand(sku, location, on_hand, self._now())
+    def stock_level(self, sku: str, location: str) -> StockLevel:
+        level = self._store.stock.get_level(sku, location)
+        if level is None:
+            raise NotFound(f"sku {sku!r} has no stock record at {location!r}")
+        return level
+
+    def set_on_hand(
+        self,
+        sku: str,
+        location: str,
+        on_hand: int,
+        expected_version: int | None = None,
+        remember: Remember[StockLevel] | None = None,
+    ) -> StockLevel:
+        """Absolute physical stock; holds are kept. ``expected_version`` makes it a
+        compare-and-set (PreconditionFailed with the record as it is, when it moved)."""
+        stock = self._store.stock
+        if expected_version == NO_VERSION:
+            raise PreconditionFailed(stock.get_level(sku, location))
+        if remember is None:
+            try:
+                return stock.set_on_hand(
+                    sku, location, on_hand, self._now(), expected_version=expected_version
+                )
+            except VersionMismatch as moved:
+                raise PreconditionFailed(moved.current) from None
+        # The answer is written with the effect, so it is computed first, from a read.
+        for _ in range(self._retry.attempts):
+            before = stock.get_level(sku, location)
+            found = 0 if before is None else before.version
+            if expected_version == ANY_VERSION and before is None:
+                raise PreconditionFailed(None)
+            if expected_version not in (None, ANY_VERSION, found):
+                raise PreconditionFailed(before)
+            now = self._now()
+            reserved = 0 if before is None else before.reserved
+            after = StockLevel(
+                sku, location, on_hand, reserved, on_hand - reserved, now, version=found + 1
+            )
+            remembered = remember.item(after, now)
+
+            def write(
+                token: str,
+                before: StockLevel | None = before,
+                after: StockLevel = after,
+                remembered: dict[str, Any] = remembered,
+            ) -> None:
+                stock.set_on_hand_with(before, after, remembered, token=token)
+
+            try:
+                with_retries(write, self._retry)
+            except VersionMismatch:
+                continue  # a hold or another write moved it since the read: read again
+            remember.written = True
+            return after
+        raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     def settle_purged_line(
         self, reservation_id: str, line: Line, status: Status, created_at: int = 0

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .clock import Clock
 from .errors import Contention, NotFound
+from .idempotency import Remember
 from .records import Receipt, Reservation
 from .store import RecordBeingPurged, ReservationChanged, Store
 from .store.retry import RetryPolicy, with_retries
@@ -52,26 +53,44 @@ class Transitions:
             raise NotFound(f"reservation {reservation_id!r} does not exist")
         return reservation
 
-    def apply(self, reservation_id: str, plan: Planner[T], owner: str | None = None) -> T:
+    def apply(
+        self,
+        reservation_id: str,
+        plan: Planner[T],
+        owner: str | None = None,
+        remember: Remember[T] | None = None,
+    ) -> T:
         """Read, plan, write conditioned on the version read; on ReservationChanged (someone
         else wrote, or our own write's answer was lost) read and plan again. The channel of
-        a hold never changes, so ``owner`` is checked on every read alike."""
+        a hold never changes, so ``owner`` is checked on every read alike. With
+        ``remember`` the write also carries the idempotency key's answer to the result."""
         for _ in range(self._retry.attempts):
             current = self.read(reservation_id, owner)
-            planned = plan(current, int(self._clock.now()))
+            now = int(self._clock.now())
+            planned = plan(current, now)
             if planned.after is current:
                 return planned.result
+            remembered = None if remember is None else remember.item(planned.result, now)
 
             def write(
-                token: str, before: Reservation = current, planned: Plan[T] = planned
+                token: str,
+                before: Reservation = current,
+                planned: Plan[T] = planned,
+                remembered: dict[str, Any] | None = remembered,
             ) -> None:
                 self._reservations.save_transition(
-                    before, planned.after, token=token, receipt=planned.receipt
+                    before,
+                    planned.after,
+                    token=token,
+                    receipt=planned.receipt,
+                    remembered=remembered,
                 )
 
             try:
                 with_retries(write, self._retry)
             except ReservationChanged:
                 continue
+            if remember is not None:
+                remember.written = True
             return planned.result
         raise Contention(f"reservation {reservation_id!r} kept changing; try again")

@@ -158,6 +158,9 @@ class StockLevelResponse(ResponseModel):
     reserved: int
     available: int
     updatedAt: str | None = None
+    version: int = Field(
+        description="Moves with every change of onHand (not with holds); as ETag, for If-Match"
+    )
 
 
 class InventoryResponse(ResponseModel):
@@ -192,6 +195,9 @@ class ErrorResponse(ResponseModel):
     details: list[ErrorDetail] | None = None
     items: list[ShortItemResponse] | None = None
     status: str | None = None
+    current: StockLevelResponse | None = Field(
+        default=None, description="PRECONDITION_FAILED: the record as it is now"
+    )
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

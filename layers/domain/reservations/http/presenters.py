@@ -74,6 +74,7 @@ def stock_level_response(level: StockLevel) -> StockLevelResponse:
         reserved=level.reserved,
         available=level.available,
         updatedAt=iso(level.updated_at) if level.updated_at else None,
+        version=level.version,
     )
 
 

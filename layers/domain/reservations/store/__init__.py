@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..config import ERP_RECEIPT_RETENTION_SECONDS
+from ..config import (
+    ERP_RECEIPT_RETENTION_SECONDS,
+    IDEMPOTENCY_LEASE_SECONDS,
+    IDEMPOTENCY_RETENTION_SECONDS,
+)
+from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
 from .pages import scan_all
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
 from .reservations import (
@@ -35,6 +40,8 @@ class Store:
         table_name: str,
         *,
         receipt_retention_seconds: int = ERP_RECEIPT_RETENTION_SECONDS,
+        idempotency_retention_seconds: int = IDEMPOTENCY_RETENTION_SECONDS,
+        idempotency_lease_seconds: int = IDEMPOTENCY_LEASE_SECONDS,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.client = client
@@ -42,6 +49,9 @@ class Store:
         self.receipts = ReceiptLedger(client, table_name, receipt_retention_seconds, retry)
         self.stock = StockStore(client, table_name, self.receipts)
         self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
+        self.idempotency = IdempotencyStore(
+            client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
+        )
 
     def scan(self) -> Iterator[Mapping[str, Any]]:
         """Every item (the drift check; operators only)."""
@@ -51,6 +61,10 @@ class Store:
 __all__ = [
     "AlreadyApplied",
     "Claim",
+    "IdempotencyStore",
+    "KeyClaim",
+    "KeyCompleted",
+    "KeyInUse",
     "MessageInProgress",
     "RecordBeingPurged",
     "ReservationChanged",
@@ -58,5 +72,6 @@ __all__ = [
     "StaleSequence",
     "StockShort",
     "Store",
+    "StoredResponse",
     "WriteConflict",
 ]

@@ -179,6 +179,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         reserved=int(item["reserved"]["N"]),
         available=int(item["available"]["N"]),
         updated_at=_int(item, "updatedAt"),
+        version=_int(item, "version"),
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Mapping
 from enum import StrEnum
@@ -27,6 +28,8 @@ PURGED_PREFIX = "PURGED#"
 RECEIPT_PREFIX = "MSG#"
 RECEIPT_SK = "MSG"
 RECEIPT_PART_PREFIX = "PART#"
+IDEMPOTENCY_PREFIX = "IDEM#"
+IDEMPOTENCY_SK = "IDEM"
 
 
 class Entity(StrEnum):
@@ -37,6 +40,7 @@ class Entity(StrEnum):
     HOLD_LINE = "hold"
     PURGED_LINE = "purged-line"
     ERP_RECEIPT = "erp-receipt"
+    IDEMPOTENCY_KEY = "idempotency-key"
 
 
 def n(value: int) -> AttributeMap:
@@ -117,3 +121,10 @@ def receipt_key(kind: str, message_id: str, part: str | None) -> AttributeMap:
 
 def receipt_part_of(sk: str) -> str | None:
     return None if sk == RECEIPT_SK else sk.removeprefix(RECEIPT_PART_PREFIX)
+
+
+def idempotency_key(channel: str, key: str) -> AttributeMap:
+    """Keys are the client's (any printable ASCII, '#' too) and scoped per channel: the key
+    item holds a digest of it, so no client text ever shapes a table key."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return {PK: s(f"{IDEMPOTENCY_PREFIX}{channel}#{digest}"), SK: s(IDEMPOTENCY_SK)}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ShortItem
 from ..records import HeldLine, Line, Receipt, Reservation, Status
+from .idempotency import raise_if_key_taken
 from .items import (
     LINE_NAMES,
     available_of,
@@ -151,12 +152,16 @@ class ReservationStore:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def create(self, reservation: Reservation, *, token: str) -> None:
+    def create(
+        self, reservation: Reservation, *, token: str, remembered: dict[str, Any] | None = None
+    ) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
 
         Raises ReservationExists (the id is taken: the existing header is attached),
         StockShort (every line lacking stock, with its current availability) or
-        WriteConflict (a concurrent transaction won; retrying is safe).
+        WriteConflict (a concurrent transaction won; retrying is safe). ``remembered``, an
+        idempotency key's answer, is written in the same transaction (KeyCompleted if this
+        request's own earlier attempt already wrote it).
         """
         items: list[dict[str, Any]] = [
             {
@@ -174,9 +179,13 @@ class ReservationStore:
             {"Put": {"TableName": self._name, "Item": line_item(reservation, line)}}
             for line in reservation.lines
         ]
+        if remembered is not None:
+            items.append(remembered)
         try:
             transact(self._client, items, token)
         except TransactionCancelled as cancelled:
+            if remembered is not None:
+                raise_if_key_taken(cancelled.reasons[-1])
             head = cancelled.reasons[0]
             if head.condition_failed and head.item:
                 raise ReservationExists(reservation_from_item(head.item)) from None
@@ -201,7 +210,13 @@ class ReservationStore:
             raise conflict_or(cancelled) from None
 
     def save_transition(
-        self, before: Reservation, after: Reservation, *, token: str, receipt: Receipt | None = None
+        self,
+        before: Reservation,
+        after: Reservation,
+        *,
+        token: str,
+        receipt: Receipt | None = None,
+        remembered: dict[str, Any] | None = None,
     ) -> None:
         """Persist one lifecycle step (see :mod:`reservations.lifecycle`) in one transaction.
 
@@ -212,7 +227,8 @@ class ReservationStore:
         move by exactly what each line released or consumed.
 
         With a ``receipt`` (an ERP offset), the receipt is written in the same transaction;
-        AlreadyApplied when it exists, whatever else happened meanwhile.
+        AlreadyApplied when it exists, whatever else happened meanwhile. So is
+        ``remembered``, an idempotency key's answer (KeyCompleted, as for ``create``).
         """
         now = after.updated_at
         items = [self._header_update(before, after)]
@@ -232,11 +248,15 @@ class ReservationStore:
                 items.append(self._line_update(after, new))
         if receipt is not None:
             items.append(self._ledger.put_item(receipt, now))
+        if remembered is not None:
+            items.append(remembered)
         try:
             transact(self._client, items, token)
         except TransactionCancelled as cancelled:
+            if remembered is not None:
+                raise_if_key_taken(cancelled.reasons[-1])
             if receipt is not None:
-                raise_if_receipt_exists(cancelled.reasons[-1])
+                raise_if_receipt_exists(cancelled.reasons[-1 if remembered is None else -2])
             if cancelled.any_condition_failed:
                 raise ReservationChanged(after.id) from None
             raise conflict_or(cancelled) from None

@@ -9,14 +9,23 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ..records import Inventory, Line, Receipt, StockLevel
+from .idempotency import raise_if_key_taken
 from .items import stock_level_from_item
 from .keys import LOCATION_PREFIX, PK, SK, Entity, n, s, stock_key, stock_pk
 from .pages import query_all
 from .receipts import ReceiptLedger
-from .transact import error_code
+from .transact import TransactionCancelled, conflict_or, error_code, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+class VersionMismatch(Exception):
+    """A compare-and-set found the record at another version (``current``; None: no record)."""
+
+    def __init__(self, current: StockLevel | None) -> None:
+        super().__init__("the stock record moved")
+        self.current = current
 
 
 class StaleSequence(Exception):
@@ -28,17 +37,34 @@ class StaleSequence(Exception):
 
 
 def _identity(sku: str, location: str, now: int) -> dict[str, Any]:
-    """Values that make an update create a well-formed record where none exists."""
+    """Values that make an update create a well-formed record where none exists, and move
+    its version."""
     return {
         ":sku": s(sku),
         ":location": s(location),
         ":entity": s(Entity.STOCK),
         ":now": n(now),
         ":zero": n(0),
+        ":one": n(1),
     }
 
 
 _IDENTITY_SET = "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
+# Every write that changes onHand moves the record's version (one "+" in its own clause).
+_NEXT_VERSION = "version = if_not_exists(version, :zero) + :one"
+
+
+ANY_VERSION = -1  # If-Match: *, any record that exists
+
+
+def _version_condition(expected: int) -> tuple[str, dict[str, Any]]:
+    """The record is at ``expected``; 0 also matches a record not written yet (or written
+    before records had a version); ANY_VERSION any record that exists."""
+    if expected == ANY_VERSION:
+        return f"attribute_exists({PK})", {}
+    if expected == 0:
+        return "attribute_not_exists(version) OR version = :expected", {":expected": n(0)}
+    return "version = :expected", {":expected": n(expected)}
 
 
 class StockStore:
@@ -61,7 +87,8 @@ class StockStore:
                     "UpdateExpression": (
                         "SET reserved = if_not_exists(reserved, :zero) + :q, "
                         "available = if_not_exists(available, :zero) - :q, "
-                        f"onHand = if_not_exists(onHand, :zero), {_IDENTITY_SET}"
+                        "onHand = if_not_exists(onHand, :zero), "
+                        f"version = if_not_exists(version, :one), {_IDENTITY_SET}"
                     ),
                     "ExpressionAttributeNames": {"#location": "location"},
                     "ExpressionAttributeValues": {
@@ -89,20 +116,25 @@ class StockStore:
     ) -> dict[str, Any]:
         """Released stock becomes available again; consumed stock leaves onHand and reserved
         together, so ``available`` does not move when goods ship."""
+        update = (
+            "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
+            "available = available + :released, updatedAt = :now"
+        )
+        values = {
+            ":consumed": n(consumed),
+            ":released": n(released),
+            ":settled": n(released + consumed),
+            ":now": n(now),
+        }
+        if consumed:
+            update += ", version = if_not_exists(version, :zero) + :one"
+            values |= {":zero": n(0), ":one": n(1)}
         return {
             "Update": {
                 "TableName": self._name,
                 "Key": stock_key(sku, location),
-                "UpdateExpression": (
-                    "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
-                    "available = available + :released, updatedAt = :now"
-                ),
-                "ExpressionAttributeValues": {
-                    ":consumed": n(consumed),
-                    ":released": n(released),
-                    ":settled": n(released + consumed),
-                    ":now": n(now),
-                },
+                "UpdateExpression": update,
+                "ExpressionAttributeValues": values,
             }
         }
 
@@ -129,10 +161,61 @@ class StockStore:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> StockLevel:
-        """Absolute physical stock. Holds are kept; ``available`` is computed in the write."""
-        response = self._client.update_item(**self._set_on_hand(sku, location, on_hand, now))
+    def set_on_hand(
+        self,
+        sku: str,
+        location: str,
+        on_hand: int,
+        now: int,
+        *,
+        expected_version: int | None = None,
+    ) -> StockLevel:
+        """Absolute physical stock. Holds are kept; ``available`` is computed in the write.
+        With ``expected_version`` (a compare-and-set, 0 for a record that must not exist
+        yet) VersionMismatch carries the record as it is when it moved."""
+        update = self._set_on_hand(sku, location, on_hand, now)
+        if expected_version is not None:
+            condition, values = _version_condition(expected_version)
+            update["ConditionExpression"] = condition
+            update["ExpressionAttributeValues"] |= values
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            response = self._client.update_item(**update)
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            raise VersionMismatch(stock_level_from_item(old) if old else None) from None
         return stock_level_from_item(response["Attributes"])
+
+    def set_on_hand_with(
+        self,
+        before: StockLevel | None,
+        after: StockLevel,
+        remembered: dict[str, Any],
+        *,
+        token: str,
+    ) -> None:
+        """``after``'s onHand, written only if the record is still ``before`` (its version
+        and what it holds), in one transaction with an idempotency key's answer. Raises
+        VersionMismatch (read again), KeyCompleted or KeyInUse."""
+        update = self._set_on_hand(after.sku, after.location, after.on_hand, after.updated_at)
+        del update["ReturnValues"]
+        condition, values = _version_condition(0 if before is None else before.version)
+        update["ConditionExpression"] = f"({condition})"
+        update["ExpressionAttributeValues"] |= values
+        if before is None:
+            update["ConditionExpression"] += f" AND attribute_not_exists({PK})"
+        else:
+            update["ConditionExpression"] += " AND reserved = :reserved"
+            update["ExpressionAttributeValues"][":reserved"] = n(before.reserved)
+        try:
+            transact(self._client, [{"Update": update}, remembered], token)
+        except TransactionCancelled as cancelled:
+            raise_if_key_taken(cancelled.reasons[-1])
+            if cancelled.reasons[0].condition_failed:
+                raise VersionMismatch(None) from None
+            raise conflict_or(cancelled) from None
 
     def set_on_hand_in_sequence(
         self, sku: str, location: str, on_hand: int, sequence: int, now: int
@@ -164,7 +247,8 @@ class StockStore:
             "Key": stock_key(sku, location),
             "UpdateExpression": (
                 "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
-                f"available = :onHand - if_not_exists(reserved, :zero), {_IDENTITY_SET}"
+                "available = :onHand - if_not_exists(reserved, :zero), "
+                f"{_NEXT_VERSION}, {_IDENTITY_SET}"
             ),
             "ExpressionAttributeNames": {"#location": "location"},
             "ExpressionAttributeValues": {
@@ -189,7 +273,8 @@ class StockStore:
                 "UpdateExpression": (
                     "SET onHand = if_not_exists(onHand, :zero) + :delta, "
                     "available = if_not_exists(available, :zero) + :delta, "
-                    f"reserved = if_not_exists(reserved, :zero), {_IDENTITY_SET}"
+                    f"reserved = if_not_exists(reserved, :zero), {_NEXT_VERSION}, "
+                    f"{_IDENTITY_SET}"
                 ),
                 "ExpressionAttributeNames": {"#location": "location"},
                 "ExpressionAttributeValues": {
