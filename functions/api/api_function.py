@@ -32,13 +32,19 @@ from reservations.config import Settings
 from reservations.errors import (
     Contention,
     DomainError,
+    Forbidden,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRequest,
     InvalidState,
     NotFound,
 )
-from reservations.http_errors import error_response, gateway_error, validation_error_response
+from reservations.http_errors import (
+    error_response,
+    gateway_error,
+    short_stock_extra,
+    validation_error_response,
+)
 from reservations.lifecycle import LineQuantity
 from reservations.models import (
     IDENTIFIER_MAX,
@@ -46,6 +52,7 @@ from reservations.models import (
     CreateReservationRequest,
     ErrorResponse,
     ExtendReservationRequest,
+    ForbiddenResponse,
     FulfillReservationRequest,
     GatewayErrorResponse,
     InventoryResponse,
@@ -141,13 +148,29 @@ def owner() -> str | None:
     responses={
         201: documented("Created: every item is held", ReservationResponse),
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
-        409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
+        409: documented(
+            "INSUFFICIENT_STOCK (every short item), OVERSELL_LIMIT (an allowOversell line past "
+            "the oversell limit; every refused item) or IDEMPOTENCY_CONFLICT"
+        ),
         **BODY_ERRORS,
+        403: documented(
+            "The token lacks reservations/write (API Gateway's body), or FORBIDDEN: a line "
+            "asks allowOversell without reservations/oversell",
+            ForbiddenResponse,
+        ),
     },
     security=security("POST", "/reservations"),
 )
 def create_reservation(request: CreateReservationRequest) -> Response[ReservationResponse]:
-    result = service.reserve(request, caller().channel)
+    who = caller()
+    # API Gateway checks scopes per route; this one depends on the body.
+    refused = access.oversell_refused(who.scopes, [item.allowOversell for item in request.items])
+    if refused:
+        raise Forbidden(
+            [f"body.items[{index}].allowOversell" for index in refused],
+            f"allowOversell needs the {access.RESERVATIONS_OVERSELL} scope",
+        )
+    result = service.reserve(request, who.channel)
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
     return Response(
@@ -296,18 +319,13 @@ def on_validation_error(error: RequestValidationError) -> Response[Any]:
 @app.exception_handler(InsufficientStock)
 def on_insufficient_stock(error: InsufficientStock) -> Response[Any]:
     metrics.add_metric(name="ReservationsRejected", unit=MetricUnit.Count, value=1)
+    return error_response(409, error, **short_stock_extra(error))
+
+
+@app.exception_handler(Forbidden)
+def on_forbidden(error: Forbidden) -> Response[Any]:
     return error_response(
-        409,
-        error,
-        items=[
-            {
-                "sku": i.sku,
-                "location": i.location,
-                "requested": i.requested,
-                "available": i.available,
-            }
-            for i in error.items
-        ],
+        403, error, details=[{"field": field, "reason": error.reason} for field in error.fields]
     )
 
 

@@ -35,6 +35,7 @@ EVERY_SCOPE = frozenset(
         "reservations/read",
         "reservations/write",
         "reservations/admin",
+        "reservations/oversell",
         "inventory/read",
         "inventory/write",
     }

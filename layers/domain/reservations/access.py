@@ -11,19 +11,21 @@ a method's OAuth scopes). Tokens are never checked here: API Gateway's Cognito a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 RESERVATIONS_READ = "reservations/read"
 RESERVATIONS_WRITE = "reservations/write"
 RESERVATIONS_ADMIN = "reservations/admin"
+# Not a route's scope: what a reserve with an allowOversell line needs besides the route's.
+RESERVATIONS_OVERSELL = "reservations/oversell"
 INVENTORY_READ = "inventory/read"
 INVENTORY_WRITE = "inventory/write"
 
 # Resource server identifier -> its scope names (a scope is "<identifier>/<name>").
 RESOURCE_SERVERS: dict[str, tuple[str, ...]] = {
-    "reservations": ("read", "write", "admin"),
+    "reservations": ("read", "write", "admin", "oversell"),
     "inventory": ("read", "write"),
 }
 ALL_SCOPES = tuple(
@@ -95,6 +97,13 @@ def route_of_path(method: str, path: str) -> str | None:
         ):
             return template
     return None
+
+
+def oversell_refused(granted: frozenset[str], allow_oversell: Sequence[bool]) -> list[int]:
+    """The lines (by index) that ask to oversell without the scope that allows it."""
+    if RESERVATIONS_OVERSELL in granted:
+        return []
+    return [index for index, wanted in enumerate(allow_oversell) if wanted]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from .errors import (
     InvalidRequest,
     InvalidState,
     NotFound,
+    OversellLimit,
 )
 from .lifecycle import LineQuantity, Retention
 from .models import CreateReservationRequest
@@ -108,7 +109,9 @@ class ReservationService:
 
         def attempt(token: str) -> ReserveResult:
             try:
-                self._table.create_reservation(reservation, token=token)
+                self._table.create_reservation(
+                    reservation, token=token, oversell_limit=self._settings.max_oversell_per_record
+                )
             except ReservationExists as exists:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
@@ -126,11 +129,24 @@ class ReservationService:
             # that no sweep has reached yet, then try once more. Where nothing is reserved
             # there is no hold to look for, and the refusal costs its one request.
             if not short.held or not self._free_expired_holds(short.held, now):
-                raise InsufficientStock(short.items) from None
+                raise self._refusal(reservation, short) from None
         try:
             return with_retries(attempt, self._retry)
         except StockShort as short:
-            raise InsufficientStock(short.items) from None
+            raise self._refusal(reservation, short) from None
+
+    def _refusal(self, reservation: Reservation, short: StockShort) -> InsufficientStock:
+        """The 409 for the refused lines: OversellLimit when an allowOversell line is among
+        them (only the bound can refuse one), else InsufficientStock."""
+        index = {(line.sku, line.location): i for i, line in enumerate(reservation.lines)}
+        oversold = [
+            (index[(item.sku, item.location)], item)
+            for item in short.items
+            if reservation.lines[index[(item.sku, item.location)]].allow_oversell
+        ]
+        if not oversold:
+            return InsufficientStock(short.items)
+        return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
 
     def _free_expired_holds(
         self, reserved_when_refused: dict[tuple[str, str], int], now: int

@@ -572,12 +572,15 @@ class ReservationTable:
         ).get("Item")
         return None if item is None else stock_level_from_item(item)
 
-    def create_reservation(self, reservation: Reservation, *, token: str) -> None:
+    def create_reservation(
+        self, reservation: Reservation, *, token: str, oversell_limit: int
+    ) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
 
         Raises ReservationExists (the id is taken: the existing header is attached),
-        StockShort (every line lacking stock, with its current availability) or
-        WriteConflict (a concurrent transaction won; retrying is safe).
+        StockShort (every line lacking stock, or whose oversell would take available below
+        ``-oversell_limit``, with its current availability) or WriteConflict (a concurrent
+        transaction won; retrying is safe).
         """
         header: AttributeMap = {
             **reservation_key(reservation.id),
@@ -609,7 +612,9 @@ class ReservationTable:
             }
         ]
         # Stock updates come right after the header so cancellation reasons map to lines.
-        items.extend(self._hold(line, reservation.created_at) for line in reservation.lines)
+        items.extend(
+            self._hold(line, reservation.created_at, oversell_limit) for line in reservation.lines
+        )
         items.extend(
             {"Put": {"TableName": self.name, "Item": _line_item(reservation, line)}}
             for line in reservation.lines
@@ -785,7 +790,7 @@ class ReservationTable:
             }
         }
 
-    def _hold(self, line: Line, now: int) -> dict[str, Any]:
+    def _hold(self, line: Line, now: int, oversell_limit: int) -> dict[str, Any]:
         values: dict[str, Any] = {":q": _n(line.quantity), ":now": _n(now)}
         if line.allow_oversell:
             # Oversell may create the record of a never-stocked item: it then shows the debt.
@@ -795,9 +800,16 @@ class ReservationTable:
                 "onHand = if_not_exists(onHand, :zero), "
                 "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
             )
+            # The oversell bound: available - q >= -limit, with the subtraction done here
+            # (conditions have no arithmetic). A missing record counts as 0 available, so
+            # it may be created only by a line the bound admits on its own.
+            condition = "available >= :floor"
+            if line.quantity <= oversell_limit:
+                condition += " OR attribute_not_exists(available)"
             values.update(
                 {
                     ":zero": _n(0),
+                    ":floor": _n(line.quantity - oversell_limit),
                     ":sku": _s(line.sku),
                     ":location": _s(line.location),
                     ":entity": _s("stock"),
@@ -808,8 +820,10 @@ class ReservationTable:
                     "TableName": self.name,
                     "Key": stock_key(line.sku, line.location),
                     "UpdateExpression": update,
+                    "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#location": "location"},
                     "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         return {
