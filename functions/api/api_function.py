@@ -20,13 +20,19 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from reservations import access, api_docs, presenters, request_guard
+from reservations.api_docs import (
+    BODY_ERRORS,
+    ERRORS,
+    NOT_FOUND,
+    TRANSITION,
+    documented,
+    security,
+)
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import (
@@ -50,11 +56,9 @@ from reservations.models import (
     IDENTIFIER_MAX,
     IDENTIFIER_PATTERN,
     CreateReservationRequest,
-    ErrorResponse,
     ExtendReservationRequest,
     ForbiddenResponse,
     FulfillReservationRequest,
-    GatewayErrorResponse,
     InventoryResponse,
     LineQuantityRequest,
     ReleaseReservationRequest,
@@ -76,43 +80,6 @@ settings = Settings.from_env()
 service = build_service(settings)
 
 IdentifierPath = Annotated[str, Path(max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)]
-
-
-def documented(description: str, model: type[BaseModel] = ErrorResponse) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": model}}}
-
-
-# Every route that needs a token: API Gateway's authorizer (or the local one) answers these.
-AUTH_ERRORS: dict[int, OpenAPIResponse] = {
-    401: documented(
-        "No valid token: missing, expired, forged or for another audience", GatewayErrorResponse
-    ),
-    403: documented("The token lacks every scope this route accepts", GatewayErrorResponse),
-}
-ERRORS: dict[int, OpenAPIResponse] = {
-    400: documented("Invalid request: the field and the reason"),
-    404: documented("Unknown reservation, sku or route; another channel's hold is unknown"),
-    503: documented("Gave up under contention; retry after the Retry-After header"),
-    **AUTH_ERRORS,
-}
-NOT_FOUND = ERRORS
-# Routes with a body: refused before parsing when it is too large or not JSON.
-BODY_ERRORS: dict[int, OpenAPIResponse] = {
-    413: documented("PAYLOAD_TOO_LARGE: the body exceeds the size limit"),
-    415: documented("UNSUPPORTED_MEDIA_TYPE: send application/json"),
-    **ERRORS,
-}
-
-
-TRANSITION = {
-    409: documented("INVALID_STATE: the transition is impossible from the current status"),
-    **BODY_ERRORS,
-}
-
-
-def security(method: str, resource: str) -> list[dict[str, list[str]]]:
-    """The route's OAuth scopes in the OpenAPI document, from the one table of scopes."""
-    return [{access.SECURITY_SCHEME: list(access.ROUTE_SCOPES[(method, resource)])}]
 
 
 def present(reservation: Reservation) -> ReservationResponse:

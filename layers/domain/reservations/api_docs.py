@@ -1,4 +1,5 @@
-"""The OpenAPI document and the Swagger UI page, built only when asked for.
+"""The OpenAPI document and the Swagger UI page, built only when asked for, and the
+responses and security each route declares in it.
 
 Powertools' ``enable_swagger`` imports its OpenAPI models and Swagger assets when the app
 is built, about 100 ms of every cold start; the reserve path never needs them. These two
@@ -13,15 +14,62 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from . import access
+from .models import ErrorResponse, GatewayErrorResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 TITLE = "Soft reservations"
 VERSION = "1.0.0"
 # Cognito's token endpoint (the template sets it from the user pool domain).
 DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
+
+
+# --- what each route declares --------------------------------------------------------------
+
+
+def documented(description: str, model: type[BaseModel] = ErrorResponse) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+# Every route that needs a token: API Gateway's authorizer (or the local one) answers these.
+AUTH_ERRORS: dict[int, OpenAPIResponse] = {
+    401: documented(
+        "No valid token: missing, expired, forged or for another audience", GatewayErrorResponse
+    ),
+    403: documented("The token lacks every scope this route accepts", GatewayErrorResponse),
+}
+ERRORS: dict[int, OpenAPIResponse] = {
+    400: documented("Invalid request: the field and the reason"),
+    404: documented("Unknown reservation, sku or route; another channel's hold is unknown"),
+    503: documented("Gave up under contention; retry after the Retry-After header"),
+    **AUTH_ERRORS,
+}
+NOT_FOUND = ERRORS
+# Routes with a body: refused before parsing when it is too large or not JSON.
+BODY_ERRORS: dict[int, OpenAPIResponse] = {
+    413: documented("PAYLOAD_TOO_LARGE: the body exceeds the size limit"),
+    415: documented("UNSUPPORTED_MEDIA_TYPE: send application/json"),
+    **ERRORS,
+}
+
+
+TRANSITION = {
+    409: documented("INVALID_STATE: the transition is impossible from the current status"),
+    **BODY_ERRORS,
+}
+
+
+def security(method: str, resource: str) -> list[dict[str, list[str]]]:
+    """The route's OAuth scopes in the OpenAPI document, from the one table of scopes."""
+    return [{access.SECURITY_SCHEME: list(access.ROUTE_SCOPES[(method, resource)])}]
+
+
+# --- the document -----------------------------------------------------------------------------
 
 
 def security_schemes() -> dict[str, Any]:
