@@ -17,9 +17,16 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from reservations.http.errors import gateway_error
+
 from .table import resources
 
 STAGE = "local"
+
+
+# What a REST API answers itself, invoking nothing, for a method and path that fill no
+# resource of the API (not a 404: it does not tell which paths exist).
+MISSING_AUTHENTICATION_TOKEN = {"message": "Missing Authentication Token"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,12 @@ class Route:
     method: str
     resource: str
     pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    resource: str
+    parameters: dict[str, str] | None
 
 
 @cache
@@ -44,13 +57,31 @@ def routes() -> tuple[Route, ...]:
     return tuple(found)
 
 
-def match(method: str, path: str) -> tuple[str, dict[str, str] | None]:
-    """The route template and path parameters for a request, as API Gateway resolves them."""
+def match(method: str, path: str) -> Match | None:
+    """The route API Gateway (REST) resolves a request to, or None: it then answers 403
+    Missing Authentication Token itself.
+
+    ``path`` is the path as sent, still percent-encoded: a ``%2F`` is part of a segment,
+    never a separator, and a percent-encoded literal is not that literal. One trailing
+    slash resolves to the resource without it (REST APIs route ``/x/`` to ``/x``, with its
+    authorizer); ``//``, an empty segment or a dot segment fills no resource. Parameters
+    are decoded, as API Gateway decodes ``pathParameters``.
+    """
+    if path.endswith("/") and path != "/":
+        path = path[:-1]
     for route in routes():
         found = route.pattern.match(path)
-        if found and route.method in (method, "ANY"):
-            return route.resource, dict(found.groupdict()) or None
-    return path, None
+        if found and route.method in (method.upper(), "ANY"):
+            parameters = {name: unquote(value) for name, value in found.groupdict().items()}
+            return Match(route.resource, parameters or None)
+    return None
+
+
+def refuse_unrouted(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """API Gateway's own answer when the event's method and path fill no route, else None."""
+    if match(str(event["httpMethod"]), str(event["path"])) is None:
+        return gateway_error(403, MISSING_AUTHENTICATION_TOKEN)
+    return None
 
 
 class LambdaContext:
@@ -81,9 +112,13 @@ def proxy_event(
     authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     split = urlsplit(url)
-    path = unquote(split.path) or "/"
+    # Kept percent-encoded, as REST APIs pass it (HTTP APIs decode it; this is not one).
+    path = split.path or "/"
     method = method.upper()
-    resource, path_parameters = match(method, path)
+    found = match(method, path)
+    # An event for a path that fills no route (API Gateway never sends one) keeps the path
+    # as its resource, so the function's own check sees that it is unmapped.
+    resource, path_parameters = (found.resource, found.parameters) if found else (path, None)
     multi_query = parse_qs(split.query, keep_blank_values=True) if split.query else None
     header_map = dict(headers or {})
     text: str | None

@@ -187,9 +187,10 @@ class LocalAuthorizer:
 
     def authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """API Gateway's refusal for this proxy event, or None after putting the verified
-        claims into its request context. Public and unknown routes pass untouched."""
-        needed = access.required_scopes(str(event["httpMethod"]), str(event["resource"]))
-        if needed is None:
+        claims into its request context. Fails closed: only a public route passes without
+        a token, and a route the scope table does not list admits no token."""
+        method, resource = str(event["httpMethod"]), str(event["resource"])
+        if access.is_public(method, resource):
             return None
         token = bearer(event.get("headers"))
         try:
@@ -198,9 +199,7 @@ class LocalAuthorizer:
             claims = verify_token(token, self._public_key)
         except Unauthorized:
             return gateway_error(401, access.UNAUTHORIZED)
-        if not access.admits(
-            frozenset(str(claims["scope"]).split()), event["httpMethod"], event["resource"]
-        ):
+        if not access.admits(frozenset(str(claims["scope"]).split()), method, resource):
             return gateway_error(403, access.FORBIDDEN)
         event["requestContext"]["authorizer"] = {"claims": api_gateway_claims(claims)}
         return None

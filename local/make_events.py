@@ -61,10 +61,20 @@ POSTER = _stock("POSTER-A2", "WH-LONDON")
 
 
 # The channels of the samples: API Gateway's authorizer puts their tokens' claims into the
-# request context. The storefront holds stock; the back office sets it.
+# request context. The storefront holds stock, the call centre also back-orders (oversell);
+# the back office sets stock.
 STOREFRONT = (
     "storefront",
     (access.RESERVATIONS_READ, access.RESERVATIONS_WRITE, access.INVENTORY_READ),
+)
+CALL_CENTRE = (
+    "callcentre",
+    (
+        access.RESERVATIONS_READ,
+        access.RESERVATIONS_WRITE,
+        access.RESERVATIONS_OVERSELL,
+        access.INVENTORY_READ,
+    ),
 )
 BACK_OFFICE = ("backoffice", (access.INVENTORY_READ, access.INVENTORY_WRITE))
 
@@ -79,9 +89,11 @@ class Sample:
 
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
-# extended, partly released, confirmed and fulfilled; checkout-1002 oversells and is cancelled.
+# extended, partly released, confirmed and fulfilled; checkout-1002 is the call centre's
+# back-order (oversell), and it cancels it.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
+    Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
     Sample(
         "set_on_hand",
         "PUT",
@@ -119,6 +131,7 @@ SAMPLES = (
                 }
             ],
         },
+        CALL_CENTRE,
     ),
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
@@ -136,7 +149,7 @@ SAMPLES = (
     ),
     Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
     Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
-    Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}"),
+    Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}", caller=CALL_CENTRE),
     Sample("openapi", "GET", "/openapi.json", caller=None),
     Sample("swagger", "GET", "/swagger", caller=None),
 )

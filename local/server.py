@@ -34,7 +34,7 @@ from typing import Any, cast
 
 from reservations.http.errors import proxy_error
 
-from .apigw import LambdaContext, proxy_event
+from .apigw import LambdaContext, proxy_event, refuse_unrouted
 from .auth import LocalAuthorizer
 from .invoke import Function, Handler, find_function, load_handler, runtime_defaults
 
@@ -293,8 +293,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     body,
                     source_ip=self.client_address[0],
                 )
-                # API Gateway's authorizer runs before the function, as here.
-                result = self.api.authorizer.authorize(event) or self.api.invoke(event)
+                # API Gateway routes, then its authorizer runs, then the function, as here.
+                result = (
+                    refuse_unrouted(event)
+                    or self.api.authorizer.authorize(event)
+                    or self.api.invoke(event)
+                )
             except Exception:  # a bug here must still answer, as API Gateway would
                 traceback.print_exc()
                 status = self._send(gateway_error(502, "Internal server error"))

@@ -54,14 +54,19 @@ def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def authorize(event: Mapping[str, Any], found: access.Caller | None) -> dict[str, Any] | None:
     """API Gateway's answer when the verified caller is not admitted to this route, else None.
 
-    Defence in depth: API Gateway's Cognito authorizer has already checked the token and
-    the route's scopes; an event without claims (``make invoke`` with a bare event, a
-    misconfigured method) is refused here as API Gateway would refuse it.
+    Defence in depth behind API Gateway's Cognito authorizer, and it fails closed: a route
+    must be listed (in ROUTE_SCOPES, or public), and the path the resolver will route must
+    fill that very route, whatever claims the event carries; an event without claims
+    (``make invoke`` with a bare event, a misconfigured method) is refused as API Gateway
+    would refuse it.
     """
     method = str(event.get("httpMethod", ""))
     resource = str(event.get("resource", ""))
-    if access.required_scopes(method, resource) is None:
-        return None  # the API documents, or no such route (answered 404 by the resolver)
+    # The scopes were checked for `resource`; the resolver runs what `path` says.
+    if access.route_of_path(method, str(event.get("path", ""))) != resource:
+        return gateway_error(403, access.FORBIDDEN)
+    if access.is_public(method, resource):
+        return None
     if found is None:
         return gateway_error(401, access.UNAUTHORIZED)
     if not access.admits(found.scopes, method, resource):

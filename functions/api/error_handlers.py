@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from reservations.errors import (
     Contention,
     DomainError,
+    Forbidden,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRequest,
@@ -23,7 +24,11 @@ from reservations.errors import (
     PreconditionFailed,
 )
 from reservations.http import presenters
-from reservations.http.errors import error_response, validation_error_response
+from reservations.http.errors import (
+    error_response,
+    short_stock_extra,
+    validation_error_response,
+)
 
 router = Router()
 logger = Logger()
@@ -38,11 +43,14 @@ def on_validation_error(error: RequestValidationError) -> Response[Any]:
 @router.exception_handler(InsufficientStock)
 def on_insufficient_stock(error: InsufficientStock) -> Response[Any]:
     metrics.add_metric(name="ReservationsRejected", unit=MetricUnit.Count, value=1)
-    items = [
-        {"sku": i.sku, "location": i.location, "requested": i.requested, "available": i.available}
-        for i in error.items
-    ]
-    return error_response(409, error, items=items)
+    return error_response(409, error, **short_stock_extra(error))
+
+
+@router.exception_handler(Forbidden)
+def on_forbidden(error: Forbidden) -> Response[Any]:
+    return error_response(
+        403, error, details=[{"field": field, "reason": error.reason} for field in error.fields]
+    )
 
 
 @router.exception_handler(IdempotencyConflict)

@@ -19,10 +19,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from idempotency_keys import IdempotencyKeys, answer
 
 from openapi_responses import BODY_ERRORS, ERRORS, TRANSITION, IdentifierPath, documented
+from reservations import access
+from reservations.errors import Forbidden
 from reservations.http import presenters
 from reservations.http.models import (
     CreateReservationRequest,
     ExtendReservationRequest,
+    ForbiddenResponse,
     FulfillReservationRequest,
     LineQuantityRequest,
     ReleaseReservationRequest,
@@ -72,8 +75,16 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
             "headers": {"Location": LOCATION_HEADER},
         },
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
-        409: documented("INSUFFICIENT_STOCK (every short item) or IDEMPOTENCY_CONFLICT"),
+        409: documented(
+            "INSUFFICIENT_STOCK (every short item), OVERSELL_LIMIT (an allowOversell line past "
+            "the oversell limit; every refused item) or IDEMPOTENCY_CONFLICT"
+        ),
         **BODY_ERRORS,
+        403: documented(
+            "The token lacks reservations/write (API Gateway's body), or FORBIDDEN: a line "
+            "asks allowOversell without reservations/oversell",
+            ForbiddenResponse,
+        ),
     },
 )
 def create_reservation(
@@ -84,6 +95,13 @@ def create_reservation(
         body = present(service, result.reservation)
         return answer(status, body, ("Location", location_of(result.reservation.id)))
 
+    # API Gateway checks scopes per route; this one depends on the body.
+    refused = access.oversell_refused(caller.scopes, [item.allowOversell for item in request.items])
+    if refused:
+        raise Forbidden(
+            [f"body.items[{index}].allowOversell" for index in refused],
+            f"allowOversell needs the {access.RESERVATIONS_OVERSELL} scope",
+        )
     result = service.reserve(request.to_command(), caller.channel, keys.remember(render))
     if result.created:
         metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)

@@ -359,10 +359,12 @@ class TestBadInput:
         assert response.status == 400
         assert response.json["details"][0]["field"].startswith("path.")
 
-    def test_unknown_route_is_a_json_404(self, api: HandlerClient) -> None:
+    def test_a_route_the_function_does_not_know_is_403_even_with_claims(
+        self, api: HandlerClient
+    ) -> None:
+        # Fails closed: what it cannot map to its table of scopes it never runs.
         response = api.get("/nowhere")
-        assert response.status == 404
-        assert response.json["error"] == "NOT_FOUND"
+        assert (response.status, response.json) == (403, {"message": "Forbidden"})
 
 
 def test_a_created_reservation_says_where_it_is(api: HandlerClient) -> None:

@@ -451,7 +451,7 @@ def test_each_route_has_exactly_the_scopes_of_the_access_table() -> None:
     assert set(seen) == set(access.ROUTE_SCOPES) | access.PUBLIC_ROUTES
 
 
-def test_resource_servers_define_the_five_scopes() -> None:
+def test_resource_servers_define_the_scopes_of_the_access_table() -> None:
     from reservations import access
 
     servers = {
@@ -474,10 +474,16 @@ def test_the_user_pool_has_no_self_sign_up() -> None:
     [
         ("SalesChannelResources", "Channels", "Channel", SALES_SCOPES),
         (
+            "OversellChannelResources",
+            "OversellChannels",
+            "Oversell",
+            SALES_SCOPES | {"reservations/oversell"},
+        ),
+        (
             "OperatorChannelResources",
             "OperatorChannels",
             "Operator",
-            SALES_SCOPES | {"reservations/admin", "inventory/write"},
+            SALES_SCOPES | {"reservations/admin", "inventory/write", "reservations/oversell"},
         ),
     ],
 )
@@ -518,7 +524,27 @@ def test_each_channel_gets_a_client_credentials_client_a_usage_plan_and_a_key(
 def test_sales_channels_may_not_act_as_admins_or_write_stock() -> None:
     _, _, fragment = for_each("SalesChannelResources")
     scopes = set(fragment["ChannelClient&{Channel}"]["Properties"]["AllowedOAuthScopes"])
-    assert not scopes & {"reservations/admin", "inventory/write"}
+    assert not scopes & {"reservations/admin", "inventory/write", "reservations/oversell"}
+
+
+def test_only_the_call_centre_may_oversell_by_default() -> None:
+    """Oversell is its own scope, outside the storefront's set (issue 11, item 3)."""
+    defaults = {
+        name: template()["Parameters"][name]["Default"].split(",")
+        for name in ("Channels", "OversellChannels", "OperatorChannels")
+    }
+    assert "storefront" in defaults["Channels"]
+    assert defaults["OversellChannels"] == ["callcentre"]
+    names = [name for listed in defaults.values() for name in listed]
+    assert len(names) == len(set(names)), "a channel in two lists would get two clients"
+
+
+def test_the_oversell_limit_is_a_bounded_parameter_of_the_api_function() -> None:
+    parameter = template()["Parameters"]["MaxOversellPerRecord"]
+    assert (parameter["Type"], parameter["MinValue"]) == ("Number", 0)
+    assert parameter["MaxValue"] == 1_000_000_000  # the largest quantity of one line
+    env = function_env(resources()["ApiFunction"])
+    assert env["MAX_OVERSELL_PER_RECORD"] == "MaxOversellPerRecord"
 
 
 def test_api_docs_are_off_unless_the_parameter_turns_them_on() -> None:

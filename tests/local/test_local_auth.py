@@ -20,7 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.apigw import proxy_event
+from local.apigw import Match, match, proxy_event
 from local.auth import (
     AUDIENCE,
     ISSUER,
@@ -33,6 +33,8 @@ from local.auth import (
 from local.engines import Engine
 from local.server import LocalApi
 from local.table import ROOT
+from reservations import access
+from reservations.http.errors import gateway_error
 from tests.conftest import local_api_on
 from tests.local.test_local_stack import PYTHONPATH, call
 
@@ -178,10 +180,79 @@ def test_claims_go_where_api_gateway_puts_them() -> None:
     assert claims["exp"].endswith(" UTC " + claims["exp"][-4:])  # "Thu Nov 26 01:35:17 UTC 2026"
 
 
-def test_unknown_routes_pass_to_the_function_untouched() -> None:
-    event = proxy_event("GET", "/nowhere")
-    assert LocalAuthorizer().authorize(event) is None
-    assert event["requestContext"]["authorizer"] is None
+def test_the_authorizer_fails_closed_on_a_route_it_does_not_know() -> None:
+    """Only a listed public route passes without a token; an unlisted one admits no token."""
+    every = f"Bearer {issue_token('ops', access.ALL_SCOPES)}"
+    for headers, refusal in (({}, UNAUTHORIZED), ({"Authorization": every}, FORBIDDEN)):
+        event = proxy_event("GET", "/nowhere", headers)
+        status, body = refusal
+        assert LocalAuthorizer().authorize(event) == gateway_error(status, body)
+        assert event["requestContext"]["authorizer"] is None
+
+
+# --- routing, as API Gateway (REST) routes before its authorizer ---------------------------
+
+MISSING_TOKEN = (403, {"message": "Missing Authentication Token"})
+
+
+def test_a_trailing_slash_is_the_route_and_its_authorizer(api: LocalApi) -> None:
+    reader = f"Bearer {issue_token('storefront', ['inventory/read'])}"
+    assert get(api, "/inventory/SKU-A/", None) == UNAUTHORIZED
+    status, body = get(api, "/inventory/SKU-A/", reader)
+    assert (status, body["onHand"]) == (200, 10)
+    sales = {"Authorization": f"Bearer {issue_token('storefront', SALES)}"}
+    for headers, refusal in (({"Authorization": ""}, UNAUTHORIZED), (sales, FORBIDDEN)):
+        reply = call(
+            "PUT", f"{api.url}/inventory/SKU-A/locations/WH1/", {"onHand": 999}, headers=headers
+        )
+        assert (reply.status, reply.json) == refusal
+    assert get(api, "/inventory/SKU-A", reader)[1]["onHand"] == 10
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nowhere"), ("GET", "/"), ("GET", "/inventory//SKU-A"), ("GET", "/Inventory/SKU-A"),
+     ("GET", "/inventory/SKU-A//"), ("GET", "/inventory/SKU-A/./reservations"),
+     ("PATCH", "/inventory/SKU-A"), ("HEAD", "/inventory/SKU-A"), ("POST", "/inventory/SKU-A")],
+)  # fmt: skip
+def test_a_path_that_fills_no_route_is_api_gateways_403(
+    api: LocalApi, method: str, path: str
+) -> None:
+    """A REST API answers 403 Missing Authentication Token, invoking nothing, even with a
+    token that has every scope."""
+    every = {"Authorization": f"Bearer {issue_token('ops', access.ALL_SCOPES)}"}
+    for headers in ({"Authorization": ""}, every):
+        reply = call(method, f"{api.url}{path}", headers=headers)
+        if method == "HEAD":  # the same answer, without its body
+            assert reply.status == 403
+        else:
+            assert (reply.status, reply.json) == MISSING_TOKEN
+
+
+def test_reservation_routes_with_a_trailing_slash_run_for_their_owner(api: LocalApi) -> None:
+    """Once a 502: the function ran them with no caller (issue 11, item 2)."""
+    storefront = {"Authorization": f"Bearer {issue_token('storefront', SALES)}"}
+    callcentre = {"Authorization": f"Bearer {issue_token('callcentre', SALES)}"}
+    hold = {"id": "slashed-1", "items": [{"sku": "SKU-A", "location": "WH1", "quantity": 1}]}
+    url = f"{api.url}/reservations/slashed-1/"
+    created = call("POST", f"{api.url}/reservations/", hold, headers=storefront)
+    assert created.status == 201, created.body
+    assert created.json["channel"] == "storefront"
+    assert call("GET", url, headers=storefront).json["status"] == "ACTIVE"
+    assert call("GET", url, headers=callcentre).status == 404
+    assert call("POST", f"{url}confirm/", headers=callcentre).status == 404
+    assert call("POST", f"{url}confirm/", headers=storefront).json["status"] == "CONFIRMED"
+    assert call("DELETE", url, headers=callcentre).status == 404
+    assert call("DELETE", url, headers=storefront).json["status"] == "CANCELLED"
+
+
+def test_an_encoded_slash_stays_inside_its_parameter(api: LocalApi) -> None:
+    assert match("GET", "/inventory/SKU-A%2F") == Match("/inventory/{sku}", {"sku": "SKU-A/"})
+    assert get(api, "/inventory/SKU-A%2F", None) == UNAUTHORIZED
+    reader = f"Bearer {issue_token('storefront', ['inventory/read'])}"
+    status, body = get(api, "/inventory/SKU-A%2F", reader)
+    # Not SKU-A: the function routes the path as sent and refuses the identifier.
+    assert (status, body["details"][0]["field"]) == (400, "path.sku")
 
 
 def test_bearer_reads_the_header_whatever_its_case() -> None:

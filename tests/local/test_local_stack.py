@@ -319,10 +319,9 @@ def test_serves_swagger_and_the_openapi_document(stack: Stack) -> None:
     assert {"/reservations", "/inventory/{sku}"} <= set(document.json["paths"])
 
 
-def test_unknown_route_is_a_json_404(stack: Stack) -> None:
+def test_unknown_route_is_api_gateways_403(stack: Stack) -> None:
     reply = call("GET", f"{stack.url}/nowhere")
-    assert reply.status == 404
-    assert reply.json["error"] == "NOT_FOUND"
+    assert (reply.status, reply.json) == (403, {"message": "Missing Authentication Token"})
 
 
 def test_keeps_connections_alive(stack: Stack) -> None:

@@ -20,6 +20,7 @@ CHANNEL = "storefront"
 CHANNEL_SCOPES = (
     access.RESERVATIONS_READ,
     access.RESERVATIONS_WRITE,
+    access.RESERVATIONS_OVERSELL,
     access.INVENTORY_READ,
     access.INVENTORY_WRITE,
 )

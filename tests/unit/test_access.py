@@ -62,3 +62,41 @@ def test_public_and_unknown_routes_need_no_scope() -> None:
     assert access.required_scopes("GET", "/openapi.json") is None
     assert access.required_scopes("GET", "/nowhere") is None
     assert access.required_scopes("get", "/inventory/{sku}") == ("inventory/read",)
+
+
+def test_only_listed_routes_admit_and_only_listed_ones_are_public() -> None:
+    every = frozenset(access.ALL_SCOPES)
+    assert access.admits(every, "get", "/inventory/{sku}")
+    # Fail closed: a route the table does not list admits nobody, whatever the scopes.
+    assert not access.admits(every, "GET", "/nowhere")
+    assert not access.admits(every, "GET", "/inventory/SKU-A/")
+    assert not access.admits(every, "PATCH", "/inventory/{sku}")
+    assert access.is_public("get", "/swagger")
+    assert not access.is_public("GET", "/nowhere")
+    assert not access.is_public("GET", "/inventory/{sku}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route"),
+    [
+        ("GET", "/inventory/SKU-A", "/inventory/{sku}"),
+        ("GET", "/inventory/SKU-A/", "/inventory/{sku}"),
+        ("GET", "/inventory/SKU-A///", "/inventory/{sku}"),  # the resolver ignores them all
+        ("GET", "/inventory/SKU-A/reservations", "/inventory/{sku}/reservations"),
+        ("put", "/inventory/A/locations/B", "/inventory/{sku}/locations/{location}"),
+        ("GET", "/inventory/WH1%2F", "/inventory/{sku}"),  # an encoded slash is no separator
+        ("POST", "/reservations/", "/reservations"),
+        ("GET", "/openapi.json", "/openapi.json"),
+        ("GET", "/inventory//SKU-A", None),
+        ("GET", "/Inventory/SKU-A", None),
+        ("GET", "/inventory/SKU-A/./reservations", None),
+        ("POST", "/reservations/x/%63onfirm", None),
+        ("POST", "/inventory/SKU-A", None),
+        ("GET", "/", None),
+        ("GET", "", None),
+    ],
+)
+def test_route_of_path_reads_the_path_as_the_resolver_does(
+    method: str, path: str, route: str | None
+) -> None:
+    assert access.route_of_path(method, path) == route

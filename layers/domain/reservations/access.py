@@ -11,19 +11,21 @@ a method's OAuth scopes). Tokens are never checked here: API Gateway's Cognito a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 RESERVATIONS_READ = "reservations/read"
 RESERVATIONS_WRITE = "reservations/write"
 RESERVATIONS_ADMIN = "reservations/admin"
+# Not a route's scope: what a reserve with an allowOversell line needs besides the route's.
+RESERVATIONS_OVERSELL = "reservations/oversell"
 INVENTORY_READ = "inventory/read"
 INVENTORY_WRITE = "inventory/write"
 
 # Resource server identifier -> its scope names (a scope is "<identifier>/<name>").
 RESOURCE_SERVERS: dict[str, tuple[str, ...]] = {
-    "reservations": ("read", "write", "admin"),
+    "reservations": ("read", "write", "admin", "oversell"),
     "inventory": ("read", "write"),
 }
 ALL_SCOPES = tuple(
@@ -60,9 +62,49 @@ def required_scopes(method: str, resource: str) -> tuple[str, ...] | None:
     return ROUTE_SCOPES.get((method.upper(), resource))
 
 
+def is_public(method: str, resource: str) -> bool:
+    """Only the routes listed as public need no token; every other one, known or not, does."""
+    return (method.upper(), resource) in PUBLIC_ROUTES
+
+
 def admits(granted: frozenset[str] | set[str], method: str, resource: str) -> bool:
+    """Whether one of the granted scopes admits the route. Fails closed: a route missing
+    from ROUTE_SCOPES (unknown, or public and so never asked) admits nobody."""
     needed = required_scopes(method, resource)
-    return needed is None or bool(granted & set(needed))
+    return needed is not None and bool(granted & set(needed))
+
+
+def _has_parameter(route: tuple[str, str]) -> bool:
+    return "{" in route[1]
+
+
+def route_of_path(method: str, path: str) -> str | None:
+    """The route template (of ROUTE_SCOPES or PUBLIC_ROUTES) that a request path fills, read
+    as the API function's resolver reads it: trailing slashes ignored, each parameter one
+    whole segment, literals as sent (a percent-encoded literal is not the literal).
+
+    The function compares it with the resource API Gateway authorized, so the route that
+    runs is always the one whose scopes were checked (docs/security.md, "Fail closed").
+    """
+    segments = path.rstrip("/").split("/")
+    # Routes without parameters first, as the resolver and API Gateway prefer them.
+    for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):
+        if known_method != method.upper():
+            continue
+        parts = template.split("/")
+        if len(parts) == len(segments) and all(
+            segment != "" if part.startswith("{") else segment == part
+            for part, segment in zip(parts, segments, strict=True)
+        ):
+            return template
+    return None
+
+
+def oversell_refused(granted: frozenset[str], allow_oversell: Sequence[bool]) -> list[int]:
+    """The lines (by index) that ask to oversell without the scope that allows it."""
+    if RESERVATIONS_OVERSELL in granted:
+        return []
+    return [index for index, wanted in enumerate(allow_oversell) if wanted]
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,9 @@ class Settings:
     # the sweeper's head start over the stream backstop.
     expiry_grace_seconds: int = 60 * MINUTE
     max_body_bytes: int = 64 * 1024
+    # How far below zero allowOversell lines may take a stock record's available, in all:
+    # a bound no request can pass, so no channel can block a sku for every other one.
+    max_oversell_per_record: int = 100
     # Due holds read from the expiry index per round, and released at once per sweep.
     sweep_batch_limit: int = 500
     sweep_concurrency: int = 8
@@ -63,6 +66,7 @@ class Settings:
             sweep_batch_limit=_int_env("SWEEP_BATCH_LIMIT", 500),
             sweep_concurrency=_int_env("SWEEP_CONCURRENCY", 8),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
+            max_oversell_per_record=_int_env("MAX_OVERSELL_PER_RECORD", 100),
             erp_receipt_retention_seconds=_int_env(
                 "ERP_RECEIPT_RETENTION_SECONDS", ERP_RECEIPT_RETENTION_SECONDS
             ),

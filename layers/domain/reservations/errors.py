@@ -22,9 +22,41 @@ class ShortItem:
 class InsufficientStock(DomainError):
     code = "INSUFFICIENT_STOCK"
 
-    def __init__(self, items: list[ShortItem]) -> None:
-        super().__init__(f"{len(items)} item(s) lack stock")
+    def __init__(self, items: list[ShortItem], message: str | None = None) -> None:
+        super().__init__(message or f"{len(items)} item(s) lack stock")
         self.items = items
+
+
+class OversellLimit(InsufficientStock):
+    """An allowOversell line would take its stock record's available below -limit.
+
+    ``items`` are every refused line, as for InsufficientStock; ``oversold`` are the
+    allowOversell ones among them, with their index in the request.
+    """
+
+    code = "OVERSELL_LIMIT"
+
+    def __init__(
+        self, items: list[ShortItem], oversold: list[tuple[int, ShortItem]], limit: int
+    ) -> None:
+        super().__init__(
+            items,
+            f"{len(oversold)} allowOversell line(s) would take available below -{limit}, "
+            "the oversell limit per stock record",
+        )
+        self.oversold = oversold
+        self.limit = limit
+
+
+class Forbidden(DomainError):
+    """The caller's scopes admit the route but not what the request asks of it."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, fields: list[str], reason: str) -> None:
+        super().__init__(reason)
+        self.fields = fields
+        self.reason = reason
 
 
 class IdempotencyConflict(DomainError):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ulid import ULID
@@ -19,10 +18,11 @@ from .errors import (
     IdempotencyConflict,
     InsufficientStock,
     InvalidRequest,
-    InvalidState,
     NotFound,
+    OversellLimit,
     PreconditionFailed,
 )
+from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
 from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
@@ -43,13 +43,6 @@ class ReserveResult:
     created: bool  # False when an earlier identical request already created it
 
 
-@dataclass(slots=True)
-class SweepReport:
-    due: int = 0
-    expired: list[str] = field(default_factory=list)
-    skipped: int = 0  # confirmed, extended or ended by someone else first
-
-
 class ReservationService:
     def __init__(
         self,
@@ -64,6 +57,7 @@ class ReservationService:
         self._retry = retry_policy or RetryPolicy()
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry)
+        self._expiry = Expiry(store, self._transitions, settings, clock)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -119,7 +113,12 @@ class ReservationService:
 
         def attempt(token: str) -> ReserveResult:
             try:
-                self._store.reservations.create(reservation, token=token, remembered=remembered)
+                self._store.reservations.create(
+                    reservation,
+                    token=token,
+                    oversell_limit=self._settings.max_oversell_per_record,
+                    remembered=remembered,
+                )
             except ReservationExists as exists:
                 existing = exists.existing
                 if existing.fingerprint != reservation.fingerprint:
@@ -138,40 +137,25 @@ class ReservationService:
             # An expired hold must never block a sale: release the ones on the short lines
             # that no sweep has reached yet, then try once more. Where nothing is reserved
             # there is no hold to look for, and the refusal costs its one request.
-            if not short.held or not self._free_expired_holds(short.held, now):
-                raise InsufficientStock(short.items) from None
+            if not short.held or not self._expiry.free_due_holds(short.held, now):
+                raise self._refusal(reservation, short) from None
         try:
             return with_retries(attempt, self._retry)
         except StockShort as short:
-            raise InsufficientStock(short.items) from None
+            raise self._refusal(reservation, short) from None
 
-    def _free_expired_holds(
-        self, reserved_when_refused: dict[tuple[str, str], int], now: int
-    ) -> bool:
-        """Expire the due holds on the refused records; True if stock may have come back
-        since the refusal, so that trying again is worth its request.
-
-        That is the case when a due hold was found (whoever expires it: this call, another
-        reserve or the sweeper), or when the live holds now hold less than was reserved at
-        the refusal (someone released or expired a hold in between, so the index no longer
-        shows it). Otherwise every reserved unit belongs to a live hold: the refusal stands.
-        """
-        due: set[str] = set()
-        live: dict[tuple[str, str], int] = {}
-        for sku in {sku for sku, _ in reserved_when_refused}:
-            for hold in self._store.reservations.holds_on_sku(sku):
-                record = (sku, hold.line.location)
-                if record not in reserved_when_refused:
-                    continue
-                if hold.is_live_at(now):
-                    live[record] = live.get(record, 0) + hold.line.held
-                else:
-                    due.add(hold.reservation_id)
-        for reservation_id in due:
-            self._expire_one(reservation_id, now)
-        return bool(due) or any(
-            live.get(record, 0) < reserved for record, reserved in reserved_when_refused.items()
-        )
+    def _refusal(self, reservation: Reservation, short: StockShort) -> InsufficientStock:
+        """The 409 for the refused lines: OversellLimit when an allowOversell line is among
+        them (only the bound can refuse one), else InsufficientStock."""
+        index = {(line.sku, line.location): i for i, line in enumerate(reservation.lines)}
+        oversold = [
+            (index[(item.sku, item.location)], item)
+            for item in short.items
+            if reservation.lines[index[(item.sku, item.location)]].allow_oversell
+        ]
+        if not oversold:
+            return InsufficientStock(short.items)
+        return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -287,44 +271,9 @@ class ReservationService:
 
         return self._transition(reservation_id, step, owner, remember)
 
-    # --- expiry --------------------------------------------------------------------------
-
-    def _expire_one(self, reservation_id: str, now: int) -> bool:
-        """Expire one due hold; False when a confirm, extend or end won the race."""
-        try:
-            self._transition(
-                reservation_id, lambda current, _: lifecycle.expire(current, now, self._retention)
-            )
-        except (InvalidState, NotFound):
-            return False
-        return True
-
     def sweep(self, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
-        """Release every ACTIVE hold that is due, each in its own conditional transaction,
-        so a sweeper racing a confirm, an extend or another sweeper leaves one winner.
-
-        Due holds are taken in batches, several at a time, until none is left or
-        ``out_of_time()`` says to stop (the next scheduled run takes the rest).
-        """
-        now = self._now()
-        report = SweepReport()
-        with ThreadPoolExecutor(max_workers=self._settings.sweep_concurrency) as pool:
-            # At least one round, however little time is left: a run must make progress.
-            while report.due == 0 or not out_of_time():
-                due = self._store.reservations.due_ids(now, limit=self._settings.sweep_batch_limit)
-                if not due:
-                    break
-                report.due += len(due)
-                for reservation_id, expired in zip(
-                    due, pool.map(lambda rid: self._expire_one(rid, now), due), strict=True
-                ):
-                    if expired:
-                        report.expired.append(reservation_id)
-                    else:
-                        report.skipped += 1
-                if len(due) < self._settings.sweep_batch_limit or report.skipped == report.due:
-                    break  # everything due was seen; what was skipped is not ours to expire
-        return report
+        """Expire every due hold (see :class:`reservations.expiry.Expiry`)."""
+        return self._expiry.sweep(out_of_time)
 
     # --- stock ---------------------------------------------------------------------------
 

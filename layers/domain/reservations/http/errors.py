@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from ..errors import DomainError, field_path
+from ..errors import DomainError, InsufficientStock, OversellLimit, field_path
 
 JSON = "application/json"
 
@@ -26,6 +26,33 @@ def error_response(
         body=error_body(error.code, str(error), **extra),
         headers=dict(headers or {}),
     )
+
+
+def short_stock_extra(error: InsufficientStock) -> dict[str, Any]:
+    """What a 409 for stock adds to the error body: every refused line in ``items``, and for
+    OVERSELL_LIMIT, each allowOversell line among them in ``details``."""
+    extra: dict[str, Any] = {
+        "items": [
+            {
+                "sku": i.sku,
+                "location": i.location,
+                "requested": i.requested,
+                "available": i.available,
+            }
+            for i in error.items
+        ]
+    }
+    if isinstance(error, OversellLimit):
+        extra["details"] = [
+            {
+                "field": f"body.items[{index}].quantity",
+                "reason": f"at most {max(0, item.available + error.limit)} more can be oversold "
+                f"at {item.sku}/{item.location} (available {item.available}, "
+                f"oversell limit {error.limit})",
+            }
+            for index, item in error.oversold
+        ]
+    return extra
 
 
 def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -189,6 +189,15 @@ class GatewayErrorResponse(ResponseModel):
     message: str
 
 
+class ForbiddenResponse(ResponseModel):
+    """A 403: API Gateway's own body when the token lacks the route's scopes, or the
+    function's FORBIDDEN (with ``error`` and ``details``) when the body asks for more."""
+
+    message: str
+    error: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
 class ErrorResponse(ResponseModel):
     error: str
     message: str

@@ -153,13 +153,19 @@ class ReservationStore:
     # --- writes ---------------------------------------------------------------------------
 
     def create(
-        self, reservation: Reservation, *, token: str, remembered: dict[str, Any] | None = None
+        self,
+        reservation: Reservation,
+        *,
+        token: str,
+        oversell_limit: int,
+        remembered: dict[str, Any] | None = None,
     ) -> None:
         """Write the reservation and hold every line, all or nothing, in one transaction.
 
         Raises ReservationExists (the id is taken: the existing header is attached),
-        StockShort (every line lacking stock, with its current availability) or
-        WriteConflict (a concurrent transaction won; retrying is safe). ``remembered``, an
+        StockShort (every line lacking stock, or whose oversell would take available below
+        ``-oversell_limit``, with its current availability) or WriteConflict (a concurrent
+        transaction won; retrying is safe). ``remembered``, an
         idempotency key's answer, is written in the same transaction (KeyCompleted if this
         request's own earlier attempt already wrote it).
         """
@@ -174,7 +180,10 @@ class ReservationStore:
             }
         ]
         # Stock updates come right after the header so cancellation reasons map to lines.
-        items += [self._stock.hold_item(line, reservation.created_at) for line in reservation.lines]
+        items += [
+            self._stock.hold_item(line, reservation.created_at, oversell_limit)
+            for line in reservation.lines
+        ]
         items += [
             {"Put": {"TableName": self._name, "Item": line_item(reservation, line)}}
             for line in reservation.lines

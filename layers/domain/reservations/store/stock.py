@@ -75,11 +75,17 @@ class StockStore:
 
     # --- items of other transactions ------------------------------------------------------
 
-    def hold_item(self, line: Line, now: int) -> dict[str, Any]:
+    def hold_item(self, line: Line, now: int, oversell_limit: int) -> dict[str, Any]:
         """Reserve a line's quantity: the no-oversell guard is ``available >= :q``. The old
         record comes back with a refusal, so the caller can name the short line."""
         if line.allow_oversell:
-            # Oversell may create the record of a never-stocked item: it then shows the debt.
+            # The oversell bound: available - q >= -limit, with the subtraction done here
+            # (conditions have no arithmetic). A missing record counts as 0 available, so
+            # it may be created only by a line the bound admits on its own; it then shows
+            # the debt.
+            condition = "available >= :floor"
+            if line.quantity <= oversell_limit:
+                condition += " OR attribute_not_exists(available)"
             return {
                 "Update": {
                     "TableName": self._name,
@@ -90,11 +96,14 @@ class StockStore:
                         "onHand = if_not_exists(onHand, :zero), "
                         f"version = if_not_exists(version, :one), {_IDENTITY_SET}"
                     ),
+                    "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#location": "location"},
                     "ExpressionAttributeValues": {
                         ":q": n(line.quantity),
+                        ":floor": n(line.quantity - oversell_limit),
                         **_identity(line.sku, line.location, now),
                     },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         return {
