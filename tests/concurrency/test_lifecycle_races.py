@@ -488,13 +488,9 @@ def test_a_reused_id_is_settled_again_after_its_first_purge(
     local_client: Any,
     local_table: str,
 ) -> None:
-    """A client id (checkout id) may be reused once TTL removed its first hold. The marker
-    left by the first purge must not stop the backstop from settling the second hold.
-
-    BUG (layers/domain/reservations/table.py settle_purged_line): the marker is keyed by
-    ``PURGED#<sku>#<location>`` in the id's partition only, so the second hold's lines are
-    taken for redeliveries of the first's and their stock stays reserved for ever.
-    """
+    """A client id (checkout id) may be reused once TTL removed its first hold: the first
+    purge's markers must not make the backstop take the second hold's lines for
+    redeliveries, so the stock of both holds comes back."""
     stock(service)
     for incarnation in range(2):
         created = service.reserve(request(id="checkout-7", expiresInSeconds=EXPIRES_IN), "web")
@@ -508,7 +504,7 @@ def test_a_reused_id_is_settled_again_after_its_first_purge(
             if (record := ttl_delete(local_client, local_table, key)) is not None
         ]
         deliver(records)
-        assert_reserved(service, holds=0)  # fails on the second incarnation
+        assert_reserved(service, holds=0)  # the second incarnation's too
         check_invariants(local_client, local_table)
 
 
@@ -597,9 +593,8 @@ def test_concurrent_reserves_sell_all_the_stock_of_due_holds(
     local_table: str,
     with_sweeper: bool,
 ) -> None:
-    """BUG (layers/domain/reservations/service.py, reserve): a refused reserve tries again
-    only if it expired a due hold itself. When another reserve or the sweeper expired them
-    first, it answers INSUFFICIENT_STOCK although the stock is free again."""
+    """Whoever expires a due hold (the refused reserve, another one or the sweeper), a
+    refused reserve tries again: all the due holds held is sold, none of it refused."""
     _, reserves = reserves_meeting_due_holds(service, clock, with_sweeper)
 
     granted = [o for o in reserves if not isinstance(o, Exception)]
@@ -627,8 +622,9 @@ def test_a_reserve_refused_while_the_sweeper_frees_its_stock(
     local_table: str,
     fast_retries: RetryPolicy,
 ) -> None:
-    """The same BUG, deterministic: the due hold is gone by the time the refused reserve
-    looks for it (the sweeper got there first), so it never tries again."""
+    """The sweeper expires the due hold between a reserve's refusal and its look for due
+    holds, so the reserve finds none; it must still see that stock came back and try again
+    (deterministic)."""
     service.set_on_hand("A", "WH1", 3)
     due = service.reserve(request((("A", "WH1", 3),), expiresInSeconds=60), "web").reservation
     clock.advance(60)
