@@ -26,7 +26,7 @@ from reservations.commands import ReserveRequest
 from reservations.errors import InsufficientStock, InvalidState
 from reservations.http.models import CreateReservationRequest
 from reservations.lifecycle import LineQuantity
-from reservations.records import Line, Reservation, Status
+from reservations.records import Line, Receipt, Reservation, Status
 from reservations.service import ReservationService, SweepReport
 from reservations.store import Store
 from reservations.store.items import line_from_item
@@ -41,7 +41,7 @@ HOLDS = 4
 EXPIRES_IN = 60
 GRACE = 3600  # Settings.expiry_grace_seconds: TTL may delete an unswept hold after this
 STOCK = 50
-# API calls start up to this many seconds before or after the sweep listed the due holds.
+# API calls that wait for a moment of the sweep start up to this many seconds after it.
 JITTER = 0.06
 # Every hold of these races: two lines on two stock records.
 CART = (("A", "WH1", 2), ("B", "WH2", 1))
@@ -70,36 +70,60 @@ def released_everything(reservation: Reservation) -> bool:
     return all(x.held == 0 and x.released == x.quantity for x in reservation.lines)
 
 
-class ListingReservations(ReservationStore):
-    """Reservations as the sweeper reads them, telling the test when the due holds are listed."""
+class Sweeping(ReservationStore):
+    """Reservations as the sweeper reads and writes them, telling the test when it has
+    listed the due holds and when it begins writing their expiries."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store.client, store.name, store.stock, store.receipts)
         self.listed = threading.Event()
+        self.expiring = threading.Event()
 
     def due_ids(self, now: int, limit: int | None = None) -> list[str]:
         found = super().due_ids(now, limit)
         self.listed.set()
         return found
 
+    def save_transition(
+        self, before: Reservation, after: Reservation, *, token: str, receipt: Receipt | None = None
+    ) -> None:
+        self.expiring.set()
+        super().save_transition(before, after, token=token, receipt=receipt)
+
 
 @dataclass
 class Racers:
     api: ReservationService  # a second before the holds' expiry
-    sweeper: ReservationService  # at their expiry
-    listed: threading.Event  # set once the sweep has its list of due holds
+    sweeper: ReservationService  # at their expiry, on the Sweeping store
+    sweeping: Sweeping
     rng: random.Random
 
-    def staggered(self, call: Callable[[], Any]) -> Callable[[], Any]:
-        """``call`` at a random moment around the one the sweep lists the due holds: some
-        API calls commit before the sweep reads their hold, some while it expires it,
-        some after (the sweep expires its batch several holds at a time)."""
-        delay = self.rng.uniform(-JITTER, JITTER)
+    def sweep(self) -> SweepReport:
+        try:
+            return self.sweeper.sweep()
+        finally:  # no staggered call waits for a moment that will not come
+            self.sweeping.listed.set()
+            self.sweeping.expiring.set()
+
+    def staggered(self, calls: list[Callable[[], Any]]) -> list[Callable[[], Any]]:
+        """Each call at one of three moments, dealt in turn and shuffled so that every
+        round has each: with the race, before the sweep can have read its hold (the API
+        call should win); up to JITTER after the sweep listed the due holds, while it reads
+        and expires them (either may win); up to JITTER after the sweep began writing
+        expiries (the sweep should win). Moments of the sweep, not fixed delays: how long
+        a sweep takes depends on the machine's load."""
+        moments = [None, self.sweeping.listed, self.sweeping.expiring]
+        dealt = [moments[index % len(moments)] for index in range(len(calls))]
+        self.rng.shuffle(dealt)
+        return [self._at(moment, call) for moment, call in zip(dealt, calls, strict=True)]
+
+    def _at(self, moment: threading.Event | None, call: Callable[[], Any]) -> Callable[[], Any]:
+        delay = self.rng.uniform(0, JITTER)
 
         def run() -> Any:
-            if delay >= 0:
-                assert self.listed.wait(timeout=30)
-            time.sleep(abs(delay))
+            if moment is not None:
+                assert moment.wait(timeout=30)
+                time.sleep(delay)
             return call()
 
         return run
@@ -127,10 +151,10 @@ class CartArena(Arena):
     def racers(self, rng: random.Random) -> Racers:
         """The API and the sweeper, for holds placed now with the default expiry."""
         store = Store(self.client, self.table)
-        listing = store.reservations = ListingReservations(store)
+        sweeping = store.reservations = Sweeping(store)
         api = self.service_at(self.now + EXPIRES_IN - 1)
         sweeper = self.service_at(self.now + EXPIRES_IN, store)
-        return Racers(api, sweeper, listing.listed, rng)
+        return Racers(api, sweeper, sweeping, rng)
 
     def wire_stream_function(self, monkeypatch: pytest.MonkeyPatch) -> ReservationService:
         """The stream function's handler, wired to this table (its clock is far in the
@@ -180,9 +204,9 @@ def test_confirm_racing_the_sweep_has_exactly_one_winner(arena: CartArena, round
     arena.stock()
     ids = arena.holds(HOLDS)
     side = arena.racers(random.Random(round_))
-    confirms = [side.staggered(partial(side.api.confirm, rid)) for rid in ids]
+    confirms = side.staggered([partial(side.api.confirm, rid) for rid in ids])
 
-    report, *outcomes = race(side.sweeper.sweep, *confirms)
+    report, *outcomes = race(side.sweep, *confirms)
 
     assert isinstance(report, SweepReport), report
     confirmed, expired = set(), set()
@@ -212,9 +236,9 @@ def test_extend_racing_the_sweep_has_exactly_one_winner(arena: CartArena, round_
     ids = arena.holds(HOLDS)
     side = arena.racers(random.Random(round_))
     extended_to = int(arena.now) + EXPIRES_IN - 1 + 300
-    extends = [side.staggered(partial(side.api.extend, rid, 300)) for rid in ids]
+    extends = side.staggered([partial(side.api.extend, rid, 300) for rid in ids])
 
-    report, *outcomes = race(side.sweeper.sweep, *extends)
+    report, *outcomes = race(side.sweep, *extends)
 
     assert isinstance(report, SweepReport), report
     extended, expired = set(), set()
@@ -592,9 +616,9 @@ def test_release_racing_a_sweep_of_a_partially_released_hold(arena: CartArena, r
     ids = arena.holds(HOLDS * 2)
     side = arena.racers(random.Random(round_))
     part = [LineQuantity("A", "WH1", 1)]
-    releases = [side.staggered(partial(side.api.release, rid, part)) for rid in ids]
+    releases = side.staggered([partial(side.api.release, rid, part) for rid in ids])
 
-    report, *outcomes = race(side.sweeper.sweep, *releases)
+    report, *outcomes = race(side.sweep, *releases)
 
     assert isinstance(report, SweepReport), report
     assert all(isinstance(o, Reservation | InvalidState) for o in outcomes), outcomes
