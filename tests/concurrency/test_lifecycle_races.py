@@ -4,6 +4,10 @@ Two services share a table with their own clocks: the API's a second before the 
 expire (so a confirm or an extend is still allowed when computed) and the sweeper's at the
 expiry (so the same holds are due). Whatever the interleaving, exactly one side wins, the
 loser is refused with the winner's status, and stock moves exactly once.
+
+A race with two possible winners runs its rounds in one test, each round on a table of its
+own, and each side must win at least once across them: a race that always goes one way
+would say nothing about the other.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -148,13 +154,13 @@ class CartArena(Arena):
             reserved = holds * quantity
             assert self.level(sku, location) == (on_hand, reserved, on_hand - reserved), sku
 
-    def racers(self, rng: random.Random) -> Racers:
+    def racers(self) -> Racers:
         """The API and the sweeper, for holds placed now with the default expiry."""
         store = Store(self.client, self.table)
         sweeping = store.reservations = Sweeping(store)
         api = self.service_at(self.now + EXPIRES_IN - 1)
         sweeper = self.service_at(self.now + EXPIRES_IN, store)
-        return Racers(api, sweeper, sweeping, rng)
+        return Racers(api, sweeper, sweeping, self.rng)
 
     def wire_stream_function(self, monkeypatch: pytest.MonkeyPatch) -> ReservationService:
         """The stream function's handler, wired to this table (its clock is far in the
@@ -171,9 +177,23 @@ def arena(
     return CartArena(local_client, local_table, clock, fast_retries)
 
 
+Rounds = Callable[[int], AbstractContextManager[CartArena]]
+
+
+@pytest.fixture
+def rounds(arena: CartArena) -> Rounds:
+    """Rounds of a race, each on a table of its own."""
+    return arena.new_round
+
+
 @pytest.fixture
 def backstop(arena: CartArena, monkeypatch: pytest.MonkeyPatch) -> ReservationService:
     return arena.wire_stream_function(monkeypatch)
+
+
+def assert_both_won(wins: Counter[str], one: str, other: str) -> None:
+    """Across the rounds each side won at least once: the race really went both ways."""
+    assert wins[one] > 0 and wins[other] > 0, f"one side never won: {dict(wins)}"
 
 
 def assert_sweep_accounts_for(report: SweepReport, expired: set[str]) -> None:
@@ -196,188 +216,213 @@ def settles(record: dict[str, Any]) -> int:
     return 0
 
 
+def ttl_purge(arena: CartArena, order: list[str], settled: list[int]) -> None:
+    """TTL deletes the lines of the holds in ``order``, each delivered to the stream
+    function as soon as deleted; ``settled`` gets what each must give back."""
+    for rid in order:
+        for key in arena.line_keys(rid):
+            record = arena.ttl_delete(key)
+            assert record is not None
+            settled.append(settles(record))
+            deliver([record])
+
+
 # --- confirm, extend against the sweeper ------------------------------------------------
 
 
-@pytest.mark.parametrize("round_", ROUNDS)
-def test_confirm_racing_the_sweep_has_exactly_one_winner(arena: CartArena, round_: int) -> None:
-    arena.stock()
-    ids = arena.holds(HOLDS)
-    side = arena.racers(random.Random(round_))
-    confirms = side.staggered([partial(side.api.confirm, rid) for rid in ids])
+def test_confirm_racing_the_sweep_has_exactly_one_winner(rounds: Rounds) -> None:
+    wins: Counter[str] = Counter()
+    for round_ in ROUNDS:
+        with rounds(round_) as arena:
+            arena.stock()
+            ids = arena.holds(HOLDS)
+            side = arena.racers()
+            confirms = side.staggered([partial(side.api.confirm, rid) for rid in ids])
 
-    report, *outcomes = race(side.sweep, *confirms)
+            report, *outcomes = race(side.sweep, *confirms)
 
-    assert isinstance(report, SweepReport), report
-    confirmed, expired = set(), set()
-    for rid, outcome in zip(ids, outcomes, strict=True):
-        stored = arena.get(rid)
-        if isinstance(outcome, Reservation):
-            # Confirmed first: the sweeper found it no longer due and left its stock held.
-            assert outcome.status is Status.CONFIRMED
-            assert stored.status is Status.CONFIRMED and holds_everything(stored)
-            assert stored.purge_at is None
-            confirmed.add(rid)
-        else:
-            # Expired first: the confirm read it again and was refused with its status.
-            assert isinstance(outcome, InvalidState), repr(outcome)
-            assert outcome.status == Status.EXPIRED
-            assert stored.status is Status.EXPIRED and released_everything(stored)
-            expired.add(rid)
-    assert_sweep_accounts_for(report, expired)
-    assert report.skipped <= len(confirmed)
-    arena.assert_reserved(holds=len(confirmed))
-    arena.check_invariants()
+            assert isinstance(report, SweepReport), report
+            confirmed, expired = set(), set()
+            for rid, outcome in zip(ids, outcomes, strict=True):
+                stored = arena.get(rid)
+                if isinstance(outcome, Reservation):
+                    # Confirmed first: the sweeper found it no longer due and left its stock held.
+                    assert outcome.status is Status.CONFIRMED
+                    assert stored.status is Status.CONFIRMED and holds_everything(stored)
+                    assert stored.purge_at is None
+                    confirmed.add(rid)
+                else:
+                    # Expired first: the confirm read it again and was refused with its status.
+                    assert isinstance(outcome, InvalidState), repr(outcome)
+                    assert outcome.status == Status.EXPIRED
+                    assert stored.status is Status.EXPIRED and released_everything(stored)
+                    expired.add(rid)
+            assert_sweep_accounts_for(report, expired)
+            assert report.skipped <= len(confirmed)
+            arena.assert_reserved(holds=len(confirmed))
+            arena.check_invariants()
+            wins.update(confirmed=len(confirmed), expired=len(expired))
+    assert_both_won(wins, "confirmed", "expired")
 
 
-@pytest.mark.parametrize("round_", ROUNDS)
-def test_extend_racing_the_sweep_has_exactly_one_winner(arena: CartArena, round_: int) -> None:
-    arena.stock()
-    ids = arena.holds(HOLDS)
-    side = arena.racers(random.Random(round_))
-    extended_to = int(arena.now) + EXPIRES_IN - 1 + 300
-    extends = side.staggered([partial(side.api.extend, rid, 300) for rid in ids])
+def test_extend_racing_the_sweep_has_exactly_one_winner(rounds: Rounds) -> None:
+    wins: Counter[str] = Counter()
+    for round_ in ROUNDS:
+        with rounds(round_) as arena:
+            arena.stock()
+            ids = arena.holds(HOLDS)
+            side = arena.racers()
+            extended_to = int(arena.now) + EXPIRES_IN - 1 + 300
+            extends = side.staggered([partial(side.api.extend, rid, 300) for rid in ids])
 
-    report, *outcomes = race(side.sweep, *extends)
+            report, *outcomes = race(side.sweep, *extends)
 
-    assert isinstance(report, SweepReport), report
-    extended, expired = set(), set()
-    for rid, outcome in zip(ids, outcomes, strict=True):
-        stored = arena.get(rid)
-        if isinstance(outcome, Reservation):
-            assert stored.status is Status.ACTIVE and holds_everything(stored)
-            assert stored.expires_at == outcome.expires_at == extended_to
-            assert stored.purge_at == extended_to + GRACE
-            extended.add(rid)
-        else:
-            assert isinstance(outcome, InvalidState), repr(outcome)
-            assert outcome.status == Status.EXPIRED
-            assert stored.status is Status.EXPIRED and released_everything(stored)
-            expired.add(rid)
-    assert_sweep_accounts_for(report, expired)
-    arena.assert_reserved(holds=len(extended))
-    arena.check_invariants()
-    # An extended hold is no longer due at the sweeper's time, not even to a second sweep.
-    assert side.sweeper.sweep().due == 0
+            assert isinstance(report, SweepReport), report
+            extended, expired = set(), set()
+            for rid, outcome in zip(ids, outcomes, strict=True):
+                stored = arena.get(rid)
+                if isinstance(outcome, Reservation):
+                    assert stored.status is Status.ACTIVE and holds_everything(stored)
+                    assert stored.expires_at == outcome.expires_at == extended_to
+                    assert stored.purge_at == extended_to + GRACE
+                    extended.add(rid)
+                else:
+                    assert isinstance(outcome, InvalidState), repr(outcome)
+                    assert outcome.status == Status.EXPIRED
+                    assert stored.status is Status.EXPIRED and released_everything(stored)
+                    expired.add(rid)
+            assert_sweep_accounts_for(report, expired)
+            arena.assert_reserved(holds=len(extended))
+            arena.check_invariants()
+            # An extended hold is no longer due at the sweeper's time, not even to a second sweep.
+            assert side.sweeper.sweep().due == 0
+            wins.update(extended=len(extended), expired=len(expired))
+    assert_both_won(wins, "extended", "expired")
 
 
 # --- cancel against fulfil -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("round_", ROUNDS)
-def test_cancel_racing_fulfill_has_exactly_one_winner(arena: CartArena, round_: int) -> None:
-    arena.stock()
-    service = arena.service
-    ids = arena.holds(HOLDS, expires_in=600)
-    for rid in ids[::2]:  # a cancel takes back a confirmed hold too
-        service.confirm(rid)
-    rng = random.Random(round_)
-    tasks: list[Callable[[], Any]] = []
-    for rid in ids:
-        pair = [partial(service.cancel, rid), partial(service.fulfill, rid, None)]
-        rng.shuffle(pair)
-        tasks += pair
+def test_cancel_racing_fulfill_has_exactly_one_winner(rounds: Rounds) -> None:
+    wins: Counter[str] = Counter()
+    for round_ in ROUNDS:
+        with rounds(round_) as arena:
+            arena.stock()
+            service = arena.service
+            ids = arena.holds(HOLDS, expires_in=600)
+            for rid in ids[::2]:  # a cancel takes back a confirmed hold too
+                service.confirm(rid)
+            tasks: list[Callable[[], Any]] = []
+            for rid in ids:
+                pair = [partial(service.cancel, rid), partial(service.fulfill, rid, None)]
+                arena.rng.shuffle(pair)
+                tasks += pair
 
-    outcomes = race(*tasks)
+            outcomes = race(*tasks)
 
-    fulfilled = 0
-    for index, rid in enumerate(ids):
-        first, second = outcomes[2 * index : 2 * index + 2]  # in the shuffled order
-        winners = [o for o in (first, second) if isinstance(o, Reservation)]
-        losers = [o for o in (first, second) if not isinstance(o, Reservation)]
-        assert len(winners) == 1 and len(losers) == 1, (first, second)
-        winner, loser = winners[0], losers[0]
-        assert isinstance(loser, InvalidState), repr(loser)
-        assert loser.status == winner.status
-        stored = arena.get(rid)
-        assert stored.status is winner.status
-        assert all(x.held == 0 for x in stored.lines)
-        if winner.status is Status.FULFILLED:
-            assert all(x.consumed == x.quantity and not x.released for x in stored.lines)
-            fulfilled += 1
-        else:
-            assert winner.status is Status.CANCELLED
-            assert released_everything(stored)
-    for sku, location, quantity in CART:
-        # Shipped goods left onHand and reserved together; cancelled ones came back.
-        on_hand = STOCK - fulfilled * quantity
-        assert arena.level(sku, location) == (on_hand, 0, on_hand)
-    arena.check_invariants()
+            fulfilled = 0
+            for index, rid in enumerate(ids):
+                first, second = outcomes[2 * index : 2 * index + 2]  # in the shuffled order
+                winners = [o for o in (first, second) if isinstance(o, Reservation)]
+                losers = [o for o in (first, second) if not isinstance(o, Reservation)]
+                assert len(winners) == 1 and len(losers) == 1, (first, second)
+                winner, loser = winners[0], losers[0]
+                assert isinstance(loser, InvalidState), repr(loser)
+                assert loser.status == winner.status
+                stored = arena.get(rid)
+                assert stored.status is winner.status
+                assert all(x.held == 0 for x in stored.lines)
+                if winner.status is Status.FULFILLED:
+                    assert all(x.consumed == x.quantity and not x.released for x in stored.lines)
+                    fulfilled += 1
+                else:
+                    assert winner.status is Status.CANCELLED
+                    assert released_everything(stored)
+                wins[winner.status] += 1
+            for sku, location, quantity in CART:
+                # Shipped goods left onHand and reserved together; cancelled ones came back.
+                on_hand = STOCK - fulfilled * quantity
+                assert arena.level(sku, location) == (on_hand, 0, on_hand)
+            arena.check_invariants()
+    assert_both_won(wins, Status.CANCELLED, Status.FULFILLED)
 
 
 # --- sweepers against each other --------------------------------------------------------
 
 
-@pytest.mark.parametrize("round_", ROUNDS)
-def test_two_sweepers_expire_each_due_hold_exactly_once(arena: CartArena, round_: int) -> None:
-    arena.stock()
-    due = set(arena.holds(6))
-    later = set(arena.holds(2, expires_in=600))
-    # Two schedules overlapping, one a second behind the other: the same holds are due to both.
-    first = arena.service_at(arena.now + EXPIRES_IN)
-    second = arena.service_at(arena.now + EXPIRES_IN + 1)
+def test_two_sweepers_expire_each_due_hold_exactly_once(rounds: Rounds) -> None:
+    wins: Counter[str] = Counter()
+    for round_ in ROUNDS:
+        with rounds(round_) as arena:
+            arena.stock()
+            due = set(arena.holds(6))
+            later = set(arena.holds(2, expires_in=600))
+            # Two schedules overlapping, one a second behind the other: the same holds are
+            # due to both.
+            first = arena.service_at(arena.now + EXPIRES_IN)
+            second = arena.service_at(arena.now + EXPIRES_IN + 1)
 
-    reports = race(first.sweep, second.sweep)
+            reports = race(first.sweep, second.sweep)
 
-    assert all(isinstance(r, SweepReport) for r in reports), reports
-    one, two = (set(r.expired) for r in reports)
-    assert not one & two
-    assert one | two == due
-    for report in reports:
-        assert report.due == len(report.expired) + report.skipped
-        assert set(report.expired) <= due
-    for rid in due:
-        stored = arena.get(rid)
-        assert stored.status is Status.EXPIRED and released_everything(stored)
-    for rid in later:
-        assert holds_everything(arena.get(rid))
-    # Total released equals what the due holds held: only the later holds remain.
-    arena.assert_reserved(holds=len(later))
-    arena.check_invariants()
+            assert all(isinstance(r, SweepReport) for r in reports), reports
+            one, two = (set(r.expired) for r in reports)
+            assert not one & two
+            assert one | two == due
+            for report in reports:
+                assert report.due == len(report.expired) + report.skipped
+                assert set(report.expired) <= due
+            for rid in due:
+                stored = arena.get(rid)
+                assert stored.status is Status.EXPIRED and released_everything(stored)
+            for rid in later:
+                assert holds_everything(arena.get(rid))
+            # Total released equals what the due holds held: only the later holds remain.
+            arena.assert_reserved(holds=len(later))
+            arena.check_invariants()
+            wins.update(first=len(one), second=len(two))
+    assert_both_won(wins, "first", "second")
 
 
 # --- the sweeper against the TTL stream backstop ----------------------------------------
 
 
-@pytest.mark.parametrize("round_", ROUNDS)
 def test_sweep_racing_the_stream_backstop_releases_once(
-    arena: CartArena, backstop: ReservationService, round_: int
+    rounds: Rounds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TTL deletes the lines of unswept holds (past the grace period) while a late sweep
     runs: each line's stock comes back through exactly one of them."""
-    arena.stock()
-    ids = arena.holds(HOLDS)
-    sweeper = arena.service_at(arena.now + EXPIRES_IN + GRACE)
-    order = ids[:]
-    random.Random(round_).shuffle(order)
-    settled: list[int] = []
+    wins: Counter[str] = Counter()
+    for round_ in ROUNDS:
+        with rounds(round_) as arena:
+            arena.wire_stream_function(monkeypatch)
+            arena.stock()
+            ids = arena.holds(HOLDS)
+            sweeper = arena.service_at(arena.now + EXPIRES_IN + GRACE)
+            order = ids[:]
+            arena.rng.shuffle(order)
+            settled: list[int] = []
 
-    def ttl() -> None:
-        for rid in order:
-            for key in arena.line_keys(rid):
-                record = arena.ttl_delete(key)
-                assert record is not None
-                settled.append(settles(record))
-                deliver([record])
+            report, ttl_outcome = race(sweeper.sweep, partial(ttl_purge, arena, order, settled))
 
-    report, ttl_outcome = race(sweeper.sweep, ttl)
-
-    assert ttl_outcome is None, repr(ttl_outcome)
-    assert isinstance(report, SweepReport), report
-    # Headers stay ACTIVE in the expiry index until swept, so every hold was due.
-    assert report.due == HOLDS
-    assert report.due == len(report.expired) + report.skipped
-    lines = len(CART)
-    # A hold the sweep expired had its lines deleted with nothing held; any other hold lost
-    # a line before the sweep could write, so the sweep left it and the stream settled it.
-    assert sum(1 for s in settled if s) == lines * (HOLDS - len(report.expired))
-    assert sum(settled) == (HOLDS - len(report.expired)) * sum(q for *_, q in CART)
-    for sku, location in RECORDS:
-        assert arena.level(sku, location) == (STOCK, 0, STOCK)
-    arena.check_invariants()
-    # Nothing left to give back, whatever runs next.
-    assert sweeper.sweep().expired == []
-    arena.assert_reserved(holds=0)
+            assert ttl_outcome is None, repr(ttl_outcome)
+            assert isinstance(report, SweepReport), report
+            # Headers stay ACTIVE in the expiry index until swept, so every hold was due.
+            assert report.due == HOLDS
+            assert report.due == len(report.expired) + report.skipped
+            lines = len(CART)
+            # A hold the sweep expired had its lines deleted with nothing held; any other hold
+            # lost a line before the sweep could write, so the sweep left it and the stream
+            # settled it.
+            assert sum(1 for s in settled if s) == lines * (HOLDS - len(report.expired))
+            assert sum(settled) == (HOLDS - len(report.expired)) * sum(q for *_, q in CART)
+            for sku, location in RECORDS:
+                assert arena.level(sku, location) == (STOCK, 0, STOCK)
+            arena.check_invariants()
+            # Nothing left to give back, whatever runs next.
+            assert sweeper.sweep().expired == []
+            arena.assert_reserved(holds=0)
+            wins.update(swept=len(report.expired), settled=HOLDS - len(report.expired))
+    assert_both_won(wins, "swept", "settled")
 
 
 def test_a_redelivered_stream_record_settles_nothing_twice(
@@ -609,28 +654,34 @@ def test_a_reserve_refused_while_the_sweeper_frees_its_stock(arena: CartArena) -
     assert arena.level("A", "WH1") == (3, 3, 0)
 
 
-@pytest.mark.parametrize("round_", range(3))
-def test_release_racing_a_sweep_of_a_partially_released_hold(arena: CartArena, round_: int) -> None:
+def test_release_racing_a_sweep_of_a_partially_released_hold(rounds: Rounds) -> None:
     """Partial releases computed before expiry race the sweep: every unit comes back once."""
-    arena.stock()
-    ids = arena.holds(HOLDS * 2)
-    side = arena.racers(random.Random(round_))
-    part = [LineQuantity("A", "WH1", 1)]
-    releases = side.staggered([partial(side.api.release, rid, part) for rid in ids])
+    wins: Counter[str] = Counter()
+    for round_ in range(3):
+        with rounds(round_) as arena:
+            arena.stock()
+            ids = arena.holds(HOLDS * 2)
+            side = arena.racers()
+            part = [LineQuantity("A", "WH1", 1)]
+            releases = side.staggered([partial(side.api.release, rid, part) for rid in ids])
 
-    report, *outcomes = race(side.sweep, *releases)
+            report, *outcomes = race(side.sweep, *releases)
 
-    assert isinstance(report, SweepReport), report
-    assert all(isinstance(o, Reservation | InvalidState) for o in outcomes), outcomes
-    for rid, outcome in zip(ids, outcomes, strict=True):
-        stored = arena.get(rid)
-        # Either order ends EXPIRED: released first then swept, or swept and the release refused.
-        assert stored.status is Status.EXPIRED and released_everything(stored)
-        if isinstance(outcome, InvalidState):
-            assert outcome.status == Status.EXPIRED
-        else:  # released first, while still ACTIVE; the sweep released the rest
-            assert outcome.status is Status.ACTIVE
-            assert [(x.held, x.released) for x in outcome.lines] == [(1, 1), (1, 0)]
-    assert set(report.expired) == set(ids)
-    arena.assert_reserved(holds=0)
-    arena.check_invariants()
+            assert isinstance(report, SweepReport), report
+            assert all(isinstance(o, Reservation | InvalidState) for o in outcomes), outcomes
+            for rid, outcome in zip(ids, outcomes, strict=True):
+                stored = arena.get(rid)
+                # Either order ends EXPIRED: released first then swept, or swept and the
+                # release refused.
+                assert stored.status is Status.EXPIRED and released_everything(stored)
+                if isinstance(outcome, InvalidState):
+                    assert outcome.status == Status.EXPIRED
+                    wins["swept first"] += 1
+                else:  # released first, while still ACTIVE; the sweep released the rest
+                    assert outcome.status is Status.ACTIVE
+                    assert [(x.held, x.released) for x in outcome.lines] == [(1, 1), (1, 0)]
+                    wins["released first"] += 1
+            assert set(report.expired) == set(ids)
+            arena.assert_reserved(holds=0)
+            arena.check_invariants()
+    assert_both_won(wins, "released first", "swept first")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from reservations.clock import ManualClock
 from reservations.config import Settings
@@ -12,6 +15,7 @@ from reservations.records import Reservation
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.retry import RetryPolicy
+from tests.conftest import fresh_table
 from tests.support.invariants import check_invariants
 from tests.support.stream_events import item_keys, line_keys, ttl_delete
 
@@ -19,16 +23,32 @@ from tests.support.stream_events import item_keys, line_keys, ttl_delete
 @dataclass
 class Arena:
     """A table with its client, the retry policy, and a service on the test's clock (which
-    the test may advance)."""
+    the test may advance). ``rng``, seeded by the ``round`` of a race, is where the test
+    draws its random choices from."""
 
     client: Any
     table: str
     clock: ManualClock
     retry: RetryPolicy
+    round: int = 0
     service: ReservationService = field(init=False)
+    rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self.service = self._service(self.clock, Store(self.client, self.table))
+        self.rng = random.Random(self.round)
+
+    @contextmanager
+    def new_round(self, round_: int) -> Iterator[Self]:
+        """An arena like this one for one round of a race: a new table (deleted once the
+        round passes), a clock at this one's time, ``rng`` seeded by ``round_``. A failure
+        says which round it was."""
+        for table in fresh_table(self.client):
+            try:
+                yield type(self)(self.client, table, ManualClock(self.now), self.retry, round_)
+            except BaseException as error:
+                error.add_note(f"in round {round_} of the race")
+                raise
 
     @property
     def now(self) -> float:
