@@ -12,15 +12,16 @@ from reservations.commands import ReserveRequest
 from reservations.errors import Contention
 from reservations.http.models import CreateReservationRequest
 from reservations.records import Status
-from reservations.service import ReservationService
-from tests.support.invariants import check_invariants
+from tests.support.arena import Arena
 
 EVENT = "dynamodb.TransactWriteItems"
+RECORD = ("HOT", "WH1")  # the one stock record of these tests
 
 
 def request(quantity: int, **extra: Any) -> ReserveRequest:
+    sku, location = RECORD
     return CreateReservationRequest.model_validate(
-        {"items": [{"sku": "HOT", "location": "WH1", "quantity": quantity}], **extra}
+        {"items": [{"sku": sku, "location": location, "quantity": quantity}], **extra}
     ).to_command()
 
 
@@ -60,9 +61,16 @@ class Faults:
 
 
 @pytest.fixture
-def faults(local_client: Any) -> Iterator[Faults]:
-    injected = Faults(local_client)
-    events = local_client.meta.events
+def arena(arena: Arena) -> Arena:
+    """Every test here starts with 10 on its one record."""
+    arena.service.set_on_hand(*RECORD, 10)
+    return arena
+
+
+@pytest.fixture
+def faults(arena: Arena) -> Iterator[Faults]:
+    injected = Faults(arena.client)
+    events = arena.client.meta.events
     events.register(f"before-parameter-build.{EVENT}", injected.before)
     events.register(f"after-call.{EVENT}", injected.after)
     yield injected
@@ -70,81 +78,65 @@ def faults(local_client: Any) -> Iterator[Faults]:
     events.unregister(f"after-call.{EVENT}", injected.after)
 
 
-def held(service: ReservationService) -> tuple[int, int]:
-    level = service.inventory("HOT").locations[0]
-    return level.reserved, level.available
-
-
-def test_reserve_retries_conflicts_and_holds_once(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
-) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
+def test_reserve_retries_conflicts_and_holds_once(arena: Arena, faults: Faults) -> None:
     faults.conflicts = 3
-    result = service.reserve(request(2), "default")
+    result = arena.service.reserve(request(2), "default")
     assert result.created
     assert len(faults.calls) == 4
     # A conflicted transaction was never applied, so each retry uses a fresh token.
     assert len({call["ClientRequestToken"] for call in faults.calls}) == 4
-    assert held(service) == (2, 8)
-    check_invariants(local_client, local_table)
+    assert arena.level(*RECORD) == (10, 2, 8)
+    arena.check_invariants()
 
 
 def test_reserve_gives_up_after_bounded_conflicts_and_holds_nothing(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+    arena: Arena, faults: Faults
 ) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
     faults.conflicts = 1000
     with pytest.raises(Contention):
-        service.reserve(request(2), "default")
+        arena.service.reserve(request(2), "default")
     assert len(faults.calls) == 8  # the fast_retries policy's bound
-    assert held(service) == (0, 10)
-    check_invariants(local_client, local_table)
+    assert arena.level(*RECORD) == (10, 0, 10)
+    arena.check_invariants()
 
 
 def test_reserve_committed_but_response_lost_is_not_held_twice(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+    arena: Arena, faults: Faults
 ) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
     faults.lost_responses = 1
-    result = service.reserve(request(3), "default")
+    result = arena.service.reserve(request(3), "default")
     # The retry recognises its own committed write: still "created", held exactly once.
     assert result.created
     assert len(faults.calls) == 2
     assert faults.calls[0]["ClientRequestToken"] == faults.calls[1]["ClientRequestToken"]
-    assert held(service) == (3, 7)
-    check_invariants(local_client, local_table)
+    assert arena.level(*RECORD) == (10, 3, 7)
+    arena.check_invariants()
 
 
 def test_lost_response_of_an_idempotent_id_replays_without_a_second_hold(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
+    arena: Arena, faults: Faults
 ) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
     faults.lost_responses = 2
-    first = service.reserve(request(3, id="checkout-1"), "default")
-    replay = service.reserve(request(3, id="checkout-1"), "default")
+    first = arena.service.reserve(request(3, id="checkout-1"), "default")
+    replay = arena.service.reserve(request(3, id="checkout-1"), "default")
     assert first.created
     assert not replay.created
-    assert held(service) == (3, 7)
+    assert arena.level(*RECORD) == (10, 3, 7)
+    arena.check_invariants()
 
 
-def test_cancel_committed_but_response_lost_releases_once(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
-) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
-    reservation = service.reserve(request(4), "default").reservation
+def test_cancel_committed_but_response_lost_releases_once(arena: Arena, faults: Faults) -> None:
+    reservation = arena.service.reserve(request(4), "default").reservation
     faults.lost_responses = 1
-    cancelled = service.cancel(reservation.id)
+    cancelled = arena.service.cancel(reservation.id)
     assert cancelled.status is Status.CANCELLED
-    assert held(service) == (0, 10)
-    check_invariants(local_client, local_table)
+    assert arena.level(*RECORD) == (10, 0, 10)
+    arena.check_invariants()
 
 
-def test_cancel_retries_conflicts(
-    service: ReservationService, faults: Faults, local_client: Any, local_table: str
-) -> None:
-    service.set_on_hand("HOT", "WH1", 10)
-    reservation = service.reserve(request(4), "default").reservation
+def test_cancel_retries_conflicts(arena: Arena, faults: Faults) -> None:
+    reservation = arena.service.reserve(request(4), "default").reservation
     faults.conflicts = 2
-    assert service.cancel(reservation.id).status is Status.CANCELLED
-    assert held(service) == (0, 10)
-    check_invariants(local_client, local_table)
+    assert arena.service.cancel(reservation.id).status is Status.CANCELLED
+    assert arena.level(*RECORD) == (10, 0, 10)
+    arena.check_invariants()
