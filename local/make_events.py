@@ -142,6 +142,18 @@ SAMPLES = (
         {"expiresInSeconds": 1800},
     ),
     Sample(
+        "change_reservation_items",
+        "PUT",
+        f"/reservations/{RESERVATION_ID}/items",
+        {
+            "items": [
+                {"sku": MUG.sku, "location": MUG.location, "quantity": 3},
+                {"sku": SHIRT_PARIS.sku, "location": SHIRT_PARIS.location, "quantity": 1},
+            ],
+            "orderId": "order-1001",
+        },
+    ),
+    Sample(
         "release_reservation",
         "POST",
         f"/reservations/{RESERVATION_ID}/release",

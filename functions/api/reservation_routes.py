@@ -23,6 +23,7 @@ from reservations import access
 from reservations.errors import Forbidden
 from reservations.http import presenters
 from reservations.http.models import (
+    ChangeItemsRequest,
     CreateReservationRequest,
     ExtendReservationRequest,
     ForbiddenResponse,
@@ -95,17 +96,21 @@ def create_reservation(
         body = present(service, result.reservation)
         return answer(status, body, ("Location", location_of(result.reservation.id)))
 
-    # API Gateway checks scopes per route; this one depends on the body.
-    refused = access.oversell_refused(caller.scopes, [item.allowOversell for item in request.items])
+    refuse_oversell_without_scope(caller, [item.allowOversell for item in request.items])
+    result = service.reserve(request.to_command(), caller.channel, keys.remember(render))
+    if result.created:
+        metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
+    return keys.respond(result, render)
+
+
+def refuse_oversell_without_scope(caller: access.Caller, allow_oversell: list[bool]) -> None:
+    """API Gateway checks scopes per route; this one depends on the body."""
+    refused = access.oversell_refused(caller.scopes, allow_oversell)
     if refused:
         raise Forbidden(
             [f"body.items[{index}].allowOversell" for index in refused],
             f"allowOversell needs the {access.RESERVATIONS_OVERSELL} scope",
         )
-    result = service.reserve(request.to_command(), caller.channel, keys.remember(render))
-    if result.created:
-        metrics.add_metric(name="ReservationsCreated", unit=MetricUnit.Count, value=1)
-    return keys.respond(result, render)
 
 
 def location_of(reservation_id: str) -> str:
@@ -251,3 +256,42 @@ def fulfill_reservation(
     items = None if request is None or request.items is None else line_quantities(request.items)
     shipped = service.fulfill(reservation_id, items, caller.owner_filter, keys.remember(render))
     return keys.respond(shipped, render)
+
+
+@router.put(
+    f"{HOLD}/items",
+    operation_id="changeReservationItems",
+    summary="Make a live hold follow the cart",
+    description=(
+        "The whole cart, applied in one transaction: lines that grow take more stock under "
+        "the same guard as a reserve, lines that shrink or leave the cart give stock back, "
+        "new lines are added. All or nothing: a short line leaves the hold as it was."
+    ),
+    tags=TAGS,
+    responses={
+        200: documented("The reservation now", ReservationResponse),
+        403: documented(
+            "The token lacks the route's scopes, or FORBIDDEN: a line asks allowOversell "
+            "without reservations/oversell",
+            ForbiddenResponse,
+        ),
+        409: documented(
+            "INSUFFICIENT_STOCK (every line that could not grow, with how much more it "
+            "needed), OVERSELL_LIMIT, or INVALID_STATE (the hold is no longer live)"
+        ),
+        **BODY_ERRORS,
+    },
+)
+def change_reservation_items(
+    reservation_id: IdentifierPath,
+    request: ChangeItemsRequest,
+    service: Service,
+    caller: Caller,
+    keys: IdempotencyKeys,
+) -> Response[Any]:
+    refuse_oversell_without_scope(caller, [item.allowOversell for item in request.items])
+    render = rendered(service)
+    changed = service.change_items(
+        reservation_id, request.to_command(), caller.owner_filter, keys.remember(render)
+    )
+    return keys.respond(changed, render)

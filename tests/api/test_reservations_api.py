@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 import api_function
 from local.apigw import LambdaContext, proxy_event
 from reservations.clock import ManualClock
-from reservations.values import MAX_LINES
+from reservations.config import MAX_LINES
 from tests.support.api_client import DEFAULT_IDENTITY, HandlerClient
 from tests.support.invariants import check_invariants
 
@@ -446,6 +446,7 @@ class TestDocuments:
             ("POST", "/reservations/{reservation_id}/extend"): "extendReservation",
             ("POST", "/reservations/{reservation_id}/release"): "releaseReservation",
             ("POST", "/reservations/{reservation_id}/fulfill"): "fulfillReservation",
+            ("PUT", "/reservations/{reservation_id}/items"): "changeReservationItems",
             ("GET", "/inventory/{sku}"): "getInventory",
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
             ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",

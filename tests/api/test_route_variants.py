@@ -81,6 +81,9 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ("POST", "/reservations/{reservation_id}/fulfill"): Expected(
         WRITE, f"/reservations/{HOLD}/fulfill", None, 404
     ),
+    ("PUT", "/reservations/{reservation_id}/items"): Expected(
+        WRITE, f"/reservations/{HOLD}/items", {"items": [LINE]}, 404
+    ),
     ("GET", "/inventory/{sku}"): Expected(
         frozenset({"inventory/read"}), "/inventory/SKU-A", None, 200
     ),

@@ -149,6 +149,10 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         {"items": [LINE]},
     ),
     ("POST", "/reservations/{reservation_id}/fulfill"): ("/reservations/hold-1/fulfill", None),
+    ("PUT", "/reservations/{reservation_id}/items"): (
+        "/reservations/hold-1/items",
+        {"items": [LINE]},
+    ),
     ("GET", "/inventory/{sku}"): ("/inventory/SKU-A", None),
     ("GET", "/inventory/{sku}/reservations"): ("/inventory/SKU-A/reservations", None),
     ("GET", "/inventory/{sku}/locations/{location}"): ("/inventory/SKU-A/locations/WH1", None),

@@ -32,7 +32,7 @@ from reservations.commands import ReserveRequest
 from reservations.errors import InsufficientStock, InvalidState
 from reservations.http.models import CreateReservationRequest
 from reservations.lifecycle import LineQuantity
-from reservations.records import Line, Receipt, Reservation, Status
+from reservations.records import Line, Reservation, Status
 from reservations.service import ReservationService, SweepReport
 from reservations.store import Store
 from reservations.store.items import line_from_item
@@ -90,11 +90,9 @@ class Sweeping(ReservationStore):
         self.listed.set()
         return found
 
-    def save_transition(
-        self, before: Reservation, after: Reservation, *, token: str, receipt: Receipt | None = None
-    ) -> None:
+    def save_transition(self, before: Reservation, after: Reservation, **kwargs: Any) -> None:
         self.expiring.set()
-        super().save_transition(before, after, token=token, receipt=receipt)
+        super().save_transition(before, after, **kwargs)
 
 
 @dataclass

@@ -114,6 +114,7 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         "get_reservation": 200,
         "list_holds": 200,
         "extend_reservation": 200,
+        "change_reservation_items": 200,
         "release_reservation": 200,
         "confirm_reservation": 200,
         "fulfill_reservation": 200,

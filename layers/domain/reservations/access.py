@@ -41,6 +41,7 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/reservations/{reservation_id}/extend"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
     ("POST", "/reservations/{reservation_id}/release"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
     ("POST", "/reservations/{reservation_id}/fulfill"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
+    ("PUT", "/reservations/{reservation_id}/items"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}"): (INVENTORY_READ,),
     ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}/locations/{location}"): (INVENTORY_READ,),

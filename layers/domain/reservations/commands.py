@@ -43,3 +43,23 @@ class ReserveRequest:
         }
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """A line of the whole cart a hold should follow: ``quantity`` is what the shopper buys
+    on it now (what already shipped included)."""
+
+    sku: str
+    location: str
+    quantity: int
+    allow_oversell: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    """The whole cart a live hold should follow from now on."""
+
+    lines: tuple[CartLine, ...]
+    expires_in_seconds: int | None = None  # a new lifetime, counted from now (ACTIVE only)
+    order_id: str | None = None  # set or change the order the hold belongs to

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
+# One transaction carries at most 100 items: the reservation header, for each line its
+# stock record and its line item, and an idempotency key's answer.
+MAX_LINES = 49
 # The longest lifetime of a hold, the API's own limit; a deployment may set a shorter one
 # (template parameter MaxExpiresInSeconds).
 MAX_EXPIRES_IN_SECONDS = 30 * DAY

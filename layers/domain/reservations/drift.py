@@ -53,8 +53,8 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     held: dict[Key, int] = defaultdict(int)
     for reservation_id, line in lines:
         where = f"reservation {reservation_id} line {line.sku}@{line.location}"
-        if line.held + line.released + line.consumed != line.quantity:
-            problems.append(f"{where}: held+released+consumed != quantity ({line})")
+        if line.held + line.released + line.consumed != line.taken:
+            problems.append(f"{where}: held+released+consumed != granted ({line})")
         if line.held < 0:
             problems.append(f"{where}: negative held {line.held}")
         found = statuses.get(reservation_id)

@@ -6,10 +6,11 @@ step once, conditioned on the version it was planned from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .config import Settings
+from .commands import CartLine
+from .config import MAX_LINES, Settings
 from .errors import InvalidRequest, InvalidState
 from .records import Line, Reservation, Status, end_status
 
@@ -203,3 +204,71 @@ def offset(
         for x in reservation.lines
     )
     return Offset(_settle(reservation, lines, now, retention), applied)
+
+
+def change_items(
+    reservation: Reservation,
+    cart: Sequence[CartLine],
+    now: int,
+    retention: Retention,
+    *,
+    expires_in: int | None = None,
+    order_id: str | None = None,
+) -> Reservation:
+    """The hold follows the cart: lines that grow take more, lines that shrink or leave it
+    give stock back, new lines are added. Shipped goods stay shipped: a line cannot ask for
+    less than it consumed. The very reservation when nothing changes."""
+    _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    wanted = {(item.sku, item.location): (index, item) for index, item in enumerate(cart)}
+    lines = [
+        _follow(line, wanted.pop((line.sku, line.location), None)) for line in reservation.lines
+    ]
+    lines += [
+        Line(item.sku, item.location, item.quantity, item.allow_oversell, held=item.quantity)
+        for _, item in sorted(wanted.values(), key=lambda found: found[0])
+    ]
+    if len(lines) > MAX_LINES:
+        raise InvalidRequest(
+            "body.items", f"a hold has at most {MAX_LINES} lines, old ones included"
+        )
+    changes: dict[str, object] = {}
+    if order_id is not None and order_id != reservation.order_id:
+        changes["order_id"] = order_id
+    if expires_in is not None:
+        if reservation.status is Status.CONFIRMED:
+            raise InvalidRequest("body.expiresInSeconds", "a confirmed hold does not expire")
+        expires_at = now + expires_in
+        changes |= {"expires_at": expires_at, "purge_at": retention.while_active(expires_at)}
+    if tuple(lines) == reservation.lines and not changes:
+        return reservation
+    after = _settle(reservation, tuple(lines), now, retention)
+    return replace(after, **changes) if after.is_live else after  # type: ignore[arg-type]
+
+
+def _follow(line: Line, wanted: tuple[int, CartLine] | None) -> Line:
+    """One existing line after the cart: it holds what the cart asks beyond what shipped."""
+    if wanted is None:
+        return replace(line, quantity=line.consumed, held=0, released=line.released + line.held)
+    index, item = wanted
+    target = item.quantity - line.consumed
+    if target < 0:
+        raise InvalidRequest(
+            f"body.items[{index}].quantity",
+            f"{item.quantity} is less than the {line.consumed} already shipped on this line",
+        )
+    if target >= line.held:
+        grown = target - line.held
+        return replace(
+            line,
+            quantity=item.quantity,
+            allow_oversell=item.allow_oversell,
+            held=target,
+            granted=line.taken + grown,
+        )
+    return replace(
+        line,
+        quantity=item.quantity,
+        allow_oversell=item.allow_oversell,
+        held=target,
+        released=line.released + line.held - target,
+    )

@@ -38,6 +38,8 @@ class Line:
 
     What left ``held`` went to ``released`` (back to available) or ``consumed`` (out of
     physical stock). ``offset`` counts the part of either that the ERP took over.
+    ``quantity`` is what the line asks for now (a cart update changes it); ``granted`` is
+    all it ever took from stock, so ``held + released + consumed == taken`` always.
     """
 
     sku: str
@@ -48,6 +50,12 @@ class Line:
     released: int = 0
     consumed: int = 0
     offset: int = 0
+    granted: int | None = None  # None: as placed, its quantity (lines before cart updates)
+
+    @property
+    def taken(self) -> int:
+        """All the line ever took from stock."""
+        return self.quantity if self.granted is None else self.granted
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from ulid import ULID
 
 from . import lifecycle
 from .clock import Clock
-from .commands import ReserveRequest
+from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from .config import Settings
 from .errors import (
     Contention,
@@ -56,7 +56,7 @@ class ReservationService:
         self._settings = settings
         self._retry = retry_policy or RetryPolicy()
         self._retention = Retention.from_settings(settings)
-        self._transitions = Transitions(store, clock, self._retry)
+        self._transitions = Transitions(store, clock, self._retry, settings.max_oversell_per_record)
         self._expiry = Expiry(store, self._transitions, settings, clock)
 
     def _now(self) -> int:
@@ -138,24 +138,60 @@ class ReservationService:
             # that no sweep has reached yet, then try once more. Where nothing is reserved
             # there is no hold to look for, and the refusal costs its one request.
             if not short.held or not self._expiry.free_due_holds(short.held, now):
-                raise self._refusal(reservation, short) from None
+                raise self._refusal(request.lines, short) from None
         try:
             return with_retries(attempt, self._retry)
         except StockShort as short:
-            raise self._refusal(reservation, short) from None
+            raise self._refusal(request.lines, short) from None
 
-    def _refusal(self, reservation: Reservation, short: StockShort) -> InsufficientStock:
+    def _refusal(
+        self, lines: Sequence[ReserveLine | CartLine], short: StockShort
+    ) -> InsufficientStock:
         """The 409 for the refused lines: OversellLimit when an allowOversell line is among
         them (only the bound can refuse one), else InsufficientStock."""
-        index = {(line.sku, line.location): i for i, line in enumerate(reservation.lines)}
+        index = {(line.sku, line.location): i for i, line in enumerate(lines)}
         oversold = [
             (index[(item.sku, item.location)], item)
             for item in short.items
-            if reservation.lines[index[(item.sku, item.location)]].allow_oversell
+            if lines[index[(item.sku, item.location)]].allow_oversell
         ]
         if not oversold:
             return InsufficientStock(short.items)
         return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
+
+    def change_items(
+        self,
+        reservation_id: str,
+        change: CartChange,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
+    ) -> Reservation:
+        """The hold follows the whole cart, in one transaction conditioned on the version
+        read: all of it, or (409, the short lines) none of it."""
+        seconds = None
+        if change.expires_in_seconds is not None:
+            seconds = self._expires_in(change.expires_in_seconds)
+
+        def step(current: Reservation, now: int) -> Reservation:
+            return lifecycle.change_items(
+                current,
+                change.lines,
+                now,
+                self._retention,
+                expires_in=seconds,
+                order_id=change.order_id,
+            )
+
+        try:
+            return self._transition(reservation_id, step, owner, remember)
+        except StockShort as short:
+            # As for a reserve: a due hold in the way is expired, then one more try.
+            if not short.held or not self._expiry.free_due_holds(short.held, self._now()):
+                raise self._refusal(change.lines, short) from None
+        try:
+            return self._transition(reservation_id, step, owner, remember)
+        except StockShort as short:
+            raise self._refusal(change.lines, short) from None
 
     # --- reads ---------------------------------------------------------------------------
 

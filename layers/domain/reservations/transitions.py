@@ -36,8 +36,11 @@ Planner = Callable[[Reservation, int], Plan[T]]
 
 
 class Transitions:
-    def __init__(self, store: Store, clock: Clock, retry: RetryPolicy) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, retry: RetryPolicy, oversell_limit: int = 0
+    ) -> None:
         self._reservations = store.reservations
+        self._oversell_limit = oversell_limit  # for lines that grow (a cart update)
         self._clock = clock
         self._retry = retry
 
@@ -84,6 +87,7 @@ class Transitions:
                     token=token,
                     receipt=planned.receipt,
                     remembered=remembered,
+                    oversell_limit=self._oversell_limit,
                 )
 
             try:

@@ -7,9 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# One transaction carries at most 100 items: the reservation header, and for each line its
-# stock record and its hold record.
-MAX_LINES = 49
 MAX_QUANTITY = 1_000_000_000
 # Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
 MAX_ON_HAND = 1_000_000_000_000

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..commands import ReserveLine, ReserveRequest
-from ..config import MAX_EXPIRES_IN_SECONDS
-from ..values import MAX_LINES, Identifier, OnHand, Quantity, StrictModel
+from ..commands import CartChange, CartLine, ReserveLine, ReserveRequest
+from ..config import MAX_EXPIRES_IN_SECONDS, MAX_LINES
+from ..values import Identifier, OnHand, Quantity, StrictModel
 
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_EXPIRES_IN_SECONDS)]
 
@@ -72,6 +72,33 @@ class CreateReservationRequest(StrictModel):
         )
 
 
+class ChangeItemsRequest(StrictModel):
+    items: list[ReservationItemRequest] = Field(
+        min_length=1,
+        max_length=MAX_LINES,
+        description=(
+            "The whole cart: each line's quantity is what the shopper buys on it now; a line "
+            "left out gives back what it holds"
+        ),
+    )
+    expiresInSeconds: ExpiresInSeconds | None = Field(
+        default=None, description="A new lifetime, counted from now (ACTIVE holds only)"
+    )
+    orderId: Identifier | None = Field(default=None, description="Set or change the order")
+
+    _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
+
+    def to_command(self) -> CartChange:
+        return CartChange(
+            lines=tuple(
+                CartLine(item.sku, item.location, item.quantity, item.allowOversell)
+                for item in self.items
+            ),
+            expires_in_seconds=self.expiresInSeconds,
+            order_id=self.orderId,
+        )
+
+
 class ExtendReservationRequest(StrictModel):
     expiresInSeconds: ExpiresInSeconds = Field(description="New lifetime, counted from now")
 
@@ -113,10 +140,14 @@ class ResponseModel(BaseModel):
 class ReservationItem(ResponseModel):
     sku: str
     location: str
-    quantity: int = Field(description="Quantity asked for when the hold was placed")
+    quantity: int = Field(
+        description="Quantity the line asks for: as placed, or as the last cart update set it"
+    )
     allowOversell: bool
     held: int = Field(description="Quantity this line still holds")
-    released: int = Field(description="Quantity given back to stock")
+    released: int = Field(
+        description="Quantity given back to stock (by a release, a cart update or the end)"
+    )
     consumed: int = Field(description="Quantity shipped out of stock")
     offset: int = Field(
         description="Of released and consumed, the quantity the ERP took over (offsets)"

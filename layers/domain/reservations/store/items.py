@@ -24,6 +24,7 @@ from .keys import (
 
 # Placeholders for line attributes; "status" and "consumed" are DynamoDB reserved words.
 LINE_NAMES = {
+    "#quantity": "quantity",
     "#status": "status",
     "#held": "held",
     "#released": "released",
@@ -72,6 +73,9 @@ def line_state(reservation: Reservation, line: Line) -> tuple[AttributeMap, list
     not have. A line copies its reservation's status, expiry and channel so the per-sku index
     answers "live holds on this sku" without reading the headers."""
     present: AttributeMap = {
+        "quantity": n(line.quantity),
+        "granted": n(line.taken),
+        "allowOversell": {"BOOL": line.allow_oversell},
         "held": n(line.held),
         "released": n(line.released),
         "consumed": n(line.consumed),
@@ -101,8 +105,6 @@ def line_item(reservation: Reservation, line: Line) -> AttributeMap:
         "channel": s(reservation.channel),
         "sku": s(line.sku),
         "location": s(line.location),
-        "quantity": n(line.quantity),
-        "allowOversell": {"BOOL": line.allow_oversell},
         "createdAt": n(reservation.created_at),
         **present,
     }
@@ -118,6 +120,7 @@ def line_from_item(item: Mapping[str, Any]) -> Line:
         released=_int(item, "released"),
         consumed=_int(item, "consumed"),
         offset=_int(item, "offset"),
+        granted=_int(item, "granted") if "granted" in item else None,
     )
 
 

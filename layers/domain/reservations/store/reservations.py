@@ -4,6 +4,7 @@ move in one transaction (docs/architecture.md, "Table design" and "Invariants").
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ShortItem
@@ -73,6 +74,22 @@ class ReservationChanged(Exception):
 
 class RecordBeingPurged(Exception):
     """TTL has deleted part of this reservation's items; it can no longer change."""
+
+
+def _stock_short(failed: list[tuple[Line, AttributeMap | None]]) -> StockShort:
+    """The refused lines (each with the quantity it tried to take) and their records as the
+    refusal found them."""
+    return StockShort(
+        [
+            ShortItem(line.sku, line.location, line.quantity, available_of(old))
+            for line, old in failed
+        ],
+        held={
+            (line.sku, line.location): reserved_of(old)
+            for line, old in failed
+            if reserved_of(old) > 0
+        },
+    )
 
 
 def _expression(present: AttributeMap, absent: list[str], names: dict[str, str]) -> str:
@@ -205,17 +222,7 @@ class ReservationStore:
                 if reason.condition_failed
             ]
             if failed:
-                raise StockShort(
-                    [
-                        ShortItem(line.sku, line.location, line.quantity, available_of(old))
-                        for line, old in failed
-                    ],
-                    held={
-                        (line.sku, line.location): reserved_of(old)
-                        for line, old in failed
-                        if reserved_of(old) > 0
-                    },
-                ) from None
+                raise _stock_short(failed) from None
             raise conflict_or(cancelled) from None
 
     def save_transition(
@@ -226,6 +233,7 @@ class ReservationStore:
         token: str,
         receipt: Receipt | None = None,
         remembered: dict[str, Any] | None = None,
+        oversell_limit: int = 0,
     ) -> None:
         """Persist one lifecycle step (see :mod:`reservations.lifecycle`) in one transaction.
 
@@ -233,7 +241,8 @@ class ReservationStore:
         that read the same state only one succeeds (the other gets ReservationChanged).
         Every line item is conditioned on existing, so a line TTL already deleted is never
         recreated; its stock is then settled by the stream function instead. Stock records
-        move by exactly what each line released or consumed.
+        move by exactly what each line released or consumed; a line that grew (a cart
+        update) takes more under the guard of a reserve (StockShort when it cannot).
 
         With a ``receipt`` (an ERP offset), the receipt is written in the same transaction;
         AlreadyApplied when it exists, whatever else happened meanwhile. So is
@@ -246,14 +255,26 @@ class ReservationStore:
             after.expires_at,
             after.purge_at,
         )
-        for old, new in zip(before.lines, after.lines, strict=True):
-            released = new.released - old.released
-            consumed = new.consumed - old.consumed
-            if released or consumed:
+        existing = {(line.sku, line.location): line for line in before.lines}
+        growth: dict[int, Line] = {}  # transaction item index -> what it takes more
+        for new in after.lines:
+            old = existing.get((new.sku, new.location))
+            grown = new.taken - (0 if old is None else old.taken)
+            released = new.released - (0 if old is None else old.released)
+            consumed = new.consumed - (0 if old is None else old.consumed)
+            if grown:
+                if released or consumed:  # a transaction touches a stock record once
+                    raise ValueError(f"{new} would grow and settle in one step")
+                taking = replace(new, quantity=grown)
+                growth[len(items)] = taking
+                items.append(self._stock.hold_item(taking, now, oversell_limit))
+            elif released or consumed:
                 items.append(
                     self._stock.settle_item(new.sku, new.location, released, consumed, now)
                 )
-            if old != new or header_changed:
+            if old is None:
+                items.append(self._line_put(after, new))
+            elif old != new or header_changed:
                 items.append(self._line_update(after, new))
         if receipt is not None:
             items.append(self._ledger.put_item(receipt, now))
@@ -266,6 +287,15 @@ class ReservationStore:
                 raise_if_key_taken(cancelled.reasons[-1])
             if receipt is not None:
                 raise_if_receipt_exists(cancelled.reasons[-1 if remembered is None else -2])
+            if cancelled.reasons[0].condition_failed:
+                raise ReservationChanged(after.id) from None
+            short = [
+                (line, cancelled.reasons[index].item)
+                for index, line in growth.items()
+                if cancelled.reasons[index].condition_failed
+            ]
+            if short:
+                raise _stock_short(short) from None
             if cancelled.any_condition_failed:
                 raise ReservationChanged(after.id) from None
             raise conflict_or(cancelled) from None
@@ -277,6 +307,10 @@ class ReservationStore:
             "updatedAt": n(after.updated_at),
             "expiresAt": n(after.expires_at),
         }
+        if len(after.lines) != len(before.lines):
+            present["lineCount"] = n(len(after.lines))
+        if after.order_id is not None and after.order_id != before.order_id:
+            present["orderId"] = s(after.order_id)
         absent: list[str] = []
         if after.status is Status.ACTIVE:
             present["expiryShard"] = s(expiry_shard(after.id))
@@ -298,6 +332,15 @@ class ReservationStore:
                     **{f":{name}": value for name, value in present.items()},
                     ":expected": n(before.version),
                 },
+            }
+        }
+
+    def _line_put(self, reservation: Reservation, line: Line) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._name,
+                "Item": line_item(reservation, line),
+                "ConditionExpression": f"attribute_not_exists({PK})",
             }
         }
 
