@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import idempotency_keys
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,9 +24,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import docs_routes
 import error_handlers
+import idempotency_keys
 import inventory_routes
 import reservation_routes
 import route_dependencies
+import search_routes
 from reservations import access
 from reservations.http import request_guard
 from reservations.http.errors import gateway_error
@@ -38,7 +39,7 @@ metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (reservation_routes, inventory_routes, docs_routes, error_handlers):
+for module in (reservation_routes, search_routes, inventory_routes, docs_routes, error_handlers):
     app.include_router(module.router)
 app.use(middlewares=[idempotency_keys.middleware])
 

@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
-from idempotency_keys import IdempotencyKeys, answer
 
+from idempotency_keys import IdempotencyKeys, answer
 from openapi_responses import BODY_ERRORS, ERRORS, IdentifierPath, documented
 from reservations.http import presenters
 from reservations.http.models import (

@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.metrics import MetricUnit
-from idempotency_keys import IdempotencyKeys, answer
 
+from idempotency_keys import IdempotencyKeys, answer
 from openapi_responses import BODY_ERRORS, ERRORS, TRANSITION, IdentifierPath, documented
 from reservations import access
 from reservations.errors import Forbidden

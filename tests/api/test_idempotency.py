@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import idempotency_keys
 import pytest
 
+import idempotency_keys
 from local.apigw import proxy_event
 from reservations.clock import ManualClock
 from reservations.service import ReservationService

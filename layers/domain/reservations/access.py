@@ -35,6 +35,7 @@ ALL_SCOPES = tuple(
 # (method, API Gateway resource path) -> the scopes that admit it.
 ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/reservations"): (RESERVATIONS_WRITE,),
+    ("GET", "/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/reservations/{reservation_id}"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("DELETE", "/reservations/{reservation_id}"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),
     ("POST", "/reservations/{reservation_id}/confirm"): (RESERVATIONS_WRITE, RESERVATIONS_ADMIN),

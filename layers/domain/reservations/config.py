@@ -21,6 +21,7 @@ IDEMPOTENCY_RETENTION_SECONDS = DAY
 # How long a request holds its key before a repeat may take it over: longer than API
 # Gateway waits for the function (29 s), so the holder is surely gone by then.
 IDEMPOTENCY_LEASE_SECONDS = MINUTE
+LOCAL_PAGE_TOKEN_SECRET = "local-development-only"  # noqa: S105 - never deployed
 
 
 def _int_env(name: str, default: int) -> int:
@@ -55,6 +56,9 @@ class Settings:
     # longer than the ERP function's timeout, so the first is surely gone by then.
     erp_claim_lease_seconds: int = 2 * MINUTE
     idempotency_retention_seconds: int = IDEMPOTENCY_RETENTION_SECONDS
+    # Signs the nextToken of search pages: the template passes a generated secret; the
+    # default is the local stack's and the tests'.
+    page_token_secret: str = LOCAL_PAGE_TOKEN_SECRET
     # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
     api_docs_enabled: bool = False
 
@@ -77,5 +81,6 @@ class Settings:
             idempotency_retention_seconds=_int_env(
                 "IDEMPOTENCY_RETENTION_SECONDS", IDEMPOTENCY_RETENTION_SECONDS
             ),
+            page_token_secret=os.environ.get("PAGE_TOKEN_SECRET") or LOCAL_PAGE_TOKEN_SECRET,
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

@@ -26,6 +26,7 @@ from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
 from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
+from .search import Search
 from .store import IdempotencyStore, ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
 from .store.stock import ANY_VERSION, VersionMismatch
@@ -58,6 +59,7 @@ class ReservationService:
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry, settings.max_oversell_per_record)
         self._expiry = Expiry(store, self._transitions, settings, clock)
+        self.search = Search(store, clock, settings.page_token_secret)
 
     def _now(self) -> int:
         return int(self._clock.now())

@@ -169,6 +169,25 @@ class ReservationResponse(ResponseModel):
     )
 
 
+class ReservationSummary(ResponseModel):
+    """A hold as a search lists it: its header, without the lines (GET it for those)."""
+
+    id: str
+    status: str
+    channel: str
+    orderId: str | None = None
+    createdAt: str = Field(description="ISO 8601, UTC")
+    expiresAt: str | None = Field(description="As on the reservation itself")
+    lineCount: int
+
+
+class ReservationListResponse(ResponseModel):
+    reservations: list[ReservationSummary] = Field(description="Newest first")
+    nextToken: str | None = Field(
+        default=None, description="Pass it back as nextToken for the next page; absent: the last"
+    )
+
+
 class HoldResponse(ResponseModel):
     id: str = Field(description="The reservation holding the stock")
     status: str

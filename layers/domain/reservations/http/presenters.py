@@ -10,6 +10,7 @@ from .models import (
     InventoryResponse,
     ReservationItem,
     ReservationResponse,
+    ReservationSummary,
     SkuHoldsResponse,
     StockLevelResponse,
 )
@@ -48,6 +49,18 @@ def expires_at(status: Status, epoch_seconds: int) -> str | None:
     """When the hold expires (ACTIVE) or expired (EXPIRED); null once it can no longer
     expire: confirmed, fulfilled or cancelled."""
     return iso(epoch_seconds) if status in (Status.ACTIVE, Status.EXPIRED) else None
+
+
+def summary(reservation: Reservation, lines: int, status: Status) -> ReservationSummary:
+    return ReservationSummary(
+        id=reservation.id,
+        status=status.value,
+        channel=reservation.channel,
+        orderId=reservation.order_id,
+        createdAt=iso(reservation.created_at),
+        expiresAt=expires_at(status, reservation.expires_at),
+        lineCount=lines,
+    )
 
 
 def holds_response(sku: str, holds: list[HeldLine]) -> SkuHoldsResponse:

@@ -26,6 +26,7 @@ from .reservations import (
     StockShort,
 )
 from .retry import RetryPolicy
+from .search import HeaderSearch
 from .stock import StaleSequence, StockStore
 from .transact import WriteConflict
 
@@ -49,6 +50,7 @@ class Store:
         self.receipts = ReceiptLedger(client, table_name, receipt_retention_seconds, retry)
         self.stock = StockStore(client, table_name, self.receipts)
         self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
+        self.search = HeaderSearch(client, table_name)
         self.idempotency = IdempotencyStore(
             client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
         )

@@ -161,14 +161,20 @@ class IdempotencyStore:
 
     def release(self, claim: KeyClaim) -> None:
         """Give the key back after a request that took no effect (a 4xx or 5xx), so a retry
-        runs again instead of repeating an error that may no longer hold."""
+        runs again instead of repeating an error that may no longer hold: the claim's lease
+        ends now, and the next request takes it over."""
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self._name,
                 Key=idempotency_key(claim.channel, claim.key),
+                UpdateExpression="SET leaseUntil = :ended",
                 ConditionExpression="#state = :claimed AND #owner = :owner",
                 ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
-                ExpressionAttributeValues={":claimed": s(CLAIMED), ":owner": s(claim.owner)},
+                ExpressionAttributeValues={
+                    ":ended": n(0),
+                    ":claimed": s(CLAIMED),
+                    ":owner": s(claim.owner),
+                },
             )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":

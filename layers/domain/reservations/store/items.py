@@ -47,6 +47,7 @@ def header_item(reservation: Reservation) -> AttributeMap:
         "id": s(reservation.id),
         "status": s(reservation.status.value),
         "channel": s(reservation.channel),
+        "channelKey": s(reservation.channel),  # ChannelIndex: only headers carry it
         "lineCount": n(len(reservation.lines)),
         "createdAt": n(reservation.created_at),
         "updatedAt": n(reservation.created_at),

@@ -17,6 +17,8 @@ ENTITY = "entity"
 TTL_ATTRIBUTE = "purgeAt"
 EXPIRY_INDEX = "ExpiryIndex"
 SKU_HOLDS_INDEX = "SkuHoldsIndex"
+ORDER_INDEX = "OrderIndex"
+CHANNEL_INDEX = "ChannelIndex"
 EXPIRY_SHARDS = 8
 
 STOCK_PREFIX = "SKU#"
