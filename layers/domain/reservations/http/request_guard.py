@@ -13,44 +13,10 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from ..json_shape import ShapeProblem, shape_problem
 from .errors import proxy_error
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-MAX_JSON_DEPTH = 32
-# Every number of the API is an integer below 2**53 (16 digits). Anything up to this length
-# goes on to validation, which names the field; a longer run of digits is refused here.
-MAX_NUMBER_DIGITS = 100
-
-
-def _scan(text: str, depth_limit: int, digits_limit: int) -> str | None:
-    """What is wrong with the JSON's shape, outside strings, in one pass (cheaper than
-    recursing into a bomb): brackets nested too deep, or a number with too many digits."""
-    depth = digits = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char.isdigit():
-            digits += 1
-            if digits > digits_limit:
-                return "digits"
-            continue
-        digits = 0
-        if char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > depth_limit:
-                return "depth"
-        elif char in "]}":
-            depth -= 1
-    return None
 
 
 def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
@@ -86,13 +52,9 @@ def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | No
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return proxy_error(400, "MALFORMED_BODY", f"body is not valid UTF-8 (byte {error.start})")
-    problem = _scan(text, MAX_JSON_DEPTH, MAX_NUMBER_DIGITS)
-    if problem == "depth":
-        return proxy_error(400, "MALFORMED_JSON", f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    if problem == "digits":
-        return proxy_error(
-            400,
-            "VALIDATION_ERROR",
-            f"a number has more than {MAX_NUMBER_DIGITS} digits: beyond any field's range",
-        )
+    problem = shape_problem(text)
+    if problem is ShapeProblem.DEPTH:
+        return proxy_error(400, "MALFORMED_JSON", problem.value)
+    if problem is ShapeProblem.DIGITS:
+        return proxy_error(400, "VALIDATION_ERROR", problem.value)
     return None  # well-formedness is checked, with a position, by Powertools' validation
