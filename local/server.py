@@ -281,6 +281,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return
             except _BadRequest as error:
                 status = self._send(gateway_error(400, str(error)), close=True)
+                self._drain()
                 return
             if body is None:  # the client went away mid-body
                 self.close_connection = True
@@ -313,22 +314,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.command} {self.path} {status} {elapsed:.1f}ms\n")
 
     def _declared_length(self) -> int:
-        raw = self.headers.get("Content-Length")
-        if raw is None:
+        """Content-Length: 0 if absent, -1 unless it is one run of decimal digits
+        (``int`` would also take "+5", " 5" and "5_0")."""
+        values = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not values:
             return 0
-        try:
-            length = int(raw)
-        except ValueError:
-            return -1
-        return length
+        raw = values.pop()
+        return int(raw) if not values and raw.isascii() and raw.isdigit() else -1
 
     def _read_body(self) -> bytes | None:
+        # RFC 9112 6.1 and 6.3: a body framed two ways, or in a way not read here, is
+        # refused and its connection closed. A proxy in front may have framed it the other
+        # way, and what it took for body would be read here as the next request.
         limit = self.api.max_body_bytes
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings and "Content-Length" in self.headers:
+            raise _BadRequest("Transfer-Encoding and Content-Length together")
+        if codings:
+            names = [name.strip().lower() for value in codings for name in value.split(",")]
+            if names != ["chunked"]:
+                raise _BadRequest(f"transfer coding {', '.join(names)!r}; only chunked is read")
             return self._read_chunked(limit)
         length = self._declared_length()
         if length < 0:
-            raise _BadRequest("Content-Length is not a non-negative integer")
+            raise _BadRequest("Content-Length is not one non-negative integer")
         if length > limit:
             raise _BodyTooLarge
         body = self.rfile.read(length) if length else b""
