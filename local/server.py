@@ -12,10 +12,7 @@ Powertools' resolver keeps the current request in module globals.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
 import socket
 import sys
 import threading
@@ -30,7 +27,15 @@ from reservations.http.errors import proxy_error
 
 from .apigw import proxy_event, refuse_unrouted
 from .auth import LocalAuthorizer
+from .http_framing import BadFraming, BodyTooLarge, declared_length, drain, read_body
 from .invoke import find_function
+from .proxy_response import (
+    MalformedResponse,
+    gateway_error,
+    proxy_status,
+    response_body,
+    response_headers,
+)
 from .workers import HandlerError, InvocationTimeout, PoolStopped, WorkerDied, WorkerPool
 
 HOST = "127.0.0.1"
@@ -40,69 +45,6 @@ MAX_REQUEST_BYTES = 1024 * 1024
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 # How long stop() lets requests in flight finish before it stops the workers.
 STOP_GRACE_SECONDS = 5.0
-# How much of a refused body is read and dropped so the client gets the 413 rather than a
-# connection reset (closing a socket with unread input makes the kernel send RST).
-DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
-DRAIN_SECONDS = 2.0
-# Set by the HTTP layer, never taken from the function's response.
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
-)
-
-
-# --- proxy response to HTTP ---------------------------------------------------------------
-
-
-class MalformedResponse(ValueError):
-    pass
-
-
-def response_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``headers`` and ``multiValueHeaders`` merged as API Gateway merges them.
-
-    A name present in ``multiValueHeaders`` takes only those values.
-    """
-    multi: Mapping[str, Any] = result.get("multiValueHeaders") or {}
-    single: Mapping[str, Any] = result.get("headers") or {}
-    pairs = [(str(name), str(value)) for name, values in multi.items() for value in values]
-    taken = {name.lower() for name in multi}
-    pairs += [
-        (str(name), str(value)) for name, value in single.items() if name.lower() not in taken
-    ]
-    pairs = [(name, value) for name, value in pairs if name.lower() not in HOP_BY_HOP]
-    if not any(name.lower() == "content-type" for name, _ in pairs):
-        pairs.append(("Content-Type", "application/json"))  # API Gateway's default
-    return pairs
-
-
-def response_body(result: Mapping[str, Any]) -> bytes:
-    body = result.get("body")
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        raise MalformedResponse(f"body must be a string, got {type(body).__name__}")
-    if result.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise MalformedResponse(f"body is flagged base64 but is not: {error}") from None
-    return body.encode("utf-8")
-
-
-def proxy_status(result: Any) -> int:
-    if not isinstance(result, Mapping):
-        raise MalformedResponse(f"the function returned {type(result).__name__}, not an object")
-    status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
-    return status
-
-
-def gateway_error(status: int, message: str) -> dict[str, Any]:
-    """An error API Gateway itself answers with (its body is ``{"message": ...}``)."""
-    return {"statusCode": status, "body": json.dumps({"message": message})}
-
-
 # --- HTTP side ----------------------------------------------------------------------------
 
 
@@ -116,14 +58,6 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_changed = threading.Condition()
         super().__init__(address, _RequestHandler)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _BadRequest(Exception):
-    pass
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -165,9 +99,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # A client that asks first ("Expect: 100-continue") is refused before it sends.
-        if self._declared_length() > self.api.max_body_bytes:
+        if declared_length(self.headers) > self.api.max_body_bytes:
             started = time.perf_counter()
-            self._log_line(self._refuse_too_large(drain=False), started)
+            self._log_line(self._refuse_too_large(read_rest=False), started)
             return False
         return super().handle_expect_100()
 
@@ -188,13 +122,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status: int | str = "-"
         try:
             try:
-                body = self._read_body()
-            except _BodyTooLarge:
-                status = self._refuse_too_large(drain=True)
+                body = read_body(self.headers, self.rfile, self.api.max_body_bytes)
+            except BodyTooLarge:
+                status = self._refuse_too_large(read_rest=True)
                 return
-            except _BadRequest as error:
+            except BadFraming as error:
                 status = self._send(gateway_error(400, str(error)), close=True)
-                self._drain()
+                drain(self.connection)
                 return
             if body is None:  # the client went away mid-body
                 self.close_connection = True
@@ -226,85 +160,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.command} {self.path} {status} {elapsed:.1f}ms\n")
 
-    def _declared_length(self) -> int:
-        """Content-Length: 0 if absent, -1 unless it is one run of decimal digits
-        (``int`` would also take "+5", " 5" and "5_0")."""
-        values = {value.strip() for value in self.headers.get_all("Content-Length") or []}
-        if not values:
-            return 0
-        raw = values.pop()
-        return int(raw) if not values and raw.isascii() and raw.isdigit() else -1
-
-    def _read_body(self) -> bytes | None:
-        # RFC 9112 6.1 and 6.3: a body framed two ways, or in a way not read here, is
-        # refused and its connection closed. A proxy in front may have framed it the other
-        # way, and what it took for body would be read here as the next request.
-        limit = self.api.max_body_bytes
-        codings = self.headers.get_all("Transfer-Encoding") or []
-        if codings and "Content-Length" in self.headers:
-            raise _BadRequest("Transfer-Encoding and Content-Length together")
-        if codings:
-            names = [name.strip().lower() for value in codings for name in value.split(",")]
-            if names != ["chunked"]:
-                raise _BadRequest(f"transfer coding {', '.join(names)!r}; only chunked is read")
-            return self._read_chunked(limit)
-        length = self._declared_length()
-        if length < 0:
-            raise _BadRequest("Content-Length is not one non-negative integer")
-        if length > limit:
-            raise _BodyTooLarge
-        body = self.rfile.read(length) if length else b""
-        return body if len(body) == length else None
-
-    def _read_chunked(self, limit: int) -> bytes | None:
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line:
-                return None
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BadRequest("malformed chunk size") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers, ignored as API Gateway ignores them
-                return bytes(body)
-            if len(body) + size > limit:
-                raise _BodyTooLarge
-            chunk = self.rfile.read(size)
-            if len(chunk) != size:
-                return None
-            body += chunk
-            self.rfile.readline(16)  # the CRLF after each chunk
-
-    def _refuse_too_large(self, *, drain: bool) -> int:
+    def _refuse_too_large(self, *, read_rest: bool) -> int:
         # Same status and error body the function gives for its own (smaller) limit, so a
         # client sees one contract whichever layer refuses.
         refusal = proxy_error(
             413, "PAYLOAD_TOO_LARGE", f"body exceeds the limit of {self.api.max_body_bytes} bytes"
         )
         status = self._send(refusal, close=True)
-        if drain:
-            self._drain()
+        if read_rest:
+            drain(self.connection)
         return status
-
-    def _drain(self) -> None:
-        """Read and drop what the client still sends, so it reads our answer, not a reset."""
-        deadline = time.monotonic() + DRAIN_SECONDS
-        remaining = DRAIN_LIMIT_BYTES
-        try:
-            self.connection.settimeout(0.2)
-            while remaining > 0 and time.monotonic() < deadline:
-                try:
-                    chunk = self.connection.recv(min(65536, remaining))
-                except TimeoutError:
-                    continue
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        except OSError:
-            pass
 
     def _send(self, result: Any, *, close: bool = False, request_id: str | None = None) -> int:
         try:

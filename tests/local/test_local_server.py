@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from local.engines import Engine
-from local.server import LocalApi, MalformedResponse, proxy_status, response_body, response_headers
+from local.proxy_response import MalformedResponse, proxy_status, response_body, response_headers
+from local.server import LocalApi
 from tests.conftest import local_api_on
 from tests.local.test_local_stack import (
     Reply,
