@@ -21,7 +21,6 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -29,7 +28,7 @@ from unittest import mock
 from local.apigw import LambdaContext
 from local.aws_events import erp_queue_arn, fifo_message, sqs_event, sqs_record
 from local.invoke import find_function
-from local.server import invoke_in_worker, start_workers, worker_pool
+from local.workers import WorkerPool
 from reservations.bootstrap import build_erp_service, build_service
 from reservations.config import Settings
 from reservations.erp_messages import parse_message
@@ -136,7 +135,7 @@ def capture_adjust(endpoint: str, table_name: str, sku: str) -> dict[str, Any]:
 class HandlerBatch:
     """One invocation of the ERP function in a worker: 10 stock.adjust records."""
 
-    def __init__(self, pool: ProcessPoolExecutor, sku: str) -> None:
+    def __init__(self, pool: WorkerPool, sku: str) -> None:
         self._pool = pool
         self._sku = sku
         self._ids = itertools.count()
@@ -157,7 +156,7 @@ class HandlerBatch:
             )
             for _ in range(BATCH)
         ]
-        response = self._pool.submit(invoke_in_worker, sqs_event(records)).result()
+        response = self._pool.invoke(sqs_event(records))
         if response["batchItemFailures"]:
             raise RuntimeError(f"{len(response['batchItemFailures'])} record(s) failed")
 
@@ -165,11 +164,10 @@ class HandlerBatch:
         pass
 
 
-def _pool(stack: Stack, table_name: str, workers: int) -> ProcessPoolExecutor:
+def _pool(stack: Stack, table_name: str, workers: int) -> WorkerPool:
     env = {**stack.function_env(table_name), "ERP_DEAD_LETTER_QUEUE_URL": ""}
-    pool = worker_pool(find_function("erp"), env, workers)
-    start_workers(pool, workers, "erp")  # their cold starts fall before the clock starts
-    return pool
+    # Started before it returns: the workers' cold starts fall before the clock starts.
+    return WorkerPool(find_function("erp"), env, workers).start()
 
 
 def _throughput(stack: Stack, options: Options) -> tuple[LoadResult, LoadResult]:
@@ -200,7 +198,7 @@ def _throughput(stack: Stack, options: Options) -> tuple[LoadResult, LoadResult]
                 totals[key] = totals[key].merge(result) if key in totals else result
         return totals["raw"], totals["handler"]
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.stop()
 
 
 def run(stack: Stack, options: Options) -> Section:

@@ -1,19 +1,20 @@
 """A function the local stack runs beside the API: a sweeper on a schedule, a queue consumer.
 
 A thread of this process decides when to invoke it (its ``_loop``); the handler itself runs
-in a worker process of its own, like the API's, never in a thread of this process: handlers
-keep per-invocation state in module globals. Started after the API, stopped before it.
+in a worker process of its own (``local.workers``), like the API's, never in a thread of
+this process: handlers keep per-invocation state in module globals. An invocation gets the
+function's timeout, as in Lambda; one whose worker dies or times out fails alone, and the
+next one runs in a new worker. Started after the API, stopped before it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .invoke import find_function
-from .server import invoke_in_worker, worker_pool
+from .workers import WorkerPool
 
 
 class BackgroundFunction:
@@ -22,20 +23,25 @@ class BackgroundFunction:
         self.name = name
         self._env = dict(env or {})
         self._stopping = threading.Event()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._pool = worker_pool(self.function, self._env)
+        self._pool = WorkerPool(self.function, self._env).start()
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        """The handler's result for one event, from the worker; raises what it raised."""
+        """The handler's result for one event, from the worker; raises what it raised, or
+        why the invocation failed (local.workers: WorkerDied, InvocationTimeout)."""
         pool = self._pool
         if pool is None:
             raise RuntimeError(f"{self.name} is not running")
-        return pool.submit(invoke_in_worker, event).result()
+        return pool.invoke(event, timeout=self.function.timeout_seconds)
+
+    def worker_pids(self) -> list[int]:
+        pool = self._pool
+        return [] if pool is None else pool.pids()
 
     def stop(self, join_timeout: float | None = None) -> None:
         self._stopping.set()
@@ -43,7 +49,7 @@ class BackgroundFunction:
             self._thread.join(timeout=join_timeout)
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.stop()
 
     def _loop(self) -> None:
         raise NotImplementedError

@@ -6,7 +6,8 @@ come back after the visibility timeout; the others are deleted), a whole batch k
 the function fails, and the queue's own redrive policy moving a message to the
 dead-letter queue once it has been received ``maxReceiveCount`` times.
 
-The function runs in its own worker process, like the API's and the sweeper's.
+The function runs in its own worker process, like the API's and the sweeper's; a worker
+that dies fails its batch only, and the next batch runs in a new one.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ class QueueConsumer(BackgroundFunction):
         try:
             result = self.invoke(sqs_event(records))
         except Exception as error:
-            # Lambda keeps the whole batch: every message returns after its timeout.
+            # The invocation failed (the handler raised, its worker died or timed out):
+            # Lambda keeps the whole batch, and every message returns after its visibility
+            # timeout with one receive more, so the redrive policy still counts it.
             self.stats.failed += len(records)
             print(f"{self.name}: {error}", file=sys.stderr, flush=True)
             return

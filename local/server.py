@@ -2,9 +2,9 @@
 
 Each HTTP request becomes the proxy event API Gateway would send (``local.apigw``); the
 function's proxy response becomes the HTTP response. The handler runs the way Lambda runs
-it: in a pool of worker processes ("execution environments"), each importing the handler
-once and handling one event at a time. Never several threads in one process: Powertools'
-resolver keeps the current request in module globals.
+it: in worker processes ("execution environments", ``local.workers``), each importing the
+handler once and handling one event at a time. Never several threads in one process:
+Powertools' resolver keeps the current request in module globals.
 
     with LocalApi(port=0, workers=4, env={"TABLE_NAME": "t"}) as api:
         urllib.request.urlopen(f"{api.url}/inventory/MUG-BLUE")
@@ -12,184 +12,39 @@ resolver keeps the current request in module globals.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
-import multiprocessing
-import os
-import signal
 import socket
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Mapping
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
 from reservations.http.errors import proxy_error
 
-from .apigw import LambdaContext, proxy_event, refuse_unrouted
+from .apigw import proxy_event, refuse_unrouted
 from .auth import LocalAuthorizer
-from .invoke import Function, Handler, find_function, load_handler, runtime_defaults
+from .http_framing import BadFraming, BodyTooLarge, declared_length, drain, read_body
+from .invoke import find_function
+from .proxy_response import (
+    MalformedResponse,
+    gateway_error,
+    proxy_status,
+    response_body,
+    response_headers,
+)
+from .workers import HandlerError, InvocationTimeout, PoolStopped, WorkerDied, WorkerPool
 
 HOST = "127.0.0.1"
 # Bodies above this are refused from Content-Length alone, before they are read.
 MAX_REQUEST_BYTES = 1024 * 1024
 # API Gateway gives up on an integration after 29 s, whatever the function's timeout.
 INTEGRATION_TIMEOUT_SECONDS = 29.0
-WORKER_START_TIMEOUT_SECONDS = 120.0
 # How long stop() lets requests in flight finish before it stops the workers.
 STOP_GRACE_SECONDS = 5.0
-# How much of a refused body is read and dropped so the client gets the 413 rather than a
-# connection reset (closing a socket with unread input makes the kernel send RST).
-DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
-DRAIN_SECONDS = 2.0
-# Set by the HTTP layer, never taken from the function's response.
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
-)
-
-
-class HandlerError(Exception):
-    """The function raised: Lambda reports a function error and API Gateway answers 502.
-
-    Carries only text so it always crosses the process boundary, whatever the original
-    exception's class was.
-    """
-
-
-# --- worker side: one handler per process, one event at a time ---------------------------
-
-_handler: Handler | None = None
-_function: Function | None = None
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Workers are left alone if the parent is killed outright; leave with it."""
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(0)
-        time.sleep(1.0)
-
-
-def _start_worker(function_name: str, env: Mapping[str, str], parent_pid: int) -> None:
-    global _handler, _function
-    # Ctrl-C reaches the whole process group; the parent alone decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    os.environ.update(env)
-    _function = find_function(function_name)
-    # Imported after the environment is final: the handler builds its client at import.
-    _handler = load_handler(_function)
-
-
-def worker_pool(
-    function: Function, env: Mapping[str, str] | None = None, workers: int = 1
-) -> ProcessPoolExecutor:
-    """Execution environments of ``function``: ``workers`` processes, each importing its
-    handler once and running one event at a time.
-
-    "spawn": workers start from a clean interpreter, inheriting the environment (this
-    process's, then ``env``, then the template's for what neither sets) but none of this
-    process's threads, locks or imported handler state.
-    """
-    given = {**os.environ, **(env or {})}
-    full = {**runtime_defaults(function, given), **given}
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(function.logical_id, full, os.getpid()),
-    )
-
-
-def start_workers(pool: ProcessPoolExecutor, workers: int, function_name: str) -> None:
-    """Start every worker now, each importing its handler (each submit without an idle
-    worker spawns one), so no cold start falls into what comes next."""
-    futures = [pool.submit(_worker_ready) for _ in range(workers)]
-    try:
-        for future in futures:
-            future.result(timeout=WORKER_START_TIMEOUT_SECONDS)
-    except BrokenProcessPool:
-        raise RuntimeError(
-            f"the {function_name} function failed to start in a worker; its traceback is above"
-        ) from None
-
-
-def _worker_ready() -> int:
-    return os.getpid()
-
-
-def invoke_in_worker(event: dict[str, Any]) -> Any:
-    assert _handler is not None, "worker not initialised"
-    assert _function is not None, "worker not initialised"
-    try:
-        return _handler(event, LambdaContext(_function.name, _function.timeout_seconds))
-    except Exception as error:
-        # Lambda logs the traceback of an unhandled error; so does this environment.
-        traceback.print_exc()
-        raise HandlerError(f"{type(error).__name__}: {error}") from None
-
-
-# --- proxy response to HTTP ---------------------------------------------------------------
-
-
-class MalformedResponse(ValueError):
-    pass
-
-
-def response_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``headers`` and ``multiValueHeaders`` merged as API Gateway merges them.
-
-    A name present in ``multiValueHeaders`` takes only those values.
-    """
-    multi: Mapping[str, Any] = result.get("multiValueHeaders") or {}
-    single: Mapping[str, Any] = result.get("headers") or {}
-    pairs = [(str(name), str(value)) for name, values in multi.items() for value in values]
-    taken = {name.lower() for name in multi}
-    pairs += [
-        (str(name), str(value)) for name, value in single.items() if name.lower() not in taken
-    ]
-    pairs = [(name, value) for name, value in pairs if name.lower() not in HOP_BY_HOP]
-    if not any(name.lower() == "content-type" for name, _ in pairs):
-        pairs.append(("Content-Type", "application/json"))  # API Gateway's default
-    return pairs
-
-
-def response_body(result: Mapping[str, Any]) -> bytes:
-    body = result.get("body")
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        raise MalformedResponse(f"body must be a string, got {type(body).__name__}")
-    if result.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise MalformedResponse(f"body is flagged base64 but is not: {error}") from None
-    return body.encode("utf-8")
-
-
-def proxy_status(result: Any) -> int:
-    if not isinstance(result, Mapping):
-        raise MalformedResponse(f"the function returned {type(result).__name__}, not an object")
-    status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
-    return status
-
-
-def gateway_error(status: int, message: str) -> dict[str, Any]:
-    """An error API Gateway itself answers with (its body is ``{"message": ...}``)."""
-    return {"statusCode": status, "body": json.dumps({"message": message})}
-
-
 # --- HTTP side ----------------------------------------------------------------------------
 
 
@@ -203,14 +58,6 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_changed = threading.Condition()
         super().__init__(address, _RequestHandler)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _BadRequest(Exception):
-    pass
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -252,9 +99,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         # A client that asks first ("Expect: 100-continue") is refused before it sends.
-        if self._declared_length() > self.api.max_body_bytes:
+        if declared_length(self.headers) > self.api.max_body_bytes:
             started = time.perf_counter()
-            self._log_line(self._refuse_too_large(drain=False), started)
+            self._log_line(self._refuse_too_large(read_rest=False), started)
             return False
         return super().handle_expect_100()
 
@@ -275,12 +122,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status: int | str = "-"
         try:
             try:
-                body = self._read_body()
-            except _BodyTooLarge:
-                status = self._refuse_too_large(drain=True)
+                body = read_body(self.headers, self.rfile, self.api.max_body_bytes)
+            except BodyTooLarge:
+                status = self._refuse_too_large(read_rest=True)
                 return
-            except _BadRequest as error:
+            except BadFraming as error:
                 status = self._send(gateway_error(400, str(error)), close=True)
+                drain(self.connection)
                 return
             if body is None:  # the client went away mid-body
                 self.close_connection = True
@@ -312,77 +160,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.command} {self.path} {status} {elapsed:.1f}ms\n")
 
-    def _declared_length(self) -> int:
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return 0
-        try:
-            length = int(raw)
-        except ValueError:
-            return -1
-        return length
-
-    def _read_body(self) -> bytes | None:
-        limit = self.api.max_body_bytes
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit)
-        length = self._declared_length()
-        if length < 0:
-            raise _BadRequest("Content-Length is not a non-negative integer")
-        if length > limit:
-            raise _BodyTooLarge
-        body = self.rfile.read(length) if length else b""
-        return body if len(body) == length else None
-
-    def _read_chunked(self, limit: int) -> bytes | None:
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line:
-                return None
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BadRequest("malformed chunk size") from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers, ignored as API Gateway ignores them
-                return bytes(body)
-            if len(body) + size > limit:
-                raise _BodyTooLarge
-            chunk = self.rfile.read(size)
-            if len(chunk) != size:
-                return None
-            body += chunk
-            self.rfile.readline(16)  # the CRLF after each chunk
-
-    def _refuse_too_large(self, *, drain: bool) -> int:
+    def _refuse_too_large(self, *, read_rest: bool) -> int:
         # Same status and error body the function gives for its own (smaller) limit, so a
         # client sees one contract whichever layer refuses.
         refusal = proxy_error(
             413, "PAYLOAD_TOO_LARGE", f"body exceeds the limit of {self.api.max_body_bytes} bytes"
         )
         status = self._send(refusal, close=True)
-        if drain:
-            self._drain()
+        if read_rest:
+            drain(self.connection)
         return status
-
-    def _drain(self) -> None:
-        """Read and drop what the client still sends, so it reads our answer, not a reset."""
-        deadline = time.monotonic() + DRAIN_SECONDS
-        remaining = DRAIN_LIMIT_BYTES
-        try:
-            self.connection.settimeout(0.2)
-            while remaining > 0 and time.monotonic() < deadline:
-                try:
-                    chunk = self.connection.recv(min(65536, remaining))
-                except TimeoutError:
-                    continue
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        except OSError:
-            pass
 
     def _send(self, result: Any, *, close: bool = False, request_id: str | None = None) -> int:
         try:
@@ -421,6 +208,7 @@ class LocalApi:
     ``env`` is added to the workers' environment, over the template's variables and this
     process's environment. ``port=0`` picks a free port; ``url`` tells which. Requests
     pass ``authorizer`` (by default the local Cognito stand-in, ``local.auth``) first.
+    A request not answered within ``integration_timeout`` gets API Gateway's 504.
     """
 
     def __init__(
@@ -434,6 +222,7 @@ class LocalApi:
         host: str = HOST,
         max_body_bytes: int = MAX_REQUEST_BYTES,
         authorizer: LocalAuthorizer | None = None,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -442,11 +231,12 @@ class LocalApi:
         self.quiet = quiet
         self.max_body_bytes = max_body_bytes
         self.authorizer = authorizer or LocalAuthorizer()
+        self.integration_timeout = integration_timeout
         self._port = port
         self._host = host
         self._env = dict(env or {})
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._state = "new"
@@ -463,8 +253,7 @@ class LocalApi:
                 raise RuntimeError(f"LocalApi cannot start: it is {self._state}")
             self._state = "starting"
         try:
-            self._pool = self._new_pool()
-            self._warm_up(self._pool)
+            self._pool = WorkerPool(self.function, self._env, self.workers).start()
             # Bound after the workers are up, so a request never waits for a cold start.
             self._server = _Server((self._host, self._port), self)
             self._thread = threading.Thread(
@@ -498,7 +287,8 @@ class LocalApi:
             self._thread.join()
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # No request outlives its integration timeout: a worker still busy is killed.
+            pool.stop(grace=self.integration_timeout)
 
     def __enter__(self) -> LocalApi:
         return self.start()
@@ -517,42 +307,18 @@ class LocalApi:
         if pool is None:
             return gateway_error(503, "Service Unavailable")
         try:
-            future: Future[Any] = pool.submit(invoke_in_worker, event)
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-            return gateway_error(502, "Internal server error")
-        except RuntimeError:  # shut down between the check and the submit
-            return gateway_error(503, "Service Unavailable")
-        try:
-            return future.result(timeout=INTEGRATION_TIMEOUT_SECONDS)
-        except FutureTimeout:
+            return pool.invoke(event, timeout=self.integration_timeout)
+        except InvocationTimeout:
             return gateway_error(504, "Endpoint request timed out")
-        except HandlerError:
+        except (HandlerError, WorkerDied):
+            # A crash fails this request only; the pool has started a new worker for it.
             return gateway_error(502, "Internal server error")
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): Lambda would start a new environment.
-            self._replace_pool(pool)
-            return gateway_error(502, "Internal server error")
-        except CancelledError:
+        except PoolStopped:
             return gateway_error(503, "Service Unavailable")
-        except Exception:  # e.g. a result that cannot cross the process boundary
-            traceback.print_exc()
-            return gateway_error(502, "Internal server error")
 
-    # internals
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return worker_pool(self.function, self._env, self.workers)
-
-    def _warm_up(self, pool: ProcessPoolExecutor) -> None:
-        start_workers(pool, self.workers, self.function.name)
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is not broken or self._state != "running":
-                return  # another request already replaced it, or we are stopping
-            self._pool = self._new_pool()
-        broken.shutdown(wait=False, cancel_futures=True)
+    def worker_pids(self) -> list[int]:
+        pool = self._pool
+        return [] if pool is None else pool.pids()
 
     @staticmethod
     def _close_connections(server: _Server) -> None:

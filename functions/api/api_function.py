@@ -91,7 +91,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     if response is None:
         app.context[route_dependencies.CALLER] = found  # resolve() clears the context after
-        response = app.resolve(event, context)
+        response = app.resolve(request_guard.with_canonical_content_type(event), context)
     logger.info(
         "request",
         extra={

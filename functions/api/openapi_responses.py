@@ -34,7 +34,7 @@ ERRORS: dict[int, OpenAPIResponse] = {
 # Routes with a body: refused before parsing when it is too large or not JSON.
 BODY_ERRORS: dict[int, OpenAPIResponse] = {
     413: documented("PAYLOAD_TOO_LARGE: the body exceeds the size limit"),
-    415: documented("UNSUPPORTED_MEDIA_TYPE: send application/json"),
+    415: documented("UNSUPPORTED_MEDIA_TYPE: send application/json in UTF-8"),
     **ERRORS,
 }
 TRANSITION: dict[int, OpenAPIResponse] = {

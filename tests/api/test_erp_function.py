@@ -49,6 +49,12 @@ def message(kind: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "schemaVersion": 1, "location": "WH1", **fields}
 
 
+def nested_message(levels: int) -> str:
+    """A stock.set whose onHand is an array nested ``levels`` deep."""
+    head = json.dumps(message("stock.set", sku="A", sequence=1))[:-1]
+    return f'{head}, "onHand": {"[" * levels}{"]" * levels}}}'
+
+
 @pytest.fixture
 def erp(
     engine_client: Any, engine_table: str, clock: ManualClock, fast_retries: RetryPolicy
@@ -252,6 +258,8 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_rest_goes_o
                 "reservation.offset", offsetId="o-1", reservationId="ghost", sku="A", quantity=1
             )
         ),
+        # json.loads would raise RecursionError, which is no parse error: never retry it.
+        "nested too deep": batch.add(nested_message(5000), group="A"),
     }
     batch.add(message("stock.set", sku="A", onHand=9, sequence=2))
     assert deliver(batch.records) == []  # handled: dead-lettered, not retried
@@ -268,9 +276,10 @@ def test_poison_messages_are_dead_lettered_with_their_reason_and_the_rest_goes_o
         == "stock.set message is invalid: onHand: Input should be greater than or equal to 0"
     )
     assert reasons["unknown reservation"] == "reservationId: reservation 'ghost' does not exist"
+    assert reasons["nested too deep"] == "body: JSON nests deeper than 32 levels"
     assert dead[poison["malformed"]["messageId"]]["Body"] == "{not json"  # as it arrived
     assert dead[poison["schema"]["messageId"]]["Attributes"]["MessageGroupId"] == "A"
-    assert metrics_seen["ErpMessagesDeadLettered"] == 4
+    assert metrics_seen["ErpMessagesDeadLettered"] == 5
 
 
 def test_a_poison_message_stays_in_the_queue_when_the_dead_letter_queue_is_unreachable(

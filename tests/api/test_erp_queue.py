@@ -15,7 +15,8 @@ from local.engines import Engine
 from local.queue_consumer import QueueConsumer
 from local.queues import ErpQueues, ensure_queues
 from reservations.store import Store
-from tests.conftest import sqs_client_for
+from tests.api.test_erp_function import nested_message
+from tests.conftest import client_for, fresh_table, sqs_client_for
 from tests.support.invariants import check_invariants
 
 
@@ -122,3 +123,33 @@ def test_a_message_that_keeps_failing_is_redriven_to_the_dead_letter_queue(
     assert "failureReason" not in (dead[0].get("MessageAttributes") or {})
     source.stop()
     assert source.stats.failed >= 2 and source.stats.deleted == 0
+
+
+def test_a_message_nested_too_deep_is_dead_lettered_on_its_first_receive(
+    sqs: Any, moto_server: Engine, running: list[QueueConsumer]
+) -> None:
+    # A failure for now would be back only after 30 s, holding its group's next message.
+    queues = queues_for(sqs, visibility=30, max_receive=5)
+    client = client_for(moto_server.endpoint)
+    for table in fresh_table(client):
+        source = consumer(sqs, queues, moto_server, moto_server, table)
+        source.start()
+        running.append(source)
+        sqs.send_message(
+            QueueUrl=queues.url,
+            MessageGroupId="A",
+            MessageBody=nested_message(5000),
+            MessageDeduplicationId=uuid.uuid4().hex,
+        )
+        send(sqs, queues, msg("stock.set", sku="A", onHand=9, sequence=1))
+        source.wait_idle(timeout=20)
+        source.stop()
+        level = Store(client, table).stock.get_level("A", "WH1")
+        assert level is not None and level.on_hand == 9  # its group went on
+    [dead] = sqs.receive_message(
+        QueueUrl=queues.dead_letter_url, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    assert dead["Body"] == nested_message(5000)
+    reason = dead["MessageAttributes"]["failureReason"]["StringValue"]
+    assert reason == "body: JSON nests deeper than 32 levels"
+    assert (source.stats.records, source.stats.deleted, source.stats.failed) == (2, 2, 0)

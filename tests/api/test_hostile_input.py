@@ -83,6 +83,40 @@ def test_an_unexpected_content_type_is_415(stocked: HandlerClient, content_type:
     unchanged(stocked)
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=iso-8859-1", "application/json; charset=utf-16",
+     'APPLICATION/JSON; CHARSET="latin1"'],
+)  # fmt: skip
+def test_a_charset_other_than_utf_8_is_415_with_the_documented_body(
+    stocked: HandlerClient, content_type: str
+) -> None:
+    response = stocked.post(
+        "/reservations", {"items": [LINE]}, headers={"Content-Type": content_type}
+    )
+    assert response.status == 415
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json
+    assert body["error"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "UTF-8" in body["message"]
+    assert [detail["field"] for detail in body["details"]] == ["header.content-type"]
+    unchanged(stocked)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", 'application/json;charset="utf-8"'],
+)  # fmt: skip
+def test_the_json_media_type_and_charset_compare_case_insensitively(
+    stocked: HandlerClient, content_type: str
+) -> None:
+    response = stocked.post(
+        "/reservations", {"items": [LINE]}, headers={"Content-Type": content_type}
+    )
+    assert response.status == 201, response.text
+    assert stocked.get("/inventory/SKU-A").json["reserved"] == 1
+
+
 BAD_IDENTIFIERS = ["a/b", "a#b", "-leading-dash", "white space", "é", "a\x00b", "x" * 65, "",
                    "\ud800", "<script>", "a%2Fb"]  # fmt: skip
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
-import signal
+import socket
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,8 +16,18 @@ from typing import Any
 import pytest
 
 from local.engines import Engine
-from local.server import LocalApi, MalformedResponse, proxy_status, response_body, response_headers
-from tests.local.test_local_stack import Reply, alive, call, children, port_is_free
+from local.proxy_response import MalformedResponse, proxy_status, response_body, response_headers
+from local.server import LocalApi
+from tests.conftest import local_api_on
+from tests.local.test_local_stack import (
+    Reply,
+    alive,
+    call,
+    children,
+    port_is_free,
+    read_until_closed,
+    token,
+)
 
 
 @pytest.fixture
@@ -76,23 +88,6 @@ def test_concurrent_requests_never_oversell(api: LocalApi) -> None:
     assert (inventory["reserved"], inventory["available"]) == (10, 0)
 
 
-def test_a_killed_worker_is_replaced(api: LocalApi) -> None:
-    before = workers_of_this_process()
-    assert len(before) == api.workers
-    os.kill(next(iter(before)), signal.SIGKILL)
-    # Requests in flight when a worker dies get API Gateway's 502, never a hang or a 500;
-    # then a new set of workers answers, as Lambda starts new execution environments.
-    statuses = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        statuses.append(call("GET", f"{api.url}/openapi.json").status)
-        if statuses[-1] == 200:
-            break
-    assert statuses[-1] == 200, statuses
-    assert set(statuses) <= {200, 502}, statuses
-    assert gone(before)
-
-
 def test_stop_frees_the_port_ends_the_workers_and_is_idempotent(
     dynamodb_local: Engine, local_table: str
 ) -> None:
@@ -119,6 +114,73 @@ def test_a_function_that_cannot_start_fails_start() -> None:
     with pytest.raises(RuntimeError, match="failed to start"):
         api.start()
     assert gone(workers_of_this_process())
+
+
+# --- request framing (RFC 9112 section 6) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_api(moto_server: Engine) -> Iterator[LocalApi]:
+    with local_api_on(moto_server, workers=1) as running:
+        yield running
+
+
+def smuggled(sku: str) -> bytes:
+    """A request that must never run: it sets the stock of ``sku``."""
+    body = b'{"onHand": 99}'
+    return (
+        f"PUT /inventory/{sku}/locations/WH1 HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: Bearer {token()}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+FRAMINGS = {
+    # A proxy in front that reads Content-Length sends this as one request; read by
+    # Transfer-Encoding it is an empty body and then a second request.
+    "content-length-and-chunked": b"Content-Length: {length}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "chunked-then-content-length": b"Transfer-Encoding: chunked\r\nContent-Length: {length}\r\n\r\n0\r\n\r\n",
+    "a-coding-other-than-chunked": b"Transfer-Encoding: identity\r\n\r\n",
+    "chunked-not-last": b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+    "two-content-lengths": b"Content-Length: 0\r\nContent-Length: {length}\r\n\r\n",
+    "a-signed-content-length": b"Content-Length: +0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS), ids=list(FRAMINGS))
+def test_ambiguous_framing_is_refused_and_the_connection_closed(
+    moto_api: LocalApi, framing: str
+) -> None:
+    sku = f"SMUGGLED-{uuid.uuid4().hex[:8]}"
+    behind = smuggled(sku)
+    head = (
+        b"POST /reservations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {token()}\r\n".encode()
+        + FRAMINGS[framing].replace(b"{length}", str(5 + len(behind)).encode())
+    )
+    with socket.create_connection(("127.0.0.1", int(moto_api.url.rsplit(":", 1)[1])), 10) as sock:
+        sock.sendall(head + behind)
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_until_closed(sock)
+    assert answer.startswith("HTTP/1.1 400 "), answer
+    assert "\r\nConnection: close\r\n" in answer
+    assert answer.count("HTTP/1.1 ") == 1, answer  # nothing answered after it
+    assert call("GET", f"{moto_api.url}/inventory/{sku}").status == 404  # nor run
+
+
+def test_a_chunked_body_alone_is_read(moto_api: LocalApi) -> None:
+    body = b'{"onHand": 7}'
+    with socket.create_connection(("127.0.0.1", int(moto_api.url.rsplit(":", 1)[1])), 10) as sock:
+        sock.sendall(
+            b"PUT /inventory/CHUNKED/locations/WH1 HTTP/1.1\r\nHost: localhost\r\n"
+            + f"Authorization: Bearer {token()}\r\n".encode()
+            + b"Content-Type: application/json\r\nTransfer-Encoding: Chunked\r\n"
+            + b"Connection: close\r\n\r\n"
+            + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        )
+        answer = read_until_closed(sock)
+    assert answer.startswith("HTTP/1.1 200 "), answer
+    assert json.loads(answer.split("\r\n\r\n", 1)[1])["onHand"] == 7
 
 
 # --- the proxy response as API Gateway turns it into HTTP --------------------------------

@@ -302,6 +302,15 @@ def test_auto_offset_retried_after_a_crash_covers_only_what_is_left(
             '{"type": "stock.adjust", "schemaVersion": 1, "adjustmentId": "a", "sku": "A", "location": "W", "delta": 1, "dleta": 2}',
             "dleta: Extra inputs are not permitted",
         ),
+        # Refused before parsing: json.loads would raise RecursionError or a bare ValueError.
+        (
+            '{"type": "stock.set", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+            "body: JSON nests deeper than 32 levels",
+        ),
+        (
+            '{"type": "stock.set", "onHand": ' + "9" * 5000 + "}",
+            "body: a number has more than 100 digits",
+        ),
     ],
 )
 def test_poison_bodies_say_what_is_wrong_and_where(body: str, reason: str) -> None:

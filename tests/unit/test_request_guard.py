@@ -4,7 +4,7 @@ import base64
 import json
 from typing import Any
 
-from reservations.http.request_guard import refuse
+from reservations.http.request_guard import refuse, with_canonical_content_type
 
 
 def event(
@@ -51,6 +51,22 @@ def test_base64_bodies() -> None:
 def test_content_type() -> None:
     response = refuse(event("<a/>", "application/xml"), 100)
     assert response is not None and response["statusCode"] == 415
+    # Media types, parameter names and charset names are case-insensitive (RFC 9110 8.3).
+    assert refuse(event("{}", "APPLICATION/JSON"), 100) is None
+    assert refuse(event("{}", 'Application/Json ; CHARSET="UTF-8"'), 100) is None
+    assert code(refuse(event("{}", "application/json; charset=latin-1"), 100)) == (
+        "UNSUPPORTED_MEDIA_TYPE"
+    )
+    assert code(refuse(event("{}", "text/json; charset=utf-8"), 100)) == "UNSUPPORTED_MEDIA_TYPE"
+
+
+def test_a_json_media_type_reaches_powertools_spelt_as_it_expects() -> None:
+    # Powertools parses a body as JSON only if the header starts with "application/json".
+    shouted = event("{}", "APPLICATION/JSON; Charset=UTF-8")
+    assert with_canonical_content_type(shouted)["headers"] == {"Content-Type": "application/json"}
+    assert shouted["headers"] == {"Content-Type": "APPLICATION/JSON; Charset=UTF-8"}  # a copy
+    plain = event("{}")
+    assert with_canonical_content_type(plain) is plain
 
 
 def test_numbers_of_more_than_a_hundred_digits_are_refused_before_parsing() -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from .errors import field_path
+from .json_shape import shape_problem
 from .values import MAX_ON_HAND, MAX_SAFE_INTEGER, Identifier, OnHand, Quantity, StrictModel
 
 SCHEMA_VERSION = 1
@@ -89,6 +90,9 @@ def _adapter() -> TypeAdapter[ErpMessage]:
 
 def parse_message(body: str) -> StockSet | StockAdjust | ReservationOffset:
     """The message in an SQS body, or PoisonMessage saying what is wrong and where."""
+    problem = shape_problem(body)
+    if problem is not None:
+        raise PoisonMessage(f"body: {problem.value}")
     try:
         raw: Any = json.loads(body)
     except ValueError as error:

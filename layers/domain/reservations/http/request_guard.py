@@ -13,43 +13,29 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from ..json_shape import ShapeProblem, shape_problem
 from .errors import proxy_error
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-MAX_JSON_DEPTH = 32
-# Every number of the API is an integer below 2**53 (16 digits). Anything up to this length
-# goes on to validation, which names the field; a longer run of digits is refused here.
-MAX_NUMBER_DIGITS = 100
+JSON = "application/json"
 
 
-def _scan(text: str, depth_limit: int, digits_limit: int) -> str | None:
-    """What is wrong with the JSON's shape, outside strings, in one pass (cheaper than
-    recursing into a bomb): brackets nested too deep, or a number with too many digits."""
-    depth = digits = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char.isdigit():
-            digits += 1
-            if digits > digits_limit:
-                return "digits"
-            continue
-        digits = 0
-        if char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > depth_limit:
-                return "depth"
-        elif char in "]}":
-            depth -= 1
+def _content_type(value: str) -> tuple[str, dict[str, str]]:
+    """The media type and parameters of a Content-Type value, lower-cased: type, parameter
+    names and charset names are all case-insensitive (RFC 9110 8.3.1, 8.3.2)."""
+    media_type, *parameters = value.split(";")
+    found: dict[str, str] = {}
+    for parameter in parameters:
+        name, _, parameter_value = parameter.partition("=")
+        found[name.strip().lower()] = parameter_value.strip().strip('"').lower()
+    return media_type.strip().lower(), found
+
+
+def _content_type_header(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The Content-Type header's name as sent and its value, if there is one."""
+    for name, value in (event.get("headers") or {}).items():
+        if str(name).lower() == "content-type":
+            return str(name), str(value)
     return None
 
 
@@ -59,13 +45,14 @@ def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | No
     body = event.get("body")
     if method not in METHODS_WITH_BODY or body in (None, ""):
         return None
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("", "application/json"):
+    _, declared = _content_type_header(event) or ("", "")
+    media_type, parameters = _content_type(declared)
+    charset = parameters.get("charset", "utf-8")
+    if media_type not in ("", JSON) or charset != "utf-8":
         return proxy_error(
             415,
             "UNSUPPORTED_MEDIA_TYPE",
-            f"content type {content_type!r} is not supported; send application/json",
+            f"content type {declared.strip()!r} is not supported; send {JSON} in UTF-8",
             field="header.content-type",
         )
     raw: bytes
@@ -86,13 +73,26 @@ def refuse(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | No
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return proxy_error(400, "MALFORMED_BODY", f"body is not valid UTF-8 (byte {error.start})")
-    problem = _scan(text, MAX_JSON_DEPTH, MAX_NUMBER_DIGITS)
-    if problem == "depth":
-        return proxy_error(400, "MALFORMED_JSON", f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    if problem == "digits":
-        return proxy_error(
-            400,
-            "VALIDATION_ERROR",
-            f"a number has more than {MAX_NUMBER_DIGITS} digits: beyond any field's range",
-        )
+    problem = shape_problem(text)
+    if problem is ShapeProblem.DEPTH:
+        return proxy_error(400, "MALFORMED_JSON", problem.value)
+    if problem is ShapeProblem.DIGITS:
+        return proxy_error(400, "VALIDATION_ERROR", problem.value)
     return None  # well-formedness is checked, with a position, by Powertools' validation
+
+
+def with_canonical_content_type(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with a JSON content type spelt ``application/json``, however it was sent.
+
+    Powertools parses a body as JSON only if the header starts with exactly that, and
+    answers anything else (``APPLICATION/JSON``) with a 415 of its own shape. Call after
+    ``refuse``: any other media type has been refused by then.
+    """
+    found = _content_type_header(event)
+    if found is None or found[1].startswith(JSON):
+        return event
+    name, value = found
+    if _content_type(value)[0] != JSON:
+        return event
+    headers = {key: item for key, item in event["headers"].items() if key != name}
+    return {**event, "headers": {**headers, "Content-Type": JSON}}
