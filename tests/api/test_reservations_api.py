@@ -440,6 +440,7 @@ class TestDocuments:
         }
         assert {key: op["operationId"] for key, op in operations.items()} == {
             ("POST", "/reservations"): "createReservation",
+            ("GET", "/reservations"): "listReservations",
             ("GET", "/reservations/{reservation_id}"): "getReservation",
             ("DELETE", "/reservations/{reservation_id}"): "cancelReservation",
             ("POST", "/reservations/{reservation_id}/confirm"): "confirmReservation",
@@ -468,6 +469,24 @@ class TestDocuments:
         too_long = api.post("/reservations", {**body, "expiresInSeconds": maximum + 1})
         assert too_long.status == 400
         assert too_long.json["details"][0]["field"] == "body.expiresInSeconds"
+
+    def test_every_mutation_documents_its_idempotency_key(self, api: HandlerClient) -> None:
+        paths = api.get("/openapi.json").json["paths"]
+        mutations = [
+            (path, method, operation)
+            for path, item in paths.items()
+            for method, operation in item.items()
+            if method in ("post", "put", "delete")
+        ]
+        assert len(mutations) >= 8
+        for path, method, operation in mutations:
+            headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+            assert "Idempotency-Key" in headers, (method, path)
+            assert {"409", "422"} <= set(operation["responses"]), (method, path)
+            unsafe = "Without an Idempotency-Key a repeat applies again."
+            assert (unsafe in operation["description"]) == (
+                (method, path) != ("post", "/reservations")
+            ), (method, path)
 
     def test_locally_swagger_offers_a_bearer_field_for_make_token(self, api: HandlerClient) -> None:
         document = api.get("/openapi.json").json
