@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from reservations.http.errors import gateway_error
 
-from .table import resources
+from .template import resources
 
 STAGE = "local"
 

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from reservations import access
 from reservations.http.errors import gateway_error
 
-from .table import ROOT
+from .template import ROOT
 
 KEY_FILE = ROOT / ".cache" / "local-auth" / "dev-signing-key.pem"
 KEY_ID = "local-dev"

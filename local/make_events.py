@@ -36,8 +36,8 @@ from .aws_events import (
     stream_event,
     ttl_remove_record,
 )
-from .run import DEMO_CATALOGUE, Stock
-from .table import ROOT
+from .catalogue import DEMO_CATALOGUE, Stock
+from .template import ROOT
 
 EVENTS_DIR = ROOT / "events"
 # What a request through the regional endpoint carries (api id "local", as apigw's context).

@@ -25,20 +25,20 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from types import FrameType
 
 from reservations.bootstrap import dynamodb_client, sqs_client
 from reservations.store import Store
 
 from .background import BackgroundFunction
+from .catalogue import DEMO_CATALOGUE, catalogue_lines, seed
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
 from .queue_consumer import QueueConsumer
 from .queues import ErpQueues, ensure_queues
 from .schedule import ScheduledFunction
 from .server import LocalApi
-from .table import ensure_table
+from .template import ensure_table
 
 DEFAULT_TABLE = "reservations"
 DEFAULT_PORT = 3000
@@ -47,24 +47,6 @@ ENGINES: dict[str, type[MotoServer] | type[DynamoDBLocal]] = {
     "moto": MotoServer,
     "dynamodb-local": DynamoDBLocal,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Stock:
-    sku: str
-    location: str
-    on_hand: int
-
-
-# What a fresh table starts with: enough to try holds, a replay, a shortage and oversell.
-DEMO_CATALOGUE = (
-    Stock("MUG-BLUE", "WH-LONDON", 25),
-    Stock("MUG-BLUE", "STORE-PARIS", 8),
-    Stock("TSHIRT-M-RED", "WH-LONDON", 40),
-    Stock("TSHIRT-M-RED", "STORE-PARIS", 12),
-    Stock("POSTER-A2", "WH-LONDON", 3),
-)
-DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
@@ -129,25 +111,6 @@ def signals_deferred() -> Iterator[None]:
         _deferring = False
     if _deferred:
         _on_signal(signal.Signals[_deferred[0]], None)
-
-
-def seed(table: Store) -> None:
-    now = int(time.time())
-    for stock in DEMO_CATALOGUE:
-        table.stock.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
-
-
-def catalogue_lines(table: Store) -> list[str]:
-    lines = [f"  {'sku':<14} {'location':<12} {'onHand':>7} {'reserved':>9} {'available':>10}"]
-    for sku in DEMO_SKUS:
-        for level in table.stock.get_inventory(sku).locations:
-            lines.append(
-                f"  {level.sku:<14} {level.location:<12} {level.on_hand:>7} "
-                f"{level.reserved:>9} {level.available:>10}"
-            )
-    if len(lines) == 1:
-        lines = ["  (none of the demo skus has stock in this table)"]
-    return lines
 
 
 def curl_examples(url: str) -> list[str]:

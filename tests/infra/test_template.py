@@ -1,6 +1,6 @@
 """template.yaml and samconfig.toml: SAM and cfn-lint accept them, and least privilege holds.
 
-The template is read with ``local.table.template()``, which turns CloudFormation short
+The template is read with ``local.template.template()``, which turns CloudFormation short
 tags into plain values: ``!Ref X`` is ``"X"``, ``!GetAtt X.Arn`` is ``"X.Arn"``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE
-from local.table import resources, template
+from local.template import resources, template
 from tests.infra.sam import describe, run
 
 TABLE = "ReservationsTable"

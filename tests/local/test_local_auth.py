@@ -32,7 +32,7 @@ from local.auth import (
 )
 from local.engines import Engine
 from local.server import LocalApi
-from local.table import ROOT
+from local.template import ROOT
 from reservations import access
 from reservations.http.errors import gateway_error
 from tests.conftest import local_api_on

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from local.apigw import routes
+from local.catalogue import seed
 from local.engines import Engine
 from local.invoke import find_function, functions
 from local.make_events import EVENTS_DIR, SAMPLES, generated
 from local.queues import ensure_queues
-from local.run import seed
-from local.table import ROOT, ensure_table
+from local.template import ROOT, ensure_table
 from reservations.clock import ManualClock
 from reservations.commands import ReserveLine, ReserveRequest
 from reservations.store import Store

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from local.auth import issue_token
+from local.catalogue import DEMO_CATALOGUE
 from local.engines import Engine, free_port
-from local.run import DEMO_CATALOGUE
-from local.table import ROOT
+from local.template import ROOT
 from tests.conftest import client_for, sqs_client_for
 
 START_TIMEOUT = 90.0

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
-from local.table import ensure_table
+from local.template import ensure_table
 from reservations.clock import ManualClock
 from reservations.errors import InsufficientStock
 from reservations.http.models import CreateReservationRequest

@@ -1,4 +1,5 @@
-"""Creates the table from ``template.yaml``'s own definition, on any endpoint."""
+"""The template as the one definition: its resources, and the table created from its own
+`ReservationsTable` properties on any endpoint."""
 
 from __future__ import annotations
 
