@@ -134,6 +134,7 @@ SAMPLES = (
         CALL_CENTRE,
     ),
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
+    Sample("list_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
     Sample(
         "extend_reservation",
@@ -162,6 +163,7 @@ SAMPLES = (
     Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
     Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
     Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}", caller=CALL_CENTRE),
+    Sample("health", "GET", "/health", caller=None),
     Sample("openapi", "GET", "/openapi.json", caller=None),
     Sample("swagger", "GET", "/swagger", caller=None),
 )

@@ -495,3 +495,31 @@ class TestDocuments:
         assert "make token" in document["info"]["description"]
         create = document["paths"]["/reservations"]["post"]
         assert {"localBearer": []} in create["security"]
+
+
+class TestOtherMethodsAndHealth:
+    @pytest.mark.parametrize(
+        ("method", "path", "allow"),
+        [
+            ("PATCH", "/reservations", "GET, POST"),
+            ("PUT", "/reservations/r1", "DELETE, GET"),
+            ("GET", "/reservations/r1/confirm", "POST"),
+            ("DELETE", "/inventory/SKU-1/locations/WH1", "GET, PUT"),
+            ("POST", "/health", "GET"),
+        ],
+    )
+    def test_an_unsupported_method_on_a_path_is_405_with_allow(
+        self, api: HandlerClient, method: str, path: str, allow: str
+    ) -> None:
+        response = api.as_(None).request(method, path)  # no token: it runs no route
+        assert response.status == 405, response.text
+        assert response.headers["Allow"] == allow
+        assert response.json["error"] == "METHOD_NOT_ALLOWED"
+
+    def test_an_unknown_path_is_still_refused(self, api: HandlerClient) -> None:
+        assert api.request("PATCH", "/nowhere").status in (403, 404)
+
+    def test_health_needs_no_token_and_names_the_version(self, api: HandlerClient) -> None:
+        response = api.as_(None).get("/health")
+        assert response.status == 200
+        assert response.json == {"status": "ok", "version": "unversioned"}

@@ -24,6 +24,7 @@ VERSION = "1.0.0"
 TAGS = [
     {"name": "Reservations", "description": "Soft holds: place, read, and move through their life"},
     {"name": "Inventory", "description": "Stock per sku and location, and the holds on it"},
+    {"name": "Operations", "description": "The service itself"},
 ]
 # Cognito's token endpoint (the template sets it from the user pool domain).
 DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
