@@ -12,6 +12,8 @@ PORT ?= 3000
 FN ?= api
 EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
+# xdist workers for make test: each is a pytest session with its own engines (CI has 2 cores).
+TEST_WORKERS ?= 2
 SCOPES ?= reservations/read reservations/write inventory/read
 
 .PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
@@ -78,7 +80,7 @@ unit: install
 	$(BIN)/pytest tests/unit -q
 
 test: install engines sam-tools lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 sam-validate: sam-tools
 	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
