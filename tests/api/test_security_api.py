@@ -137,6 +137,7 @@ def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any
 
 ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations"): ("/reservations", HOLD),
+    ("GET", "/reservations"): ("/reservations?orderId=order-1", None),
     ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
