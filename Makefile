@@ -14,7 +14,7 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -22,6 +22,8 @@ help:
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
+	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
+	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
 
 $(BIN)/python:
@@ -62,6 +64,16 @@ erp-send: install
 # Signed with the local development key (.cache/local-auth/, created on first use).
 token: install
 	@$(BIN)/python -m local.auth --channel "$(CHANNEL)" --scopes "$(SCOPES)"
+
+# 0 clean; the check exits 1 on drift and 2 when it could not check (make says "Error 1/2").
+drift: install
+	@$(BIN)/python -m local.drift $(if $(AWS),--aws)
+
+events-gen: install
+	@$(BIN)/python -m local.make_events
+
+events-check: install
+	@$(BIN)/python -m local.make_events --check
 
 lint: install
 	$(BIN)/ruff check .
