@@ -26,12 +26,16 @@ help:
 	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
 
+# Progress goes to stderr: `make -s invoke ... | jq` must see the handler's result alone,
+# even on the run that installs.
 $(BIN)/python:
+	@echo "creating $(VENV) ..." >&2
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) --upgrade pip
+	$(PIP) --upgrade pip >&2
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[dev]"
+	@echo "installing the project's dependencies into $(VENV) (a minute or so the first time) ..." >&2
+	$(PIP) -e ".[dev]" >&2
 	touch $@
 
 install: $(VENV)/.installed
@@ -46,6 +50,7 @@ engines: install system-deps
 # Its own venv: aws-sam-cli pins many packages. PYTHONPATH is dropped for every SAM command,
 # so neither pip nor SAM sees the project's sources.
 $(SAM_VENV)/.installed:
+	@echo "installing the SAM CLI and cfn-lint into $(SAM_VENV) (once, a minute or two) ..." >&2
 	$(PYTHON) -m venv $(SAM_VENV)
 	env -u PYTHONPATH $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli>=1.120" "cfn-lint>=1.10"
 	touch $@
