@@ -131,20 +131,22 @@ def curl_examples(url: str) -> list[str]:
 
 
 def erp_example(queue_url: str, sqs_endpoint: str) -> str:
-    first = DEMO_CATALOGUE[0]
+    # MUG-BLUE at STORE-PARIS: no events/erp_*.json sample sets that record, so sending this
+    # and invoking the samples, in any order, never makes one's sequence stale for the other.
+    stock = DEMO_CATALOGUE[1]
     body = json.dumps(
         {
             "type": "stock.set",
             "schemaVersion": 1,
-            "sku": first.sku,
-            "location": first.location,
-            "onHand": 30,
+            "sku": stock.sku,
+            "location": stock.location,
+            "onHand": 20,
             "sequence": 1,
         },
         separators=(",", ":"),
     )
     return (
-        f"make erp-send ENDPOINT={sqs_endpoint} QUEUE={queue_url} GROUP={first.sku} BODY='{body}'"
+        f"make erp-send ENDPOINT={sqs_endpoint} QUEUE={queue_url} GROUP={stock.sku} BODY='{body}'"
     )
 
 

@@ -18,6 +18,7 @@ from local.engines import Engine
 from local.invoke import find_function, functions
 from local.make_events import EVENTS_DIR, SAMPLES, generated
 from local.queues import ensure_queues
+from local.run import erp_example
 from local.template import ROOT, ensure_table
 from reservations.clock import ManualClock
 from reservations.commands import ReserveLine, ReserveRequest
@@ -62,6 +63,20 @@ def test_samples_and_routes_match_one_to_one() -> None:
     assert template - sampled == set(), "routes without a sample in local/make_events.py"
     assert {"scheduled_sweep.json", "stream_ttl_remove.json"} <= set(generated())
     assert sampled - template == set(), "samples of routes the template does not have"
+
+
+def test_the_printed_erp_send_and_the_erp_samples_set_different_records() -> None:
+    # Were they the same, whichever went second would be a stale sequence and change nothing.
+    printed = erp_example("http://queue", "http://sqs")
+    body = json.loads(printed.split("BODY='", 1)[1].rstrip("'"))
+    sampled = {
+        (message["sku"], message["location"])
+        for path in EVENTS_DIR.glob("erp_*.json")
+        for record in json.loads(path.read_text())["Records"]
+        if (message := json.loads(record["body"]))["type"] == "stock.set"
+    }
+    assert ("MUG-BLUE", "WH-LONDON") in sampled
+    assert (body["sku"], body["location"]) not in sampled
 
 
 def test_functions_come_from_the_template() -> None:
