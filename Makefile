@@ -60,6 +60,7 @@ sam-tools: $(SAM_VENV)/.installed
 run: install
 	$(BIN)/python -m local.run --engine $(ENGINE) --port $(PORT)
 
+# The handler's result alone goes to stdout: `make -s invoke ... | jq`.
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
 
