@@ -89,8 +89,8 @@ class Sample:
 
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
-# extended, partly released, confirmed and fulfilled; checkout-1002 is the call centre's
-# back-order (oversell), and it cancels it.
+# found by its order, extended, grown to 3 mugs, partly released, confirmed and fulfilled;
+# checkout-1002 is the call centre's back-order (oversell), and it cancels it.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
     Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
@@ -136,6 +136,7 @@ SAMPLES = (
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
     Sample("list_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
+    Sample("find_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample(
         "extend_reservation",
         "POST",

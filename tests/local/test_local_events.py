@@ -18,6 +18,7 @@ from local.engines import Engine
 from local.invoke import find_function, functions
 from local.make_events import EVENTS_DIR, SAMPLES, generated
 from local.queues import ensure_queues
+from local.run import erp_example
 from local.template import ROOT, ensure_table
 from reservations.clock import ManualClock
 from reservations.commands import ReserveLine, ReserveRequest
@@ -63,6 +64,20 @@ def test_samples_and_routes_match_one_to_one() -> None:
     assert template - sampled == set(), "routes without a sample in local/make_events.py"
     assert {"scheduled_sweep.json", "stream_ttl_remove.json"} <= set(generated())
     assert sampled - template == set(), "samples of routes the template does not have"
+
+
+def test_the_printed_erp_send_and_the_erp_samples_set_different_records() -> None:
+    # Were they the same, whichever went second would be a stale sequence and change nothing.
+    printed = erp_example("http://queue", "http://sqs")
+    body = json.loads(printed.split("BODY='", 1)[1].rstrip("'"))
+    sampled = {
+        (message["sku"], message["location"])
+        for path in EVENTS_DIR.glob("erp_*.json")
+        for record in json.loads(path.read_text())["Records"]
+        if (message := json.loads(record["body"]))["type"] == "stock.set"
+    }
+    assert ("MUG-BLUE", "WH-LONDON") in sampled
+    assert (body["sku"], body["location"]) not in sampled
 
 
 def test_functions_come_from_the_template() -> None:
@@ -119,6 +134,7 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         "get_reservation": 200,
         "list_reservations": 200,
         "list_holds": 200,
+        "find_reservations": 200,
         "extend_reservation": 200,
         "change_reservation_items": 200,
         "release_reservation": 200,
@@ -143,6 +159,8 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     assert bodies["get_reservation"]["status"] == "ACTIVE"
     assert [r["id"] for r in bodies["list_reservations"]["reservations"]] == ["checkout-1001"]
     assert [hold["id"] for hold in bodies["list_holds"]["holds"]] == ["checkout-1001"]
+    found = bodies["find_reservations"]["reservations"]
+    assert [summary["id"] for summary in found] == ["checkout-1001"]
     assert bodies["confirm_reservation"]["status"] == "CONFIRMED"
     assert bodies["fulfill_reservation"]["status"] == "FULFILLED"
     assert bodies["cancel_reservation"]["status"] == "CANCELLED"
