@@ -14,7 +14,7 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench mutation clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -23,6 +23,7 @@ help:
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
+	@echo "make mutation [MODULES=...] [KEEP=1] [WORKERS=2]: mutation scores in docs/testing.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -116,5 +117,12 @@ build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: 
 bench: engines sam-tools
 	$(BIN)/python -m bench
 
+# mutmut over the domain layer against the fast tiers (tests/mutation, docs/testing.md).
+# CPU-heavy and slow, so not part of `make test`. MODULES as named in the table (default:
+# the target modules; `all`: every one); KEEP=1 reuses the last run's test map and results.
+WORKERS ?= 2
+mutation: install
+	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) --workers $(WORKERS) $(MODULES)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation
