@@ -32,9 +32,9 @@ def test_expiry_defaults_to_fifteen_minutes(
 
 def test_expiry_beyond_the_maximum_is_refused(service: ReservationService) -> None:
     service.set_on_hand("A", "WH1", 5)
+    # The domain's own guard, whatever the transport validated before.
+    too_long = ReserveRequest((ReserveLine("A", "WH1", 1),), expires_in_seconds=31 * 24 * 3600)
     with pytest.raises(InvalidRequest) as refused:
-        # The domain's own guard, whatever the transport validated before.
-        too_long = ReserveRequest((ReserveLine("A", "WH1", 1),), expires_in_seconds=31 * 24 * 3600)
         service.reserve(too_long, "default")
     assert refused.value.field == "body.expiresInSeconds"
     assert service.inventory("A").reserved == 0
