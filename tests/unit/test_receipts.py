@@ -171,3 +171,33 @@ def test_a_refused_receipt_without_the_old_item_is_still_a_duplicate() -> None:
     assert duplicate.value.existing == Receipt(kind="", message_id="", fingerprint="")
     assert str(duplicate.value) == "  already applied"
     raise_if_receipt_exists(CancellationReason("None", None))  # not the receipt: no answer
+
+
+def test_a_claim_is_on_the_whole_message_and_applies_nothing_yet(
+    ledger: ReceiptLedger, item: Any
+) -> None:
+    ledger.claim(replace(MESSAGE, applied=5, part="r1"), NOW, NOW + LEASE)
+    assert item("r1") is None
+    assert int(item()["applied"]["N"]) == 0
+
+
+def test_a_part_of_another_message_under_the_same_id_is_refused_at_the_claim(
+    ledger: ReceiptLedger,
+) -> None:
+    ledger.record(Receipt("offset", "auto-1", "fingerprint-2", applied=1, part="r1"), NOW)
+    with pytest.raises(AlreadyApplied) as reused:
+        ledger.claim(MESSAGE, NOW + 1, NOW + 1 + LEASE)
+    assert (reused.value.existing.part, reused.value.existing.fingerprint) == (
+        "r1",
+        "fingerprint-2",
+    )
+
+
+def test_completing_a_claim_through_a_conflict_retries(
+    ledger: ReceiptLedger, moto_client: Any, item: Any
+) -> None:
+    claim = ledger.claim(MESSAGE, NOW, NOW + LEASE)
+    with conflicts(moto_client, 1) as sent:
+        ledger.complete(claim, 2, NOW + 1)
+    assert len(sent) == 2
+    assert int(item()["applied"]["N"]) == 2
