@@ -181,3 +181,67 @@ def test_an_adjustment_creates_a_whole_record_where_none_was(
     stock.adjust_on_hand(Receipt("adjust", "a1", "fp"), "A", "WH1", 12, NOW, token="t1")
     assert stock.get_level("A", "WH1") == StockLevel("A", "WH1", 12, 0, 12, NOW, version=1)
     assert stock.get_inventory("A").sku == "A"
+
+
+# --- holds and their settlement, as items of a reserve's or a transition's transaction -------
+
+
+def refused(store: Store, quantity: int, oversell: bool = False, limit: int = 0) -> Any:
+    """The record as the refusal of a hold returned it (ALL_OLD), or None if it was granted."""
+    try:
+        hold(store, quantity, oversell, limit)
+    except store.client.exceptions.TransactionCanceledException as error:
+        [reason] = error.response["CancellationReasons"]
+        assert reason["Code"] == "ConditionalCheckFailed"
+        return reason.get("Item", "no record")
+    return None
+
+
+def test_a_strict_hold_needs_what_it_asks_for_available(store: Store, stock: StockStore) -> None:
+    assert refused(store, 1) == "no record"  # unknown stock is short
+    stock.set_on_hand("A", "WH1", 3, NOW)
+    assert refused(store, 2) is None
+    assert level(store) == (3, 2, 1, 1)
+    old = refused(store, 2)
+    assert old["available"] == n(1)  # the record as it was, to name the short line
+    assert refused(store, 1) is None
+    assert level(store) == (3, 3, 0, 1)
+
+
+def test_an_oversell_hold_goes_down_to_the_bound_and_no_further(
+    store: Store, stock: StockStore
+) -> None:
+    stock.set_on_hand("A", "WH1", 3, NOW)
+    assert refused(store, 8, oversell=True, limit=5) is None  # 3 - 8 == -5: exactly the bound
+    assert level(store) == (3, 8, -5, 1)
+    assert refused(store, 1, oversell=True, limit=5)["available"] == n(-5)
+    assert refused(store, 1, oversell=True, limit=6) is None
+    assert level(store) == (3, 9, -6, 1)
+
+
+def test_an_oversell_hold_creates_a_record_only_within_the_bound(store: Store) -> None:
+    assert refused(store, 6, oversell=True, limit=5) == "no record"
+    assert item(store) is None
+    assert refused(store, 5, oversell=True, limit=5) is None
+    assert level(store) == (0, 5, -5, 1)
+    stored = item(store)
+    assert stored is not None
+    assert (stored["sku"], stored["location"], stored["entity"]) == (s("A"), s("WH1"), s("stock"))
+
+
+def settle(store: Store, released: int, consumed: int) -> None:
+    store.client.transact_write_items(
+        TransactItems=[store.stock.settle_item("A", "WH1", released, consumed, NOW + 9)]  # type: ignore[list-item]
+    )
+
+
+def test_released_stock_is_available_again_and_consumed_stock_leaves_on_hand(
+    store: Store, stock: StockStore
+) -> None:
+    stock.set_on_hand("A", "WH1", 10, NOW)
+    hold(store, 6)
+    settle(store, released=2, consumed=0)
+    assert level(store) == (10, 4, 6, 1)  # holds move no version
+    settle(store, released=1, consumed=3)
+    assert level(store) == (7, 0, 7, 2)  # onHand moved: so does the version
+    assert stock.get_level("A", "WH1").updated_at == NOW + 9  # type: ignore[union-attr]
