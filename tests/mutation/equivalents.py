@@ -26,4 +26,91 @@ class Equivalent:
         )
 
 
-EQUIVALENTS: tuple[Equivalent, ...] = ()
+FALSY = "only its truth is ever tested, and None is false like False and 0"
+UNREACHABLE = "unreachable: the loop returns or raises on its last attempt"
+SORTED = (
+    "a plain sort of (method, template) puts literal segments first too: identifier "
+    "characters all sort below '{'"
+)
+STRICT = "the lengths were compared just before: strict never has anything to catch"
+NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
+
+
+def _same_line(
+    module: str, function: str, before: str, afters: list[str], reason: str
+) -> list[Equivalent]:
+    return [Equivalent(module, function, before, after, reason) for after in afters]
+
+
+_ZIP = "for part, segment in zip(parts, segments, strict=True)"
+_SORT = "for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):"
+_ASSERT = 'raise AssertionError("unreachable")'
+_MOVED = 'super().__init__("the stock record moved")'
+
+EQUIVALENTS: tuple[Equivalent, ...] = (
+    # lifecycle
+    *_same_line(
+        "lifecycle",
+        "_take",
+        "quantity = taken.get((line.sku, line.location), 0)",
+        [
+            "quantity = taken.get((line.sku, line.location), None)",
+            "quantity = taken.get((line.sku, line.location), )",
+        ],
+        FALSY,
+    ),
+    # access
+    *_same_line(
+        "access",
+        "route_of_path",
+        _SORT,
+        [
+            _SORT.replace("key=_has_parameter", "key=None"),
+            _SORT.replace(", key=_has_parameter", ", "),
+        ],
+        SORTED,
+    ),
+    *_same_line(
+        "access",
+        "route_of_path",
+        _ZIP,
+        [
+            _ZIP.replace("True", "None"),
+            _ZIP.replace("True", "False"),
+            _ZIP.replace("strict=True", ""),
+        ],
+        STRICT,
+    ),
+    # store.retry
+    *_same_line(
+        "store.retry",
+        "with_retries",
+        _ASSERT,
+        [
+            "raise AssertionError(None)",
+            'raise AssertionError("XXunreachableXX")',
+            'raise AssertionError("UNREACHABLE")',
+        ],
+        UNREACHABLE,
+    ),
+    # store.receipts
+    Equivalent(
+        "store.receipts",
+        "ReceiptLedger.complete",
+        'item["Put"]["ConditionExpression"] = "#state = :claimed AND #owner = :owner"',
+        'item["Put"]["ConditionExpression"] = "#state = :claimed and #owner = :owner"',
+        "DynamoDB's expression keywords are case-insensitive",
+    ),
+    # store.stock
+    *_same_line(
+        "store.stock",
+        "VersionMismatch.__init__",
+        _MOVED,
+        [
+            "super().__init__(None)",
+            'super().__init__("XXthe stock record movedXX")',
+            'super().__init__("THE STOCK RECORD MOVED")',
+        ],
+        NEVER_SHOWN,
+    ),
+)
