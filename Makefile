@@ -16,7 +16,7 @@ CHANNEL ?= storefront
 TEST_WORKERS ?= 2
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build bench mutation clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -27,6 +27,7 @@ help:
 	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
 	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
+	@echo "make mutation [MODULES=...] [KEEP=1] [WORKERS=2]: mutation scores in docs/testing.md"
 
 # Progress goes to stderr: `make -s invoke ... | jq` must see the handler's result alone,
 # even on the run that installs.
@@ -136,5 +137,12 @@ build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: 
 bench: engines sam-tools
 	$(BIN)/python -m bench
 
+# mutmut over the domain layer against the fast tiers (tests/mutation, docs/testing.md).
+# CPU-heavy and slow, so not part of `make test`. MODULES as named in the table (default:
+# the target modules; `all`: every one); KEEP=1 reuses the last run's test map and results.
+WORKERS ?= 2
+mutation: install
+	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) --workers $(WORKERS) $(MODULES)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation
