@@ -24,6 +24,7 @@ env.apply()
 OBSERVED_DIR = pytest.StashKey[Path]()
 
 import botocore.session  # noqa: E402
+from botocore.config import Config  # noqa: E402
 
 from local.engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer  # noqa: E402
 from local.server import LocalApi  # noqa: E402
@@ -109,15 +110,20 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return engine_of(request)
 
 
+# The service's 5 s read timeout is for AWS. DynamoDB Local on a busy two-core runner can
+# stall longer under a race, which would turn into CONTENTION that AWS would not give.
+TEST_CLIENT_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=30))
+
+
 def client_for(endpoint: str) -> Any:
     return botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=CLIENT_CONFIG
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=TEST_CLIENT_CONFIG
     )
 
 
 def sqs_client_for(endpoint: str) -> Any:
     return botocore.session.get_session().create_client(
-        "sqs", endpoint_url=endpoint, region_name="us-east-1", config=CLIENT_CONFIG
+        "sqs", endpoint_url=endpoint, region_name="us-east-1", config=TEST_CLIENT_CONFIG
     )
 
 

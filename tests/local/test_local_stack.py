@@ -423,7 +423,7 @@ def test_a_signal_stops_server_workers_and_engine(tmp_path: Path, signum: int) -
     finally:
         running.stop(signal.SIGKILL)
     assert code == 0, running.stderr()
-    assert elapsed < 5, elapsed
+    assert elapsed < 9, elapsed  # an idle connection holding it up would reach the 10 s
     assert port_is_free(running.port)
     assert port_is_free(engine_port)
     # Workers are joined before exit; multiprocessing's tracker leaves once it sees EOF.
