@@ -23,6 +23,7 @@ TARGETS = (
     "store.retry",
     "store.stock",
     "store.receipts",
+    "store.leases",
 )
 
 
