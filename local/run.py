@@ -23,12 +23,14 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 
 from reservations.bootstrap import dynamodb_client, sqs_client
+from reservations.records import Location
 from reservations.store import Store
 
 from .background import BackgroundFunction
@@ -65,6 +67,30 @@ DEMO_CATALOGUE = (
     Stock("POSTER-A2", "WH-LONDON", 3),
 )
 DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
+# The demo's location network, so that holds without a location have somewhere to go: a
+# warehouse shipping to several countries, and a Paris store that ships in France and
+# lets shoppers collect (pickupAt).
+DEMO_LOCATIONS = (
+    Location(
+        "WH-LONDON",
+        name="London warehouse",
+        country="GB",
+        site="UK",
+        priority=1,
+        active=True,
+        ships_to=("GB", "IE", "FR", "DE"),
+    ),
+    Location(
+        "STORE-PARIS",
+        name="Paris store",
+        country="FR",
+        site="FR",
+        priority=2,
+        active=True,
+        ships_to=("FR",),
+        pickup=True,
+    ),
+)
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
@@ -133,6 +159,8 @@ def signals_deferred() -> Iterator[None]:
 
 def seed(table: Store) -> None:
     now = int(time.time())
+    for location in DEMO_LOCATIONS:
+        table.locations.register(replace(location, updated_at=now), token=uuid.uuid4().hex)
     for stock in DEMO_CATALOGUE:
         table.stock.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
 

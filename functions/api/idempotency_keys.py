@@ -26,6 +26,9 @@ T = TypeVar("T")
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Reads whose question is too large for a query string: they change nothing, so a key has
+# nothing to make happen once, and they neither claim one nor replay an answer.
+READS_WITH_A_BODY = frozenset({("POST", "/availability")})
 MAX_KEY_LENGTH = 255
 # Headers of an answer that a replay repeats; the rest are the gateway's or per request.
 KEPT_HEADERS = ("Location", "ETag", "Retry-After")
@@ -127,7 +130,8 @@ def begin(
     (a replay, a key in use or reused, a malformed key)."""
     if caller is None or keys.store is None:
         return None
-    if str(event.get("httpMethod", "")).upper() not in MUTATIONS:
+    method = str(event.get("httpMethod", "")).upper()
+    if method not in MUTATIONS or (method, str(event.get("resource", ""))) in READS_WITH_A_BODY:
         return None
     try:
         key = key_of(event)

@@ -451,6 +451,11 @@ class TestDocuments:
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
             ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",
             ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
+            ("GET", "/reservations"): "listReservations",
+            ("GET", "/locations"): "listLocations",
+            ("GET", "/locations/{location}"): "getLocation",
+            ("PUT", "/locations/{location}"): "registerLocation",
+            ("POST", "/availability"): "getAvailability",
         }
         for key, operation in operations.items():
             assert operation["tags"] in (["Reservations"], ["Inventory"]), key

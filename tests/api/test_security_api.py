@@ -160,6 +160,13 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         "/inventory/SKU-A/locations/WH1",
         {"onHand": 1},
     ),
+    ("GET", "/locations"): ("/locations", None),
+    ("GET", "/locations/{location}"): ("/locations/WH1", None),  # holds stock: listed
+    ("PUT", "/locations/{location}"): (
+        "/locations/WH1",
+        {"country": "GB", "priority": 1, "active": True},
+    ),
+    ("POST", "/availability"): ("/availability", {"skus": ["SKU-A"], "country": "GB"}),
 }
 
 

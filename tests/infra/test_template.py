@@ -27,9 +27,19 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "ApiFunction": {
         *{
             (f"dynamodb:{a}", TABLE_ARN)
-            for a in ("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem")
+            # BatchGetItem: the stock records allocation and POST /availability read.
+            for a in (
+                "GetItem",
+                "BatchGetItem",
+                "Query",
+                "PutItem",
+                "UpdateItem",
+                "ConditionCheckItem",
+            )
         },
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/OrderIndex"),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/ChannelIndex"),
     },
     "SweeperFunction": {
         ("dynamodb:Query", TABLE_ARN),
@@ -64,7 +74,6 @@ NEVER_GRANTED = {
     "dynamodb:Scan",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:DeleteTable",
     "dynamodb:UpdateTable",
 }

@@ -47,6 +47,10 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/inventory/{sku}/locations/{location}"): (INVENTORY_WRITE,),
+    ("GET", "/locations"): (INVENTORY_READ,),
+    ("GET", "/locations/{location}"): (INVENTORY_READ,),
+    ("PUT", "/locations/{location}"): (INVENTORY_WRITE,),
+    ("POST", "/availability"): (INVENTORY_READ,),
 }
 # No token: the API documents (served only where API_DOCS_ENABLED is true).
 PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger")})

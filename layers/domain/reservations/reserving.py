@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ulid import ULID
 
 from . import lifecycle
+from .allocating import Allocating
 from .clock import Clock
 from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from .config import Settings
@@ -20,6 +21,7 @@ from .errors import IdempotencyConflict, InsufficientStock, InvalidRequest, Over
 from .expiry import Expiry
 from .idempotency import Remember
 from .lifecycle import Retention
+from .locations import Locations
 from .records import Line, Reservation, Status
 from .store import ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
@@ -41,6 +43,7 @@ class Reserving:
         retry: RetryPolicy,
         transitions: Transitions,
         expiry: Expiry,
+        locations: Locations,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -49,6 +52,10 @@ class Reserving:
         self._retention = Retention.from_settings(settings)
         self._transitions = transitions
         self._expiry = expiry
+        self._locations = locations
+        self.allocating = Allocating(
+            self, store, locations, expiry, transitions, clock, self._retention
+        )
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -67,29 +74,75 @@ class Reserving:
         channel: str,
         remember: Remember[ReserveResult] | None = None,
     ) -> ReserveResult:
+        if request.needs_allocation:
+            return self.allocating.reserve(request, channel, remember)
+        self.note_oversold_locations(request.lines)
         now = self._now()
+        lines = tuple(
+            Line(
+                x.sku, x.location, x.quantity, x.allow_oversell, held=x.quantity, granted=x.quantity
+            )
+            for x in request.lines
+            if x.location is not None
+        )
+        reservation = self.draft(request, channel, lines, now, uuid.uuid4().hex)
+        try:
+            return self.write(reservation, remember, now)
+        except StockShort as short:
+            # An expired hold must never block a sale: release the ones on the short lines
+            # that no sweep has reached yet, then try once more. Where nothing is reserved
+            # there is no hold to look for, and the refusal costs its one request.
+            if not short.held or not self._expiry.free_due_holds(short.held, now):
+                raise self.refusal(request.lines, short) from None
+        try:
+            return self.write(reservation, remember, now)
+        except StockShort as short:
+            raise self.refusal(request.lines, short) from None
+
+    def note_oversold_locations(self, lines: Sequence[ReserveLine | CartLine]) -> None:
+        """An allowOversell line may create the stock record of a never-stocked location:
+        the location network must list it (as unregistered, if nobody registered it)."""
+        for line in lines:
+            if line.allow_oversell and line.location is not None:
+                self._locations.note_stock_at(line.location)
+
+    def draft(
+        self,
+        request: ReserveRequest,
+        channel: str,
+        lines: tuple[Line, ...],
+        now: int,
+        call_id: str,
+    ) -> Reservation:
+        """The hold a request makes, with these lines (as asked, or as allocated)."""
         expires_at = now + self.expires_in(request.expires_in_seconds)
-        # The record remembers which call created it, so a retry of this call that finds
-        # its own committed write (the first response was lost) still answers 201.
-        call_id = uuid.uuid4().hex
-        reservation = Reservation(
+        return Reservation(
             id=request.id or str(ULID()),
             status=Status.ACTIVE,
             channel=channel,
             order_id=request.order_id,
-            lines=tuple(
-                Line(x.sku, x.location, x.quantity, x.allow_oversell, held=x.quantity)
-                for x in request.lines
-            ),
+            lines=lines,
             created_at=now,
             updated_at=now,
             expires_at=expires_at,
             fingerprint=request.fingerprint(channel),
             version=1,
+            # The record remembers which call created it, so a retry of this call that
+            # finds its own committed write (the first response was lost) still answers 201.
             request_token=call_id,
             purge_at=self._retention.while_active(expires_at),
+            ship_to=request.ship_to,
+            shipping_choice=request.shipping_choice,
+            pickup_at=request.pickup_at,
+            allow_split=request.allow_split,
         )
 
+    def write(
+        self, reservation: Reservation, remember: Remember[ReserveResult] | None, now: int
+    ) -> ReserveResult:
+        """One reserve transaction (retried on conflicts). The id taken by an identical
+        request is its replay; by another request, IdempotencyConflict. StockShort when a
+        line lacks stock."""
         created = ReserveResult(reservation, created=True)
         remembered = None if remember is None else remember.item(created, now)
 
@@ -102,42 +155,42 @@ class Reserving:
                     remembered=remembered,
                 )
             except ReservationExists as exists:
-                existing = exists.existing
-                if existing.fingerprint != reservation.fingerprint:
-                    raise IdempotencyConflict(reservation.id) from None
-                # The header alone answered the condition; the replay answers with the lines.
-                return ReserveResult(
-                    self._transitions.read(reservation.id),
-                    created=existing.request_token == call_id,
-                )
+                return self.replay(reservation, exists.existing)
             if remember is not None:
                 remember.written = True
             return created
 
-        try:
-            return with_retries(attempt, self._retry)
-        except StockShort as short:
-            # An expired hold must never block a sale: release the ones on the short lines
-            # that no sweep has reached yet, then try once more. Where nothing is reserved
-            # there is no hold to look for, and the refusal costs its one request.
-            if not short.held or not self._expiry.free_due_holds(short.held, now):
-                raise self.refusal(request.lines, short) from None
-        try:
-            return with_retries(attempt, self._retry)
-        except StockShort as short:
-            raise self.refusal(request.lines, short) from None
+        return with_retries(attempt, self._retry)
+
+    def replay(self, reservation: Reservation, existing: Reservation) -> ReserveResult:
+        """The answer to a request whose id is taken: the hold as it is, if the same
+        request made it (201 still, if this very call did); else IdempotencyConflict."""
+        if existing.fingerprint != reservation.fingerprint:
+            raise IdempotencyConflict(reservation.id)
+        # The header alone answered the condition; the replay answers with the lines.
+        return ReserveResult(
+            self._transitions.read(reservation.id),
+            created=existing.request_token == reservation.request_token,
+        )
 
     def refusal(
-        self, lines: Sequence[ReserveLine | CartLine], short: StockShort
+        self,
+        lines: Sequence[ReserveLine | CartLine | Line],
+        short: StockShort,
+        origin: Sequence[int] | None = None,
     ) -> InsufficientStock:
         """The 409 for the refused lines: OversellLimit when an allowOversell line is among
-        them (only the bound can refuse one), else InsufficientStock."""
-        index = {(line.sku, line.location): i for i, line in enumerate(lines)}
-        oversold = [
-            (index[(item.sku, item.location)], item)
-            for item in short.items
-            if lines[index[(item.sku, item.location)]].allow_oversell
-        ]
+        them (only the bound can refuse one), else InsufficientStock. ``origin`` gives each
+        line's index in the request, for lines derived from the request's."""
+        by_record = {
+            (line.sku, line.location): (i if origin is None else origin[i], line)
+            for i, line in enumerate(lines)
+        }
+        oversold = []
+        for item in short.items:
+            index, line = by_record[(item.sku, item.location)]
+            if line.allow_oversell:
+                oversold.append((index, item))
         if not oversold:
             return InsufficientStock(short.items)
         return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
@@ -154,6 +207,9 @@ class Reserving:
         seconds = None
         if change.expires_in_seconds is not None:
             seconds = self.expires_in(change.expires_in_seconds)
+        if change.needs_allocation:
+            return self.allocating.change_items(reservation_id, change, owner, remember, seconds)
+        self.note_oversold_locations(change.lines)
 
         def plan(current: Reservation, now: int) -> Plan[Reservation]:
             after = lifecycle.change_items(

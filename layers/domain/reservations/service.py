@@ -13,6 +13,7 @@ from .errors import Contention, NotFound, PreconditionFailed
 from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
+from .locations import Locations
 from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
 from .reserving import ReserveResult, Reserving
 from .search import Search
@@ -42,8 +43,9 @@ class ReservationService:
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry, settings.max_oversell_per_record)
         self._expiry = Expiry(store, self._transitions, settings, clock)
+        self.locations = Locations(store, clock, settings.locations_cache_seconds, self._retry)
         self._reserving = Reserving(
-            store, clock, settings, self._retry, self._transitions, self._expiry
+            store, clock, settings, self._retry, self._transitions, self._expiry, self.locations
         )
         self.search = Search(store, clock, settings.page_token_secret)
 
@@ -218,6 +220,7 @@ class ReservationService:
         stock = self._store.stock
         if expected_version == NO_VERSION:
             raise PreconditionFailed(stock.get_level(sku, location))
+        self.locations.note_stock_at(location)  # GET /locations lists where stock is
         if remember is None:
             try:
                 return stock.set_on_hand(
