@@ -104,3 +104,29 @@ def test_the_location_list_is_read_once_per_cache_time(
     clock.advance(1)
     network.reserve(cart(("A", 1)), "web")
     assert sent.count("Query") == 1
+
+
+def test_a_cart_update_that_grows_a_location_less_line_costs_three(
+    network: ReservationService, sent: list[str]
+) -> None:
+    from reservations.http.models import ChangeItemsRequest
+
+    placed = network.reserve(cart(("A", 1), allowSplit=True), "web").reservation
+    sent.clear()
+    grown = ChangeItemsRequest.model_validate({"items": [{"sku": "A", "quantity": 7}]})
+    after = network.change_items(placed.id, grown.to_command())
+    # The hold, its candidates' stock, the transaction: WH-A has 4 more, WH-B the rest.
+    assert sent == ["Query", "BatchGetItem", "TransactWriteItems"]
+    assert [(x.location, x.held) for x in after.lines] == [("WH-A", 5), ("WH-B", 2)]
+
+
+def test_without_split_a_line_grows_only_where_it_is_held(network: ReservationService) -> None:
+    from reservations.http.models import ChangeItemsRequest
+
+    placed = network.reserve(cart(("A", 1)), "web").reservation
+    grown = ChangeItemsRequest.model_validate({"items": [{"sku": "A", "quantity": 5}]})
+    assert [x.held for x in network.change_items(placed.id, grown.to_command()).lines] == [5]
+    more = ChangeItemsRequest.model_validate({"items": [{"sku": "A", "quantity": 6}]})
+    with pytest.raises(InsufficientStock) as short:
+        network.change_items(placed.id, more.to_command())
+    assert short.value.items[0].locations == (("WH-A", 0),)

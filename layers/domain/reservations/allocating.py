@@ -93,7 +93,15 @@ class Allocating:
         self._reserving.note_oversold_locations(request.lines)
         now = int(self._clock.now())
         call_id = uuid.uuid4().hex
-        needs = self._needs(request)
+        try:
+            needs = self._needs(request)
+        except InvalidRequest:
+            # A pickup location since closed, a site since emptied: the hold made before
+            # still answers its replay.
+            replayed = self._replay_of(request, channel, now, call_id)
+            if replayed is not None:
+                return replayed
+            raise
         snapshot = self._read(needs)
         freed = False
         for _ in range(REPLANS):
@@ -111,6 +119,9 @@ class Allocating:
                 raise insufficient(planned)
             lines, origin = self._lines(request, planned)
             if len(lines) > MAX_LINES:
+                replayed = self._replay_of(request, channel, now, call_id)
+                if replayed is not None:
+                    return replayed
                 raise InvalidRequest(
                     "body.items",
                     f"the allocation needs {len(lines)} lines over its locations; a hold has "

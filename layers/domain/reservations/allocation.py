@@ -226,7 +226,8 @@ def draft_cart(
     locations: Sequence[Location],
 ) -> CartDraft:
     """A location-less cart line takes over every line of its sku: it may shrink them
-    (least preferred location first) or need more, which allocation then places."""
+    (least preferred location first) or need more, which allocation then places. Unless
+    the hold allows splits, a line that holds stock grows only where it holds it."""
     rank = {loc.location: (0, loc.priority, loc.location) for loc in locations if loc.allocatable}
     fixed: list[tuple[int, CartLine]] = []
     needs: list[Need] = []
@@ -247,6 +248,9 @@ def draft_cart(
         if keep > held:
             target = target_of(index, item)
             candidates = eligible(locations, target)
+            holding = {line.location for line in group if line.held}
+            if holding and not current.allow_split:
+                candidates = tuple(loc for loc in candidates if loc.location in holding)
             needs.append(Need(index, item.sku, keep - held, target, candidates))
             grown[index] = tuple(group)
             continue
