@@ -50,10 +50,15 @@ class Line:
     released: int = 0
     consumed: int = 0
     offset: int = 0
-    granted: int | None = None  # None: as placed, its quantity (lines before cart updates)
+    granted: int | None = None  # None: as placed, its quantity
     # The service chose the location (issue 14): the caller named none, or only a site.
     allocated: bool = False
     site: str | None = None  # the site the caller named instead of a location
+
+    def __post_init__(self) -> None:
+        # One spelling of "as placed", so equal lines compare equal however they were made.
+        if self.granted is None:
+            object.__setattr__(self, "granted", self.quantity)
 
     @property
     def taken(self) -> int:

@@ -19,8 +19,10 @@ from ..config import (
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
 from .locations import LocationStore
 from .pages import scan_all
+from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
 from .reservations import (
+    CountersDisagree,
     RecordBeingPurged,
     ReservationChanged,
     ReservationExists,
@@ -54,6 +56,7 @@ class Store:
         self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
         self.search = HeaderSearch(client, table_name)
         self.locations = LocationStore(client, table_name)
+        self.purged_lines = PurgedLines(client, table_name, self.stock)
         self.idempotency = IdempotencyStore(
             client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
         )
@@ -66,6 +69,7 @@ class Store:
 __all__ = [
     "AlreadyApplied",
     "Claim",
+    "CountersDisagree",
     "IdempotencyStore",
     "KeyClaim",
     "KeyCompleted",
@@ -75,6 +79,7 @@ __all__ = [
     "RecordBeingPurged",
     "ReservationChanged",
     "ReservationExists",
+    "SettlementRefused",
     "StaleSequence",
     "StockShort",
     "Store",
