@@ -26,9 +26,6 @@ T = TypeVar("T")
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Reads whose question is too large for a query string: they change nothing, so a key has
-# nothing to make happen once, and they neither claim one nor replay an answer.
-READS_WITH_A_BODY = frozenset({("POST", "/availability")})
 MAX_KEY_LENGTH = 255
 # Headers of an answer that a replay repeats; the rest are the gateway's or per request.
 KEPT_HEADERS = ("Location", "ETag", "Retry-After")
@@ -131,7 +128,8 @@ def begin(
     if caller is None or keys.store is None:
         return None
     method = str(event.get("httpMethod", "")).upper()
-    if method not in MUTATIONS or (method, str(event.get("resource", ""))) in READS_WITH_A_BODY:
+    route = (method, str(event.get("resource", "")))
+    if method not in MUTATIONS or route in access.READS_WITH_A_BODY:
         return None
     try:
         key = key_of(event)

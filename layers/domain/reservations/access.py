@@ -54,6 +54,9 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # No token: the API documents (served only where API_DOCS_ENABLED is true).
 PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger"), ("GET", "/health")})
+# Reads whose question is too large for a query string (POST, yet they change nothing): a
+# key has nothing to make happen once, so they neither claim one nor replay an answer.
+READS_WITH_A_BODY = frozenset({("POST", "/availability")})
 # Every path also takes any other method (an API Gateway ANY route without a token), for
 # one answer only: 405 with the methods it does take. No route ever runs for those.
 ANY_METHOD = "ANY"
