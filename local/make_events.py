@@ -91,7 +91,9 @@ class Sample:
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
 # found by its order, extended, grown to 3 mugs, partly released, confirmed and fulfilled;
-# checkout-1002 is the call centre's back-order (oversell), and it cancels it.
+# checkout-1002 is the call centre's back-order (oversell), and it cancels it; the Paris
+# store is registered again, and checkout-1003 names no location: the service places it
+# (the London warehouse ships to France), and its cart grows to 3 mugs there.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
     Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
@@ -202,6 +204,13 @@ SAMPLES = (
             ],
             "orderId": "order-1001",
         },
+    ),
+    Sample(
+        "change_reservation_items_allocated",
+        "PUT",
+        f"/reservations/{ALLOCATED_ID}/items",
+        # No location: the mug line grows where checkout-1003 already holds its mugs.
+        {"items": [{"sku": MUG.sku, "quantity": 3}, {"sku": SHIRT_PARIS.sku, "quantity": 1}]},
     ),
     Sample(
         "release_reservation",

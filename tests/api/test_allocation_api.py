@@ -344,6 +344,29 @@ def test_the_cart_update_takes_location_less_lines(
     check_invariants(engine_client, engine_table)
 
 
+def test_a_keyed_cart_update_replays_the_allocation_it_made(
+    network: HandlerClient, engine_client: Any, engine_table: str
+) -> None:
+    rid = reserve(network, [{"sku": "MUG", "quantity": 2}]).json["id"]
+    body = {"items": [{"sku": "MUG", "quantity": 2}, {"sku": "TEA", "quantity": 1}]}
+    key = {"Idempotency-Key": "cart-1"}
+    first = network.put(f"/reservations/{rid}/items", body, headers=key)
+    assert first.status == 200, first.text
+    # The new location-less line joins the hold's shipment: WH-A ships the mugs already.
+    assert placed(first.json) == {"MUG": "WH-A", "TEA": "WH-A"}
+    assert level(network, "TEA", "WH-A") == (1, 1, 0)
+    stock(network, "TEA", "WH-B", 0)  # the stock moved: a new plan could not be the same
+    again = network.put(f"/reservations/{rid}/items", body, headers=key)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert (again.status, again.json) == (200, first.json)
+    assert level(network, "TEA", "WH-A") == (1, 1, 0)
+    # The fingerprint is the request as sent: the same cart with a location is another one.
+    named = {"items": [{"sku": "MUG", "location": "WH-A", "quantity": 2}, body["items"][1]]}
+    reused = network.put(f"/reservations/{rid}/items", named, headers=key)
+    assert (reused.status, reused.json["error"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    check_invariants(engine_client, engine_table)
+
+
 def test_a_hold_without_shipto_takes_no_location_less_cart_line_that_needs_more(
     network: HandlerClient,
 ) -> None:

@@ -142,6 +142,7 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         "find_reservations": 200,
         "extend_reservation": 200,
         "change_reservation_items": 200,
+        "change_reservation_items_allocated": 200,
         "release_reservation": 200,
         "confirm_reservation": 200,
         "fulfill_reservation": 200,
@@ -176,6 +177,11 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         ("TSHIRT-M-RED", "WH-LONDON"),
     }
     assert allocated["shipTo"] == {"country": "FR", "postalCode": "75001"}
+    grown = bodies["change_reservation_items_allocated"]["items"]
+    assert [(x["sku"], x["location"], x["quantity"]) for x in grown] == [
+        ("MUG-BLUE", "WH-LONDON", 3),
+        ("TSHIRT-M-RED", "WH-LONDON", 1),
+    ]
     assert [r["id"] for r in bodies["list_reservations"]["reservations"]] == ["checkout-1001"]
     assert [hold["id"] for hold in bodies["list_holds"]["holds"]] == [
         "checkout-1001",
@@ -189,8 +195,8 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     table = Store(client_for(moto_server.endpoint), seeded_table)
     mugs = {level.location: level for level in table.stock.get_inventory("MUG-BLUE").locations}
     # checkout-1001: 3 held after the cart update, 1 released, 2 shipped: the warehouse's 30
-    # are 28; the 2 mugs allocated to checkout-1003 are still held there.
-    assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (28, 2)
+    # are 28; the 3 mugs allocated to checkout-1003 (2, then its cart grew) are held there.
+    assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (28, 3)
     posters = table.stock.get_inventory("POSTER-A2")  # oversold by 5, then given back
     assert (posters.on_hand, posters.reserved, posters.available) == (3, 0, 3)
     assert "/reservations" in bodies["openapi"]["paths"]
