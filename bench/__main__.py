@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The machine-and-run block describes a whole run: a partial one says so instead.
             when = started.strftime("%Y-%m-%d %H:%M UTC")
             blocks = {
-                s.name: f"_Measured on its own on {when}: "
-                f"`python -m bench --only {s.name}`._\n\n{s.markdown()}"
+                s.name: f"_Measured on its own on {when}: {command}._\n\n{s.markdown()}"
                 for s in sections
             }
         else:

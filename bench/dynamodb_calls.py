@@ -12,6 +12,11 @@ Granted and rejected reserves and reading a reservation must each cost exactly o
 request; more fails the run. One refusal costs more by design: where live holds exist on
 a short (sku, location), the service first looks for expired holds to release there (one
 Query per short sku on the per-sku index), so an expired hold never blocks a sale.
+
+A reserve that names no location (issue 14) reads its candidates' stock first: a 3-line
+cart costs 2 (one BatchGetItem, one transaction) and ``POST /availability`` for 100 skus
+over 3 locations at most 3; both with the location list already cached, as a warm
+execution environment has it (it is read at most every LOCATIONS_CACHE_SECONDS).
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from reservations import access
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import DomainError
+from reservations.http.locations import AvailabilityRequest
 from reservations.http.models import ChangeItemsRequest, CreateReservationRequest
+from reservations.records import Location
 from reservations.service import ReservationService
 from reservations.store.search import HeaderQuery
 
@@ -43,6 +50,10 @@ NAME = "dynamodb-calls"
 TITLE = "DynamoDB requests per operation"
 LOCATION = "WH1"
 HEADERS = {"Content-Type": "application/json"}
+# The location network of the location-less rows: three warehouses shipping to France.
+WAREHOUSES = ("WH-FR-1", "WH-FR-2", "WH-FR-3")
+CART_LINES = 3
+AVAILABILITY_SKUS = 100
 
 
 class RequestCounter:
@@ -122,6 +133,20 @@ class Names:
             ],
         }
 
+    def cart_skus(self) -> list[str]:
+        return [f"{self.prefix}-CART-{line}" for line in range(CART_LINES)]
+
+    def unlocated_body(self) -> dict[str, Any]:
+        return {
+            "id": f"{self.prefix}-order-3",
+            "items": [{"sku": sku, "quantity": 1} for sku in self.cart_skus()],
+            "shipTo": {"address": {"country": "FR", "postalCode": "75001"}},
+        }
+
+    def availability_body(self) -> dict[str, Any]:
+        skus = [f"{self.prefix}-UNSEEN-{i}" for i in range(AVAILABILITY_SKUS - CART_LINES)]
+        return {"skus": [*skus, *self.cart_skus()], "country": "FR"}
+
     def rejected_held_body(self) -> dict[str, Any]:
         return {
             "id": f"{self.rejected}-held",
@@ -167,6 +192,12 @@ def _reserve(body: Callable[[Names], dict[str, Any]]) -> ServiceCall:
         )
 
     return call
+
+
+def _availability(service: ReservationService, body: dict[str, Any]) -> object:
+    request = AvailabilityRequest.model_validate(body)
+    target = service.locations.target(country=request.country)
+    return service.locations.availability(request.skus, target)
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -222,6 +253,26 @@ OPERATIONS: tuple[Operation, ...] = (
         Names.granted_body,
         200,
         _reserve(Names.granted_body),
+    ),
+    Operation(
+        f"POST reservation without a location, {CART_LINES}-line cart",
+        "POST /reservations",
+        lambda n: "/reservations",
+        Names.unlocated_body,
+        201,
+        _reserve(Names.unlocated_body),
+        # One BatchGetItem of the candidates' stock, one transaction.
+        limit=2,
+    ),
+    Operation(
+        f"POST availability, {AVAILABILITY_SKUS} skus over {len(WAREHOUSES)} locations",
+        "POST /availability",
+        lambda n: "/availability",
+        Names.availability_body,
+        200,
+        lambda s, n: _availability(s, n.availability_body()),
+        # One BatchGetItem per 100 stock records.
+        limit=3,
     ),
     Operation(
         "PUT reservation items (cart update, a line grows)",
@@ -357,6 +408,15 @@ def _invoke(handler: Callable[..., Any], operation: Operation, names: Names) -> 
     return status
 
 
+def _register_network(service: ReservationService) -> None:
+    """The French warehouses, and the location the other rows use (in Britain, so France
+    has 3 locations); then the list read once, as a warm execution environment has it."""
+    for priority, name in enumerate(WAREHOUSES, start=1):
+        service.locations.register(Location(name, country="FR", priority=priority, active=True))
+    service.locations.register(Location(LOCATION, country="GB", priority=1, active=True))
+    service.locations.network()
+
+
 def run(stack: Stack, options: Options) -> Section:
     del options  # nothing to tune: each operation runs once per path
     table_name = stack.new_table(NAME)
@@ -369,9 +429,19 @@ def run(stack: Stack, options: Options) -> Section:
             for key in ((n.other_sku, LOCATION), (n.idle_sku, LOCATION))
         },
     )
+    stack.seed(
+        table_name,
+        {
+            (sku, warehouse): 10
+            for n in (service_names, handler_names)
+            for sku in n.cart_skus()
+            for warehouse in WAREHOUSES
+        },
+    )
     dynamodb = client(stack.endpoint)
     counter = RequestCounter(dynamodb)
     service = build_service(Settings(table_name=table_name), dynamodb)
+    _register_network(service)
     results = [Counted(operation) for operation in OPERATIONS]
     for result in results:
         call = result.operation.call

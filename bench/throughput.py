@@ -12,6 +12,9 @@ warm-up, so the engine's JIT warming up and its table growing favour neither.
   handler in worker processes like Lambda execution environments.
 - raw with as many threads as the API has workers: the API's workers also cap how many
   transactions are in flight; this shows what the engine does at that concurrency.
+- API without a location (issue 14): the same cart with no ``location`` on its lines and a
+  ``shipTo``, over 3 registered warehouses: each reserve reads its candidates' stock
+  (one BatchGetItem) before its transaction. Compared with the API path, >= 0.8.
 
 Every thread reserves its own SKUs, so no two transactions contend; stock is seeded
 far above what a run can take, so every reserve is granted (checked at the end).
@@ -40,6 +43,7 @@ from local.template import ROOT
 from reservations.bootstrap import CLIENT_CONFIG, build_service
 from reservations.config import Settings
 from reservations.http.models import CreateReservationRequest
+from reservations.records import Location
 from reservations.store import Store
 
 from . import cpu
@@ -56,7 +60,9 @@ if TYPE_CHECKING:
 NAME = "throughput"
 TITLE = "Reserve throughput: raw TransactWriteItems vs POST /reservations"
 TARGET_RATIO = 0.5
+TARGET_UNLOCATED_RATIO = 0.8
 LOCATION = "WH1"
+WAREHOUSES = ("WH-FR-1", "WH-FR-2", "WH-FR-3")
 LINES_PER_RESERVATION = 2
 ON_HAND = 1_000_000_000
 # A reservation id that appears nowhere else in the captured transaction.
@@ -74,10 +80,23 @@ def skus(thread: int) -> list[str]:
     return [f"BENCH-T{thread:02d}-{line}" for line in range(LINES_PER_RESERVATION)]
 
 
+def unlocated_skus(thread: int) -> list[str]:
+    return [f"BENCH-U{thread:02d}-{line}" for line in range(LINES_PER_RESERVATION)]
+
+
 def request_body(thread: int, reservation_id: str) -> dict[str, Any]:
     return {
         "id": reservation_id,
         "items": [{"sku": sku, "location": LOCATION, "quantity": 1} for sku in skus(thread)],
+    }
+
+
+def unlocated_body(thread: int, reservation_id: str) -> dict[str, Any]:
+    """The same cart, its locations left to the service: one warehouse serves it whole."""
+    return {
+        "id": reservation_id,
+        "items": [{"sku": sku, "quantity": 1} for sku in unlocated_skus(thread)],
+        "shipTo": {"address": {"country": "FR"}},
     }
 
 
@@ -112,12 +131,18 @@ def describe_transaction(params: dict[str, Any]) -> str:
 class ApiReserve:
     """``POST /reservations`` on one keep-alive connection; anything but 201 is an error."""
 
-    def __init__(self, url: str, thread: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        thread: int,
+        body: Callable[[int, str], dict[str, Any]] = request_body,
+    ) -> None:
         split = urlsplit(url)
         self._connection = http.client.HTTPConnection(
             split.hostname or "127.0.0.1", split.port, timeout=30
         )
-        self._items = request_body(thread, "")["items"]
+        self._thread = thread
+        self._body = body
         # The local authorizer wants a token, as API Gateway does; verifying it is part of
         # what an API request costs here.
         from local.auth import issue_token
@@ -126,7 +151,7 @@ class ApiReserve:
         self._headers = {**HEADERS, "Authorization": f"Bearer {token}"}
 
     def __call__(self) -> None:
-        body = json.dumps({"id": uuid.uuid4().hex, "items": self._items}).encode()
+        body = json.dumps(self._body(self._thread, uuid.uuid4().hex)).encode()
         try:
             self._connection.request("POST", "/reservations", body=body, headers=self._headers)
             response = self._connection.getresponse()
@@ -244,13 +269,15 @@ def _start_warming(api: Any, warm: Callable[[], Measured]) -> list[Measured]:
     return warmed
 
 
-def _stock_check(endpoint: str, table_name: str, threads: int, granted: int) -> str:
+def _stock_check(
+    endpoint: str, table_name: str, threads: int, granted: int, of: Callable[[int], list[str]]
+) -> str:
     """Every granted reserve holds one unit of each line's SKU; nothing more, nothing less."""
     table = Store(client(endpoint), table_name)
     reserved = [
         sum(level.reserved for level in table.stock.get_inventory(sku).locations)
         for thread in range(threads)
-        for sku in skus(thread)
+        for sku in of(thread)
     ]
     held = sum(reserved) // LINES_PER_RESERVATION
     if held == granted:
@@ -259,6 +286,14 @@ def _stock_check(endpoint: str, table_name: str, threads: int, granted: int) -> 
         f"stock check MISMATCH: {held:,} reservations held but {granted:,} answered as "
         "granted (failed answers of writes that happened, or lost writes)"
     )
+
+
+def _register_warehouses(endpoint: str, table_name: str) -> None:
+    """Three warehouses shipping to France; the API's workers read them once, then cache."""
+    table = Store(client(endpoint), table_name)
+    for priority, name in enumerate(WAREHOUSES, start=1):
+        location = Location(name, country="FR", priority=priority, active=True, ships_to=("FR",))
+        table.locations.register(location, token=uuid.uuid4().hex)
 
 
 def run(stack: Stack, options: Options) -> Section:
@@ -270,6 +305,16 @@ def run(stack: Stack, options: Options) -> Section:
         table_name,
         {(sku, LOCATION): ON_HAND for thread in range(options.threads) for sku in skus(thread)},
     )
+    stack.seed(
+        table_name,
+        {
+            (sku, warehouse): ON_HAND
+            for thread in range(options.threads)
+            for sku in unlocated_skus(thread)
+            for warehouse in WAREHOUSES
+        },
+    )
+    _register_warehouses(endpoint, table_name)
     templates = [capture_transaction(endpoint, table_name, t) for t in range(options.threads)]
     dynamodb: DynamoDBClient = boto3.session.Session().client(
         "dynamodb", endpoint_url=endpoint, region_name=REGION, config=CLIENT_CONFIG
@@ -297,21 +342,42 @@ def run(stack: Stack, options: Options) -> Section:
         min(options.workers, options.threads),
         make_raw,
     )
-    paths = (raw, through_api, raw_capped)
+
+    def make_unlocated(thread: int) -> Client:
+        return ApiReserve(api.url, thread, unlocated_body)
+
+    unlocated = LoadPath(
+        "api-unlocated",
+        "`POST /reservations` without a location (3 warehouses)",
+        options.threads,
+        make_unlocated,
+        workers=options.workers,
+    )
+    paths = (raw, through_api, raw_capped, unlocated)
     runs: dict[str, list[Measured]] = {path.key: [] for path in paths}
     try:
         # The engine's JIT warms up while the workers start (they only import the handler).
         warm_up = _start_warming(api, lambda: raw.measure(stack, WARM_UP_SECONDS))
         warm_up.append(through_api.measure(stack, WARM_UP_SECONDS))
+        warm_unlocated = unlocated.measure(stack, WARM_UP_SECONDS)
         for round_ in range(options.rounds):
             for path in paths if round_ % 2 == 0 else reversed(paths):
                 runs[path.key].append(path.measure(stack, options.duration))
     finally:
         api.stop()
-    granted = sum(m.load.operations for m in warm_up) + sum(
-        m.load.operations for measured in runs.values() for m in measured
+    located = [
+        *warm_up,
+        *(m for key, measured in runs.items() if key != unlocated.key for m in measured),
+    ]
+    granted = sum(m.load.operations for m in located)
+    granted_unlocated = warm_unlocated.load.operations + sum(
+        m.load.operations for m in runs[unlocated.key]
     )
-    notes = [_stock_check(endpoint, table_name, options.threads, granted)]
+    notes = [
+        _stock_check(endpoint, table_name, options.threads, granted, skus),
+        "without a location: "
+        + _stock_check(endpoint, table_name, options.threads, granted_unlocated, unlocated_skus),
+    ]
     printed = _count_lines(WORKER_STDOUT)
     if printed:
         notes.append(
@@ -332,6 +398,7 @@ def _section(
     rate = {key: total.load.rate for key, total in totals.items()}
     ratio = rate["api"] / rate["raw"] if rate["raw"] else 0.0
     capped = rate["api"] / rate["raw-capped"] if rate["raw-capped"] else 0.0
+    unlocated = rate["api-unlocated"] / rate["api"] if rate["api"] else 0.0
     section = Section(NAME, TITLE)
     section.summary = [
         f"{options.threads} client threads for the raw path and for the API, "
@@ -381,6 +448,14 @@ def _section(
         section.tables.append(_cpu_table(paths, totals))
     section.targets.append(
         Target("API rate / raw rate", f">= {TARGET_RATIO}", f"{ratio:.2f}", ratio >= TARGET_RATIO)
+    )
+    section.targets.append(
+        Target(
+            "without a location / with, both through the API",
+            f">= {TARGET_UNLOCATED_RATIO}",
+            f"{unlocated:.2f}",
+            unlocated >= TARGET_UNLOCATED_RATIO,
+        )
     )
     section.notes += [
         f"API rate / raw rate at {raw_capped_threads(paths)} threads (the same number of "

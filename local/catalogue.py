@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 
+from reservations.records import Location
 from reservations.store import Store
 
 
@@ -24,10 +26,36 @@ DEMO_CATALOGUE = (
     Stock("POSTER-A2", "WH-LONDON", 3),
 )
 DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
+# The demo's location network, so that holds without a location have somewhere to go: a
+# warehouse shipping to several countries, and a Paris store that ships in France and
+# lets shoppers collect (pickupAt).
+DEMO_LOCATIONS = (
+    Location(
+        "WH-LONDON",
+        name="London warehouse",
+        country="GB",
+        site="UK",
+        priority=1,
+        active=True,
+        ships_to=("GB", "IE", "FR", "DE"),
+    ),
+    Location(
+        "STORE-PARIS",
+        name="Paris store",
+        country="FR",
+        site="FR",
+        priority=2,
+        active=True,
+        ships_to=("FR",),
+        pickup=True,
+    ),
+)
 
 
 def seed(table: Store) -> None:
     now = int(time.time())
+    for location in DEMO_LOCATIONS:
+        table.locations.register(replace(location, updated_at=now), token=uuid.uuid4().hex)
     for stock in DEMO_CATALOGUE:
         table.stock.set_on_hand(stock.sku, stock.location, stock.on_hand, now)
 

@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for problem in report.problems:
         print(f"DRIFT {problem}")
+    for warning in report.warnings:
+        print(f"WARNING {warning}")
     print("no drift" if report.ok else f"{len(report.problems)} difference(s)")
     return 0 if report.ok else 1
 

@@ -48,6 +48,7 @@ REQUEST_TIME = "01/Jan/2026:12:00:00 +0000"
 
 RESERVATION_ID = "checkout-1001"
 OVERSELL_ID = "checkout-1002"
+ALLOCATED_ID = "checkout-1003"
 
 
 def _stock(sku: str, location: str) -> Stock:
@@ -90,7 +91,9 @@ class Sample:
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
 # found by its order, extended, grown to 3 mugs, partly released, confirmed and fulfilled;
-# checkout-1002 is the call centre's back-order (oversell), and it cancels it.
+# checkout-1002 is the call centre's back-order (oversell), and it cancels it; the Paris
+# store is registered again, and checkout-1003 names no location: the service places it
+# (the London warehouse ships to France), and its cart grows to 3 mugs there.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
     Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
@@ -133,6 +136,53 @@ SAMPLES = (
         },
         CALL_CENTRE,
     ),
+    Sample("list_locations", "GET", "/locations"),
+    Sample("get_location", "GET", "/locations/STORE-PARIS"),
+    Sample(
+        "register_location",
+        "PUT",
+        "/locations/STORE-PARIS",
+        {
+            "name": "Paris store",
+            "country": "FR",
+            "site": "FR",
+            "priority": 2,
+            "active": True,
+            "shipsTo": ["FR", "BE"],
+            "pickup": True,
+        },
+        BACK_OFFICE,
+    ),
+    Sample(
+        "get_availability",
+        "POST",
+        "/availability",
+        {"skus": [MUG.sku, SHIRT_PARIS.sku], "country": "FR"},
+    ),
+    Sample(
+        "create_reservation_allocated",
+        "POST",
+        "/reservations",
+        {
+            "id": ALLOCATED_ID,
+            # No location: the service chooses among the locations shipping to France.
+            "items": [
+                {"sku": MUG.sku, "quantity": 2},
+                {"sku": SHIRT_PARIS.sku, "quantity": 1},
+            ],
+            "shipTo": {
+                "address": {
+                    "line1": "1 rue de Rivoli",
+                    "city": "Paris",
+                    "postalCode": "75001",
+                    "country": "FR",
+                },
+                "name": "Camille Martin",
+                "email": "camille@example.com",
+            },
+            "shippingChoice": {"amount": 4.95, "description": "Standard", "serviceLevel": "SG"},
+        },
+    ),
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
     Sample("list_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
@@ -154,6 +204,13 @@ SAMPLES = (
             ],
             "orderId": "order-1001",
         },
+    ),
+    Sample(
+        "change_reservation_items_allocated",
+        "PUT",
+        f"/reservations/{ALLOCATED_ID}/items",
+        # No location: the mug line grows where checkout-1003 already holds its mugs.
+        {"items": [{"sku": MUG.sku, "quantity": 3}, {"sku": SHIRT_PARIS.sku, "quantity": 1}]},
     ),
     Sample(
         "release_reservation",

@@ -26,6 +26,7 @@ import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
+import location_routes
 import reservation_routes
 import route_dependencies
 import search_routes
@@ -39,7 +40,14 @@ metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (reservation_routes, search_routes, inventory_routes, docs_routes, error_handlers):
+for module in (
+    reservation_routes,
+    search_routes,
+    inventory_routes,
+    location_routes,
+    docs_routes,
+    error_handlers,
+):
     app.include_router(module.router)
 app.use(middlewares=[idempotency_keys.middleware])
 

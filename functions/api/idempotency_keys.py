@@ -127,7 +127,9 @@ def begin(
     (a replay, a key in use or reused, a malformed key)."""
     if caller is None or keys.store is None:
         return None
-    if str(event.get("httpMethod", "")).upper() not in MUTATIONS:
+    method = str(event.get("httpMethod", "")).upper()
+    route = (method, str(event.get("resource", "")))
+    if method not in MUTATIONS or route in access.READS_WITH_A_BODY:
         return None
     try:
         key = key_of(event)

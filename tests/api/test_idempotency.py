@@ -70,6 +70,17 @@ MUTATIONS: dict[str, tuple[Send, tuple[int, int, int]]] = {
         lambda api, h: api.put("/inventory/IDEM/locations/WH1", {"onHand": 7}, headers=h),
         (7, 4, 3),
     ),
+    "change-items": (
+        lambda api, h: api.put("/reservations/h1/items", {"items": [LINE]}, headers=h),
+        (10, 2, 8),
+    ),
+    # Stock is not what it changes: the replay's equal answer and no second write show it.
+    "register-location": (
+        lambda api, h: api.put(
+            "/locations/WH1", {"country": "GB", "priority": 1, "active": True}, headers=h
+        ),
+        (10, 4, 6),
+    ),
 }
 
 

@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 import api_function
 from local.apigw import LambdaContext, proxy_event
+from reservations import access
 from reservations.clock import ManualClock
 from reservations.config import MAX_LINES
 from tests.support.api_client import DEFAULT_IDENTITY, HandlerClient
@@ -452,6 +453,10 @@ class TestDocuments:
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
             ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",
             ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
+            ("GET", "/locations"): "listLocations",
+            ("GET", "/locations/{location}"): "getLocation",
+            ("PUT", "/locations/{location}"): "registerLocation",
+            ("POST", "/availability"): "getAvailability",
             ("GET", "/health"): "getHealth",
         }
         for key, operation in operations.items():
@@ -478,6 +483,7 @@ class TestDocuments:
             for path, item in paths.items()
             for method, operation in item.items()
             if method in ("post", "put", "delete")
+            and (method.upper(), path) not in access.READS_WITH_A_BODY
         ]
         assert len(mutations) >= 8
         for path, method, operation in mutations:
@@ -488,6 +494,15 @@ class TestDocuments:
             assert (unsafe in operation["description"]) == (
                 (method, path) != ("post", "/reservations")
             ), (method, path)
+
+    def test_a_read_with_a_body_documents_no_idempotency_key(self, api: HandlerClient) -> None:
+        paths = api.get("/openapi.json").json["paths"]
+        for method, path in access.READS_WITH_A_BODY:
+            operation = paths[path][method.lower()]
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            assert "Idempotency-Key" not in headers, (method, path)
+            assert not {"409", "422"} & set(operation["responses"]), (method, path)
+            assert "A read" in operation["description"], (method, path)
 
     def test_locally_swagger_offers_a_bearer_field_for_make_token(self, api: HandlerClient) -> None:
         document = api.get("/openapi.json").json

@@ -98,6 +98,23 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ("PUT", "/inventory/{sku}/locations/{location}"): Expected(
         frozenset({"inventory/write"}), "/inventory/SKU-A/locations/WH1", {"onHand": 10}, 200
     ),
+    ("GET", "/locations"): Expected(frozenset({"inventory/read"}), "/locations", None, 200),
+    # WH1 holds stock (set below), so the network lists it, unregistered.
+    ("GET", "/locations/{location}"): Expected(
+        frozenset({"inventory/read"}), "/locations/WH1", None, 200
+    ),
+    ("PUT", "/locations/{location}"): Expected(
+        frozenset({"inventory/write"}),
+        "/locations/WH1",
+        {"country": "GB", "priority": 1, "active": True},
+        200,
+    ),
+    ("POST", "/availability"): Expected(
+        frozenset({"inventory/read"}),
+        "/availability",
+        {"skus": ["SKU-A"], "country": "GB"},
+        200,
+    ),
     ("GET", "/openapi.json"): Expected(PUBLIC, "/openapi.json", None, 200),
     ("GET", "/health"): Expected(PUBLIC, "/health", None, 200),
     ("GET", "/swagger"): Expected(PUBLIC, "/swagger", None, 200),
@@ -105,6 +122,7 @@ EXPECTED: dict[tuple[str, str], Expected] = {
 # What an anonymous or under-scoped caller sends to write routes: a change, were it let in.
 HOSTILE_BODY: dict[tuple[str, str], Any] = {
     ("PUT", "/inventory/{sku}/locations/{location}"): {"onHand": 999},
+    ("PUT", "/locations/{location}"): {"country": "FR", "priority": -5, "active": True},
 }
 
 

@@ -176,6 +176,13 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         "/inventory/SKU-A/locations/WH1",
         {"onHand": 1},
     ),
+    ("GET", "/locations"): ("/locations", None),
+    ("GET", "/locations/{location}"): ("/locations/WH1", None),  # holds stock: listed
+    ("PUT", "/locations/{location}"): (
+        "/locations/WH1",
+        {"country": "GB", "priority": 1, "active": True},
+    ),
+    ("POST", "/availability"): ("/availability", {"skus": ["SKU-A"], "country": "GB"}),
 }
 
 
@@ -184,16 +191,22 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
 READ, WRITE, ADMIN_SCOPE = "reservations/read", "reservations/write", "reservations/admin"
 EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/reservations"): (WRITE,),
+    ("GET", "/reservations"): (READ, ADMIN_SCOPE),
     ("GET", "/reservations/{reservation_id}"): (READ, ADMIN_SCOPE),
     ("DELETE", "/reservations/{reservation_id}"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/confirm"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/extend"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/release"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/fulfill"): (WRITE, ADMIN_SCOPE),
+    ("PUT", "/reservations/{reservation_id}/items"): (WRITE, ADMIN_SCOPE),
     ("GET", "/inventory/{sku}"): ("inventory/read",),
     ("GET", "/inventory/{sku}/reservations"): (READ, ADMIN_SCOPE),
     ("GET", "/inventory/{sku}/locations/{location}"): ("inventory/read",),
     ("PUT", "/inventory/{sku}/locations/{location}"): ("inventory/write",),
+    ("GET", "/locations"): ("inventory/read",),
+    ("GET", "/locations/{location}"): ("inventory/read",),
+    ("PUT", "/locations/{location}"): ("inventory/write",),
+    ("POST", "/availability"): ("inventory/read",),
 }
 EVERY_SCOPE = (
     READ, WRITE, ADMIN_SCOPE, "reservations/oversell", "inventory/read", "inventory/write",
@@ -204,6 +217,8 @@ EVERY_SCOPE = (
 Effect = tuple[str, tuple[int, int, int], Callable[[Any], bool]]
 ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ("POST", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1"),
+    # hold-1 names no order: the search for order-1 finds nothing, and says so.
+    ("GET", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["reservations"] == []),
     ("GET", "/reservations/{reservation_id}"): (
         "ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1",
     ),
@@ -222,6 +237,9 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ("POST", "/reservations/{reservation_id}/fulfill"): (
         "FULFILLED", (8, 0, 8), lambda b: b["status"] == "FULFILLED",
     ),
+    ("PUT", "/reservations/{reservation_id}/items"): (
+        "ACTIVE", (10, 1, 9), lambda b: b["items"][0]["quantity"] == 1,
+    ),
     ("GET", "/inventory/{sku}"): ("ACTIVE", (10, 2, 8), lambda b: b["available"] == 8),
     ("GET", "/inventory/{sku}/reservations"): (
         "ACTIVE", (10, 2, 8), lambda b: [h["id"] for h in b["holds"]] == ["hold-1"],
@@ -231,6 +249,22 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ),
     ("PUT", "/inventory/{sku}/locations/{location}"): (
         "ACTIVE", (1, 2, -1), lambda b: b["onHand"] == 1,
+    ),
+    # WH1 holds stock but nobody registered it: listed as such, and never available.
+    ("GET", "/locations"): (
+        "ACTIVE", (10, 2, 8),
+        lambda b: [(x["location"], x["registered"]) for x in b["locations"]] == [("WH1", False)],
+    ),
+    ("GET", "/locations/{location}"): (
+        "ACTIVE", (10, 2, 8), lambda b: (b["location"], b["registered"]) == ("WH1", False),
+    ),
+    ("PUT", "/locations/{location}"): (
+        "ACTIVE", (10, 2, 8), lambda b: (b["country"], b["registered"]) == ("GB", True),
+    ),
+    ("POST", "/availability"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["items"] == [
+            {"sku": "SKU-A", "available": 0, "locations": []}
+        ],
     ),
 }  # fmt: skip
 

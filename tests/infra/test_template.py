@@ -27,7 +27,15 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "ApiFunction": {
         *{
             (f"dynamodb:{a}", TABLE_ARN)
-            for a in ("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem")
+            # BatchGetItem: the stock records allocation and POST /availability read.
+            for a in (
+                "GetItem",
+                "BatchGetItem",
+                "Query",
+                "PutItem",
+                "UpdateItem",
+                "ConditionCheckItem",
+            )
         },
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/OrderIndex"),
@@ -67,7 +75,6 @@ NEVER_GRANTED = {
     "dynamodb:Scan",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:DeleteTable",
     "dynamodb:UpdateTable",
 }

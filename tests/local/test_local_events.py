@@ -131,12 +131,18 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         "set_on_hand": 200,
         "create_reservation": 201,
         "create_reservation_oversell": 201,
+        "list_locations": 200,
+        "get_location": 200,
+        "register_location": 200,
+        "get_availability": 200,
+        "create_reservation_allocated": 201,
         "get_reservation": 200,
         "list_reservations": 200,
         "list_holds": 200,
         "find_reservations": 200,
         "extend_reservation": 200,
         "change_reservation_items": 200,
+        "change_reservation_items_allocated": 200,
         "release_reservation": 200,
         "confirm_reservation": 200,
         "fulfill_reservation": 200,
@@ -157,8 +163,30 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     assert bodies["get_inventory"]["sku"] == "MUG-BLUE"
     assert bodies["set_on_hand"]["onHand"] == 30
     assert bodies["get_reservation"]["status"] == "ACTIVE"
+    assert [x["location"] for x in bodies["list_locations"]["locations"]] == [
+        "STORE-PARIS",
+        "WH-LONDON",
+    ]
+    assert bodies["register_location"]["shipsTo"] == ["FR", "BE"]
+    mugs = bodies["get_availability"]["items"][0]
+    assert (mugs["sku"], mugs["available"]) == ("MUG-BLUE", 8 + 30 - 2)
+    # One shipment: the warehouse has both skus and the lower priority.
+    allocated = bodies["create_reservation_allocated"]
+    assert {(x["sku"], x["location"]) for x in allocated["items"]} == {
+        ("MUG-BLUE", "WH-LONDON"),
+        ("TSHIRT-M-RED", "WH-LONDON"),
+    }
+    assert allocated["shipTo"] == {"country": "FR", "postalCode": "75001"}
+    grown = bodies["change_reservation_items_allocated"]["items"]
+    assert [(x["sku"], x["location"], x["quantity"]) for x in grown] == [
+        ("MUG-BLUE", "WH-LONDON", 3),
+        ("TSHIRT-M-RED", "WH-LONDON", 1),
+    ]
     assert [r["id"] for r in bodies["list_reservations"]["reservations"]] == ["checkout-1001"]
-    assert [hold["id"] for hold in bodies["list_holds"]["holds"]] == ["checkout-1001"]
+    assert [hold["id"] for hold in bodies["list_holds"]["holds"]] == [
+        "checkout-1001",
+        "checkout-1003",
+    ]
     found = bodies["find_reservations"]["reservations"]
     assert [summary["id"] for summary in found] == ["checkout-1001"]
     assert bodies["confirm_reservation"]["status"] == "CONFIRMED"
@@ -166,8 +194,9 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     assert bodies["cancel_reservation"]["status"] == "CANCELLED"
     table = Store(client_for(moto_server.endpoint), seeded_table)
     mugs = {level.location: level for level in table.stock.get_inventory("MUG-BLUE").locations}
-    # 2 held, 3 once the cart grew, 1 released, 2 shipped: the warehouse's 30 are 28.
-    assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (28, 0)
+    # checkout-1001: 3 held after the cart update, 1 released, 2 shipped: the warehouse's 30
+    # are 28; the 3 mugs allocated to checkout-1003 (2, then its cart grew) are held there.
+    assert (mugs["WH-LONDON"].on_hand, mugs["WH-LONDON"].reserved) == (28, 3)
     posters = table.stock.get_inventory("POSTER-A2")  # oversold by 5, then given back
     assert (posters.on_hand, posters.reserved, posters.available) == (3, 0, 3)
     assert "/reservations" in bodies["openapi"]["paths"]

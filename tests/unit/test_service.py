@@ -86,8 +86,9 @@ def test_fingerprint_ignores_nothing_that_changes_meaning() -> None:
 
 
 def test_fingerprint_is_the_one_holds_were_stored_with() -> None:
-    """Holds placed before the service took domain requests keep replaying: the fingerprint
-    is still the canonical JSON of the API body with the channel."""
+    """Holds placed before the service took domain requests, or before the fields of
+    issue 14, keep replaying: a request that does not use those fields has the canonical
+    JSON of the API body as it was then (written out here), with the channel."""
     body = {
         "id": "c1",
         "orderId": "o1",
@@ -95,12 +96,32 @@ def test_fingerprint_is_the_one_holds_were_stored_with() -> None:
         "expiresInSeconds": 60,
     }
     model = CreateReservationRequest.model_validate(body)
-    canonical = json.dumps(
-        {"channel": "x", **model.model_dump(mode="json", exclude_none=False)},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    canonical = json.dumps({"channel": "x", **body}, sort_keys=True, separators=(",", ":"))
     assert model.to_command().fingerprint("x") == hashlib.sha256(canonical.encode()).hexdigest()
+    # Sending a new field at its default is the same request.
+    same = CreateReservationRequest.model_validate({**body, "allowSplit": False})
+    assert same.to_command().fingerprint("x") == model.to_command().fingerprint("x")
+
+
+def test_fingerprint_covers_the_fields_of_allocation_as_sent() -> None:
+    ship = {"address": {"country": "FR", "postalCode": "75001"}, "name": "Camille"}
+    body = {"id": "c1", "items": [{"sku": "A", "quantity": 1}], "shipTo": ship}
+    base = CreateReservationRequest.model_validate(body).to_command().fingerprint("x")
+
+    def variant(**changes: Any) -> str:
+        model = CreateReservationRequest.model_validate({**body, **changes})
+        return model.to_command().fingerprint("x")
+
+    # What is not stored does not make another request: a name, a street.
+    assert variant(shipTo={**ship, "name": "Dominique"}) == base
+    assert variant(shipTo={"address": {**ship["address"], "line1": "1 rue"}}) == base
+    assert variant(shipTo={"address": {"country": "BE", "postalCode": "75001"}}) != base
+    assert variant(shipTo={"address": {"country": "FR", "postalCode": "75002"}}) != base
+    assert variant(shipTo={"address": {**ship["address"], "state": "IDF"}}) != base
+    assert variant(allowSplit=True) != base
+    assert variant(shippingChoice={"amount": 4.95}) != base
+    assert variant(shipTo=None, pickupAt="SHOP") != base
+    assert variant(items=[{"sku": "A", "site": "S1", "quantity": 1}]) != base
 
 
 def test_cancel_unknown(service: ReservationService) -> None:

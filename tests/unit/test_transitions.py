@@ -68,7 +68,9 @@ class StubReservations:
         token: str,
         receipt: Receipt | None = None,
         remembered: dict[str, Any] | None = None,
+        oversell_limit: int = 0,
     ) -> None:
+        del oversell_limit  # what a growing line may oversell: no line grows here
         self.writes.append(Write(before, after, token, receipt, remembered))
         if len(self.writes) <= self.conflicts:
             raise ReservationChanged(after.id)

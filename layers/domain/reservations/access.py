@@ -47,9 +47,16 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/inventory/{sku}/locations/{location}"): (INVENTORY_WRITE,),
+    ("GET", "/locations"): (INVENTORY_READ,),
+    ("GET", "/locations/{location}"): (INVENTORY_READ,),
+    ("PUT", "/locations/{location}"): (INVENTORY_WRITE,),
+    ("POST", "/availability"): (INVENTORY_READ,),
 }
 # No token: the API documents (served only where API_DOCS_ENABLED is true).
 PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger"), ("GET", "/health")})
+# Reads whose question is too large for a query string (POST, yet they change nothing): a
+# key has nothing to make happen once, so they neither claim one nor replay an answer.
+READS_WITH_A_BODY = frozenset({("POST", "/availability")})
 # Every path also takes any other method (an API Gateway ANY route without a token), for
 # one answer only: 405 with the methods it does take. No route ever runs for those.
 ANY_METHOD = "ANY"

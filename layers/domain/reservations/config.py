@@ -63,6 +63,9 @@ class Settings:
     service_version: str = "unversioned"
     # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
     api_docs_enabled: bool = False
+    # How long an execution environment uses the location list it read before reading it
+    # again: a registration takes effect everywhere within this time.
+    locations_cache_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -86,4 +89,5 @@ class Settings:
             page_token_secret=os.environ.get("PAGE_TOKEN_SECRET") or LOCAL_PAGE_TOKEN_SECRET,
             service_version=os.environ.get("SERVICE_VERSION") or "unversioned",
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
+            locations_cache_seconds=_int_env("LOCATIONS_CACHE_SECONDS", 30),
         )

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from .records import LIVE_STATUSES, Line, Status, StockLevel
 from .store import Store
-from .store.items import line_from_item, status_of_header, stock_level_from_item
+from .store.items import (
+    line_from_item,
+    location_from_item,
+    status_of_header,
+    stock_level_from_item,
+)
 from .store.keys import Entity, entity_of
 
 if TYPE_CHECKING:
@@ -28,6 +33,9 @@ class DriftReport:
     held: dict[Key, int]  # what live lines hold, per (sku, location)
     levels: dict[Key, StockLevel]
     problems: list[str] = field(default_factory=list)
+    # Not counter drift: stock at a location the network does not list (GET /locations
+    # would miss it), as a write that bypassed the service leaves it.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -38,6 +46,7 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     statuses: dict[str, Status] = {}
     lines: list[tuple[str, Line]] = []
     levels: dict[Key, StockLevel] = {}
+    listed: dict[str, bool] = {}  # location -> registered
     for item in items:
         entity = entity_of(item)
         if entity is Entity.RESERVATION:
@@ -48,6 +57,9 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
         elif entity is Entity.STOCK:
             level = stock_level_from_item(item)
             levels[(level.sku, level.location)] = level
+        elif entity is Entity.LOCATION:
+            location = location_from_item(item)
+            listed[location.location] = location.registered
 
     problems: list[str] = []
     held: dict[Key, int] = defaultdict(int)
@@ -57,6 +69,9 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
             problems.append(f"{where}: held+released+consumed != granted ({line})")
         if line.held < 0:
             problems.append(f"{where}: negative held {line.held}")
+        if line.allocated and not listed.get(line.location, False):
+            # Allocation chooses registered locations only, and none is ever unregistered.
+            problems.append(f"{where}: allocated to a location that is not registered")
         found = statuses.get(reservation_id)
         if found is None:
             problems.append(f"{where}: no reservation header")
@@ -77,7 +92,11 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     for key, quantity in held.items():
         if key not in levels:
             problems.append(f"stock {key}: live lines hold {quantity} but there is no stock record")
-    return DriftReport(dict(held), levels, problems)
+    warnings = [
+        f"stock at {location} but the location network does not list it"
+        for location in sorted({location for _, location in levels} - set(listed))
+    ]
+    return DriftReport(dict(held), levels, problems, warnings)
 
 
 def check_table(client: DynamoDBClient, table_name: str) -> DriftReport:

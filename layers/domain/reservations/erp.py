@@ -16,6 +16,7 @@ from .config import Settings
 from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSet
 from .errors import InvalidRequest, NotFound
 from .lifecycle import Retention
+from .locations import Locations
 from .records import Receipt, Reservation
 from .store import AlreadyApplied, MessageInProgress, StaleSequence, Store
 from .store.retry import RetryPolicy, with_retries
@@ -54,6 +55,8 @@ class ErpService:
         self._claim_lease = settings.erp_claim_lease_seconds
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry)
+        # The ERP may send stock for a location nobody registered: the network lists it.
+        self._locations = Locations(store, clock, settings.locations_cache_seconds, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -68,6 +71,7 @@ class ErpService:
     # --- stock ---------------------------------------------------------------------------
 
     def set_stock(self, message: StockSet) -> Outcome:
+        self._locations.note_stock_at(message.location)
         try:
             level = self._stock.set_on_hand_in_sequence(
                 message.sku, message.location, message.onHand, message.sequence, self._now()
@@ -79,6 +83,7 @@ class ErpService:
     def adjust_stock(self, message: StockAdjust) -> Outcome:
         receipt = Receipt("adjust", message.adjustmentId, message.fingerprint(), message.delta)
         now = self._now()
+        self._locations.note_stock_at(message.location)
         try:
             with_retries(
                 lambda token: self._stock.adjust_on_hand(

@@ -14,9 +14,14 @@ class DomainError(Exception):
 @dataclass(frozen=True, slots=True)
 class ShortItem:
     sku: str
-    location: str
+    location: str | None  # None: a line the service was to allocate, to a country or site
     requested: int
     available: int
+    # A line without a location: where it was to be served from, and what each eligible
+    # location has (``available`` is their sum).
+    country: str | None = None
+    site: str | None = None
+    locations: tuple[tuple[str, int], ...] | None = None
 
 
 class InsufficientStock(DomainError):

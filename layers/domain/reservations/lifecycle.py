@@ -219,13 +219,31 @@ def change_items(
     give stock back, new lines are added. Shipped goods stay shipped: a line cannot ask for
     less than it consumed. The very reservation when nothing changes."""
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
-    wanted = {(item.sku, item.location): (index, item) for index, item in enumerate(cart)}
-    lines = [
-        _follow(line, wanted.pop((line.sku, line.location), None)) for line in reservation.lines
-    ]
+    wanted: dict[tuple[str, str], tuple[int, CartLine]] = {}
+    for index, item in enumerate(cart):
+        if item.location is None:  # allocation places such lines before they come here
+            raise ValueError(f"cart line {index} has no location")
+        wanted[(item.sku, item.location)] = (index, item)
+    # A sku the cart names by location is the client's to place from now on: its lines that
+    # leave the cart are no longer parts of an allocated line either.
+    named = {item.sku for item in cart if item.location is not None and not item.allocated}
+    lines = []
+    for line in reservation.lines:
+        found = wanted.pop((line.sku, line.location), None)
+        if found is None and line.sku in named:
+            line = replace(line, allocated=False)
+        lines.append(_follow(line, found))
     lines += [
-        Line(item.sku, item.location, item.quantity, item.allow_oversell, held=item.quantity)
-        for _, item in sorted(wanted.values(), key=lambda found: found[0])
+        Line(
+            item.sku,
+            location,
+            item.quantity,
+            item.allow_oversell,
+            held=item.quantity,
+            allocated=item.allocated,
+            site=item.site,
+        )
+        for (_, location), (_, item) in sorted(wanted.items(), key=lambda found: found[1][0])
     ]
     if len(lines) > MAX_LINES:
         raise InvalidRequest(
@@ -264,6 +282,7 @@ def _follow(line: Line, wanted: tuple[int, CartLine] | None) -> Line:
             allow_oversell=item.allow_oversell,
             held=target,
             granted=line.taken + grown,
+            allocated=item.allocated,
         )
     return replace(
         line,
@@ -271,4 +290,5 @@ def _follow(line: Line, wanted: tuple[int, CartLine] | None) -> Line:
         allow_oversell=item.allow_oversell,
         held=target,
         released=line.released + line.held - target,
+        allocated=item.allocated,
     )

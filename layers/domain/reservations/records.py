@@ -51,6 +51,9 @@ class Line:
     consumed: int = 0
     offset: int = 0
     granted: int | None = None  # None: as placed, its quantity
+    # The service chose the location (issue 14): the caller named none, or only a site.
+    allocated: bool = False
+    site: str | None = None  # the site the caller named instead of a location
 
     def __post_init__(self) -> None:
         # One spelling of "as placed", so equal lines compare equal however they were made.
@@ -61,6 +64,15 @@ class Line:
     def taken(self) -> int:
         """All the line ever took from stock."""
         return self.quantity if self.granted is None else self.granted
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """What is kept of a ship-to address: enough to allocate, nothing that names a person."""
+
+    country: str
+    state: str | None = None
+    postal_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,11 @@ class Reservation:
     updated_at: int = 0
     # When DynamoDB TTL may delete the records (None: never, while the hold is confirmed).
     purge_at: int | None = None
+    # Where location-less lines were allocated for, kept for the cart update (issue 14).
+    ship_to: Destination | None = None
+    shipping_choice: str | None = None  # canonical JSON, as the client gave it
+    pickup_at: str | None = None
+    allow_split: bool = False
 
     @property
     def is_live(self) -> bool:
@@ -163,3 +180,28 @@ class Receipt:
     fingerprint: str  # of the whole message: a reused id with other content is refused
     applied: int = 0
     part: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A stock location as the location network knows it (docs/architecture.md,
+    "Locations and allocation"). ``registered`` is False for a location the service only saw
+    stock on: allocation never chooses it."""
+
+    location: str
+    registered: bool = True
+    country: str | None = None
+    name: str | None = None
+    site: str | None = None
+    priority: int = 0
+    active: bool = False
+    ships_to: tuple[str, ...] = ()  # countries, or ("*",) for everywhere
+    pickup: bool = False
+    updated_at: int = 0
+
+    @property
+    def allocatable(self) -> bool:
+        return self.registered and self.active
+
+    def ships_to_country(self, country: str) -> bool:
+        return "*" in self.ships_to or country in self.ships_to

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
-
-from ulid import ULID
 
 from . import lifecycle
 from .clock import Clock
-from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
+from .commands import CartChange, ReserveRequest
 from .config import Settings
-from .errors import (
-    Contention,
-    IdempotencyConflict,
-    InsufficientStock,
-    InvalidRequest,
-    NotFound,
-    OversellLimit,
-    PreconditionFailed,
-)
+from .errors import Contention, NotFound, PreconditionFailed
 from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
+from .locations import Locations
 from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
+from .reserving import ReserveResult, Reserving
 from .search import Search
-from .store import IdempotencyStore, ReservationExists, StockShort, Store
+from .store import IdempotencyStore, Store
 from .store.retry import RetryPolicy, with_retries
 from .store.stock import ANY_VERSION, VersionMismatch
 from .transitions import Plan, Transitions
@@ -35,12 +25,6 @@ from .transitions import Plan, Transitions
 __all__ = ["ANY_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
 Transition = Callable[[Reservation, int], Reservation]
-
-
-@dataclass(frozen=True, slots=True)
-class ReserveResult:
-    reservation: Reservation
-    created: bool  # False when an earlier identical request already created it
 
 
 class ReservationService:
@@ -58,6 +42,10 @@ class ReservationService:
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry, settings.max_oversell_per_record)
         self._expiry = Expiry(store, self._transitions, settings, clock)
+        self.locations = Locations(store, clock, settings.locations_cache_seconds, self._retry)
+        self._reserving = Reserving(
+            store, clock, settings, self._retry, self._transitions, self._expiry, self.locations
+        )
         self.search = Search(store, clock, settings.page_token_secret)
 
     def _now(self) -> int:
@@ -71,12 +59,7 @@ class ReservationService:
         return self._store.idempotency
 
     def _expires_in(self, requested: int | None) -> int:
-        expires_in = requested or self._settings.default_expires_in_seconds
-        if expires_in > self._settings.max_expires_in_seconds:
-            raise InvalidRequest(
-                "body.expiresInSeconds", f"must be at most {self._settings.max_expires_in_seconds}"
-            )
-        return expires_in
+        return self._reserving.expires_in(requested)
 
     # --- reserve -------------------------------------------------------------------------
 
@@ -86,79 +69,7 @@ class ReservationService:
         channel: str,
         remember: Remember[ReserveResult] | None = None,
     ) -> ReserveResult:
-        now = self._now()
-        expires_at = now + self._expires_in(request.expires_in_seconds)
-        # The record remembers which call created it, so a retry of this call that finds
-        # its own committed write (the first response was lost) still answers 201.
-        call_id = uuid.uuid4().hex
-        reservation = Reservation(
-            id=request.id or str(ULID()),
-            status=Status.ACTIVE,
-            channel=channel,
-            order_id=request.order_id,
-            lines=tuple(
-                Line(x.sku, x.location, x.quantity, x.allow_oversell, held=x.quantity)
-                for x in request.lines
-            ),
-            created_at=now,
-            updated_at=now,
-            expires_at=expires_at,
-            fingerprint=request.fingerprint(channel),
-            version=1,
-            request_token=call_id,
-            purge_at=self._retention.while_active(expires_at),
-        )
-
-        created = ReserveResult(reservation, created=True)
-        remembered = None if remember is None else remember.item(created, now)
-
-        def attempt(token: str) -> ReserveResult:
-            try:
-                self._store.reservations.create(
-                    reservation,
-                    token=token,
-                    oversell_limit=self._settings.max_oversell_per_record,
-                    remembered=remembered,
-                )
-            except ReservationExists as exists:
-                existing = exists.existing
-                if existing.fingerprint != reservation.fingerprint:
-                    raise IdempotencyConflict(reservation.id) from None
-                # The header alone answered the condition; the replay answers with the lines.
-                return ReserveResult(
-                    self.get(reservation.id), created=existing.request_token == call_id
-                )
-            if remember is not None:
-                remember.written = True
-            return created
-
-        try:
-            return with_retries(attempt, self._retry)
-        except StockShort as short:
-            # An expired hold must never block a sale: release the ones on the short lines
-            # that no sweep has reached yet, then try once more. Where nothing is reserved
-            # there is no hold to look for, and the refusal costs its one request.
-            if not short.held or not self._expiry.free_due_holds(short.held, now):
-                raise self._refusal(request.lines, short) from None
-        try:
-            return with_retries(attempt, self._retry)
-        except StockShort as short:
-            raise self._refusal(request.lines, short) from None
-
-    def _refusal(
-        self, lines: Sequence[ReserveLine | CartLine], short: StockShort
-    ) -> InsufficientStock:
-        """The 409 for the refused lines: OversellLimit when an allowOversell line is among
-        them (only the bound can refuse one), else InsufficientStock."""
-        index = {(line.sku, line.location): i for i, line in enumerate(lines)}
-        oversold = [
-            (index[(item.sku, item.location)], item)
-            for item in short.items
-            if lines[index[(item.sku, item.location)]].allow_oversell
-        ]
-        if not oversold:
-            return InsufficientStock(short.items)
-        return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
+        return self._reserving.reserve(request, channel, remember)
 
     def change_items(
         self,
@@ -167,32 +78,7 @@ class ReservationService:
         owner: str | None = None,
         remember: Remember[Reservation] | None = None,
     ) -> Reservation:
-        """The hold follows the whole cart, in one transaction conditioned on the version
-        read: all of it, or (409, the short lines) none of it."""
-        seconds = None
-        if change.expires_in_seconds is not None:
-            seconds = self._expires_in(change.expires_in_seconds)
-
-        def step(current: Reservation, now: int) -> Reservation:
-            return lifecycle.change_items(
-                current,
-                change.lines,
-                now,
-                self._retention,
-                expires_in=seconds,
-                order_id=change.order_id,
-            )
-
-        try:
-            return self._transition(reservation_id, step, owner, remember)
-        except StockShort as short:
-            # As for a reserve: a due hold in the way is expired, then one more try.
-            if not short.held or not self._expiry.free_due_holds(short.held, self._now()):
-                raise self._refusal(change.lines, short) from None
-        try:
-            return self._transition(reservation_id, step, owner, remember)
-        except StockShort as short:
-            raise self._refusal(change.lines, short) from None
+        return self._reserving.change_items(reservation_id, change, owner, remember)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -334,6 +220,7 @@ class ReservationService:
         stock = self._store.stock
         if expected_versions == ():
             raise PreconditionFailed(stock.get_level(sku, location))
+        self.locations.note_stock_at(location)  # GET /locations lists where stock is
         if remember is None:
             try:
                 return stock.set_on_hand(

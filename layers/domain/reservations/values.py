@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from .countries import COUNTRY_CODES
 
 MAX_QUANTITY = 1_000_000_000
 # Physical stock is bounded well inside the range every JSON client represents exactly (2**53).
@@ -23,6 +25,17 @@ Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=IDENTIFIER_MAX, pattern=IDENTIFIER_PATTERN)
 ]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
+
+
+def iso_country(code: str) -> str:
+    if code not in COUNTRY_CODES:
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. FR)")
+    return code
+
+
+CountryCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=2), AfterValidator(iso_country)
+]
 OnHand = Annotated[int, Field(strict=True, ge=0, le=MAX_ON_HAND)]
 
 

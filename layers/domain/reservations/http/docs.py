@@ -109,8 +109,6 @@ def _only_what_is_returned(document: dict[str, Any]) -> dict[str, Any]:
 
 
 IDEMPOTENT_METHODS = ("post", "put", "delete", "patch")
-# Reads with a body: no effect to remember, no key to claim.
-READS_WITH_A_BODY: frozenset[tuple[str, str]] = frozenset()
 SAFE_BY_ID = {("post", "/reservations")}
 
 
@@ -120,7 +118,8 @@ def _idempotent(document: dict[str, Any]) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/ErrorResponse"}
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
-            if method not in IDEMPOTENT_METHODS or (method, path) in READS_WITH_A_BODY:
+            read = (method.upper(), path) in access.READS_WITH_A_BODY
+            if method not in IDEMPOTENT_METHODS or read:
                 continue
             operation.setdefault("parameters", []).append(
                 {

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from ..errors import DomainError, InsufficientStock, OversellLimit, field_path
+from ..errors import DomainError, InsufficientStock, OversellLimit, ShortItem, field_path
 
 JSON = "application/json"
 
@@ -31,17 +31,7 @@ def error_response(
 def short_stock_extra(error: InsufficientStock) -> dict[str, Any]:
     """What a 409 for stock adds to the error body: every refused line in ``items``, and for
     OVERSELL_LIMIT, each allowOversell line among them in ``details``."""
-    extra: dict[str, Any] = {
-        "items": [
-            {
-                "sku": i.sku,
-                "location": i.location,
-                "requested": i.requested,
-                "available": i.available,
-            }
-            for i in error.items
-        ]
-    }
+    extra: dict[str, Any] = {"items": [_short_item(i) for i in error.items]}
     if isinstance(error, OversellLimit):
         extra["details"] = [
             {
@@ -53,6 +43,23 @@ def short_stock_extra(error: InsufficientStock) -> dict[str, Any]:
             for index, item in error.oversold
         ]
     return extra
+
+
+def _short_item(item: ShortItem) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "sku": item.sku,
+        "location": item.location,
+        "requested": item.requested,
+        "available": item.available,
+    }
+    # A line the service was to allocate: what it was for, and each eligible location.
+    if item.country is not None:
+        found["country"] = item.country
+    if item.site is not None:
+        found["site"] = item.site
+    if item.locations is not None:
+        found["locations"] = [{"location": loc, "available": q} for loc, q in item.locations]
+    return found
 
 
 def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

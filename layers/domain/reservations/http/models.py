@@ -8,18 +8,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ..commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from ..config import MAX_EXPIRES_IN_SECONDS, MAX_LINES
+from ..errors import InvalidRequest
 from ..values import Identifier, OnHand, Quantity, StrictModel
+from .checkout import ShippingChoice, ShippingChoiceResponse, ShipTo
+from .response import ResponseModel, absent_when_null
 
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_EXPIRES_IN_SECONDS)]
 
 
 class StockLine(Protocol):
     sku: str
-    location: str
+
+    @property
+    def location(self) -> str | None: ...
 
 
 Lines = TypeVar("Lines", bound=Sequence[StockLine])
@@ -27,8 +32,9 @@ Lines = TypeVar("Lines", bound=Sequence[StockLine])
 
 def one_line_per_stock_record(items: Lines) -> Lines:
     """A transaction cannot touch the same item twice, and merging silently would hide a
-    client bug: reject a repeated (sku, location) and name both lines."""
-    seen: dict[tuple[str, str], int] = {}
+    client bug: reject a repeated (sku, location) and name both lines. A line without a
+    location is allocated, possibly over several locations: it is its sku's only line."""
+    seen: dict[tuple[str, str | None], int] = {}
     for index, item in enumerate(items):
         key = (item.sku, item.location)
         if key in seen:
@@ -37,14 +43,48 @@ def one_line_per_stock_record(items: Lines) -> Lines:
                 f"of items[{seen[key]}]; send one line per (sku, location)"
             )
         seen[key] = index
+    first: dict[str, int] = {}
+    unlocated = {item.sku for item in items if item.location is None}
+    for index, item in enumerate(items):
+        if item.sku in unlocated and item.sku in first:
+            raise ValueError(
+                f"items[{index}] repeats sku {item.sku!r} of items[{first[item.sku]}]; a line "
+                "without a location must be the only line of its sku"
+            )
+        first.setdefault(item.sku, index)
     return items
 
 
 class ReservationItemRequest(StrictModel):
     sku: Identifier
-    location: Identifier
+    location: Identifier | None = Field(
+        default=None,
+        description="Where to hold; without it the service chooses (shipTo, pickupAt or site)",
+    )
+    site: Identifier | None = Field(
+        default=None, description="Instead of a location: any location of this site"
+    )
     quantity: Quantity
     allowOversell: Annotated[bool, Field(strict=True)] = False
+
+    def check(self, index: int, located_elsewhere: bool) -> None:
+        """Rules across fields, each a 400 naming its field. ``located_elsewhere``: the
+        request says where lines without a location go (shipTo or pickupAt)."""
+        where = f"body.items[{index}]"
+        if self.location is not None and self.site is not None:
+            raise InvalidRequest(f"{where}.site", "give location or site, not both")
+        if self.allowOversell and self.location is None:
+            raise InvalidRequest(
+                f"{where}.allowOversell", "needs a location: oversell is taken where named"
+            )
+        if self.location is None and self.site is None and not located_elsewhere:
+            raise InvalidRequest(f"{where}.location", "required without shipTo or pickupAt")
+
+    def to_line(self) -> ReserveLine:
+        return ReserveLine(self.sku, self.location, self.quantity, self.allowOversell, self.site)
+
+    def to_cart_line(self) -> CartLine:
+        return CartLine(self.sku, self.location, self.quantity, self.allowOversell, self.site)
 
 
 class CreateReservationRequest(StrictModel):
@@ -57,18 +97,44 @@ class CreateReservationRequest(StrictModel):
         default=None,
         description="Lifetime of the hold; the service applies a default and a maximum.",
     )
+    shipTo: ShipTo | None = Field(
+        default=None,
+        description=(
+            "Digital River's shipTo: lines without a location go to locations shipping to its "
+            "country. Only country, state and postal code are kept."
+        ),
+    )
+    shippingChoice: ShippingChoice | None = Field(
+        default=None, description="Digital River's shippingChoice, kept as given and echoed"
+    )
+    pickupAt: Identifier | None = Field(
+        default=None,
+        description="Click-and-collect: every line without a location at this pickup location",
+    )
+    allowSplit: Annotated[bool, Field(strict=True)] = Field(
+        default=False,
+        description="Lines without a location may ship from several locations",
+    )
 
     _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
 
     def to_command(self) -> ReserveRequest:
+        if self.shipTo is not None and self.pickupAt is not None:
+            raise InvalidRequest("body.pickupAt", "give shipTo or pickupAt, not both")
+        elsewhere = self.shipTo is not None or self.pickupAt is not None
+        for index, item in enumerate(self.items):
+            item.check(index, elsewhere)
         return ReserveRequest(
-            lines=tuple(
-                ReserveLine(item.sku, item.location, item.quantity, item.allowOversell)
-                for item in self.items
-            ),
+            lines=tuple(item.to_line() for item in self.items),
             id=self.id,
             order_id=self.orderId,
             expires_in_seconds=self.expiresInSeconds,
+            ship_to=None if self.shipTo is None else self.shipTo.destination(),
+            shipping_choice=None
+            if self.shippingChoice is None
+            else self.shippingChoice.canonical(),
+            pickup_at=self.pickupAt,
+            allow_split=self.allowSplit,
         )
 
 
@@ -78,7 +144,8 @@ class ChangeItemsRequest(StrictModel):
         max_length=MAX_LINES,
         description=(
             "The whole cart: each line's quantity is what the shopper buys on it now; a line "
-            "left out gives back what it holds"
+            "left out gives back what it holds. A line without a location stands for every "
+            "line of its sku and is allocated with the hold's own shipTo or pickupAt"
         ),
     )
     expiresInSeconds: ExpiresInSeconds | None = Field(
@@ -89,11 +156,11 @@ class ChangeItemsRequest(StrictModel):
     _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
 
     def to_command(self) -> CartChange:
+        # Where location-less lines go is the hold's: the service checks it has a place.
+        for index, item in enumerate(self.items):
+            item.check(index, located_elsewhere=True)
         return CartChange(
-            lines=tuple(
-                CartLine(item.sku, item.location, item.quantity, item.allowOversell)
-                for item in self.items
-            ),
+            lines=tuple(item.to_cart_line() for item in self.items),
             expires_in_seconds=self.expiresInSeconds,
             order_id=self.orderId,
         )
@@ -133,13 +200,23 @@ class SetOnHandRequest(StrictModel):
     onHand: OnHand
 
 
-class ResponseModel(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class AllocationItem(ResponseModel):
+    """The part of a split line held at one location: release or fulfil it by this
+    (sku, location)."""
+
+    location: str
+    quantity: int
+    held: int
+    released: int
+    consumed: int
+    offset: int
 
 
 class ReservationItem(ResponseModel):
     sku: str
-    location: str
+    location: str | None = Field(
+        description="Where the line is held; null when it was split (see allocations)"
+    )
     quantity: int = Field(
         description="Quantity the line asks for: as placed, or as the last cart update set it"
     )
@@ -152,6 +229,19 @@ class ReservationItem(ResponseModel):
     offset: int = Field(
         description="Of released and consumed, the quantity the ERP took over (offsets)"
     )
+    site: str | None = absent_when_null("The site the line named, if any")
+    allocated: bool | None = absent_when_null(
+        "True when the service chose the location (absent otherwise)"
+    )
+    allocations: list[AllocationItem] | None = absent_when_null(
+        "A line split over several locations: each part (absent otherwise)"
+    )
+
+
+class DestinationResponse(ResponseModel):
+    country: str
+    state: str | None = absent_when_null()
+    postalCode: str | None = absent_when_null()
 
 
 class ReservationResponse(ResponseModel):
@@ -167,6 +257,14 @@ class ReservationResponse(ResponseModel):
             "the hold can no longer expire (CONFIRMED, FULFILLED, CANCELLED)"
         )
     )
+    shipTo: DestinationResponse | None = absent_when_null(
+        "What was kept of the request's shipTo (absent without one)"
+    )
+    shippingChoice: ShippingChoiceResponse | None = absent_when_null(
+        "As the request gave it (absent without one)"
+    )
+    pickupAt: str | None = absent_when_null("As the request gave it")
+    allowSplit: bool | None = absent_when_null("Present when the request set it")
 
 
 class ReservationSummary(ResponseModel):
@@ -221,11 +319,25 @@ class InventoryResponse(ResponseModel):
     locations: list[StockLevelResponse]
 
 
+class LocationAvailable(ResponseModel):
+    location: str
+    available: int
+
+
 class ShortItemResponse(ResponseModel):
     sku: str
-    location: str
+    location: str | None = Field(
+        description="The short line's location; null for a line to allocate to a country or site"
+    )
     requested: int
-    available: int
+    available: int = Field(
+        description="At the location, or for a line to allocate: summed over eligible locations"
+    )
+    country: str | None = absent_when_null()
+    site: str | None = absent_when_null()
+    locations: list[LocationAvailable] | None = absent_when_null(
+        "For a line to allocate: what each eligible location has"
+    )
 
 
 class HealthResponse(ResponseModel):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from ..records import HeldLine, Inventory, Reservation, Status, StockLevel
+from ..records import HeldLine, Inventory, Line, Location, Reservation, Status, StockLevel
+from .checkout import ShippingChoiceResponse
+from .locations import AvailabilityResponse, LocationResponse, SkuAvailability
 from .models import (
+    AllocationItem,
+    DestinationResponse,
     HoldResponse,
     InventoryResponse,
+    LocationAvailable,
     ReservationItem,
     ReservationResponse,
     ReservationSummary,
@@ -22,26 +28,68 @@ def iso(epoch_seconds: int) -> str:
 
 def reservation_response(reservation: Reservation, status: Status) -> ReservationResponse:
     """``status`` is the status as of now: an ACTIVE hold past its expiry reads EXPIRED."""
+    ship_to = reservation.ship_to
+    choice = reservation.shipping_choice
     return ReservationResponse(
         id=reservation.id,
         status=status.value,
         channel=reservation.channel,
         orderId=reservation.order_id,
-        items=[
-            ReservationItem(
-                sku=line.sku,
+        items=[_item(group) for group in requested_lines(reservation.lines)],
+        createdAt=iso(reservation.created_at),
+        expiresAt=expires_at(status, reservation.expires_at),
+        shipTo=None
+        if ship_to is None
+        else DestinationResponse(
+            country=ship_to.country, state=ship_to.state, postalCode=ship_to.postal_code
+        ),
+        shippingChoice=None
+        if choice is None
+        else ShippingChoiceResponse.model_validate_json(choice),
+        pickupAt=reservation.pickup_at,
+        allowSplit=reservation.allow_split or None,
+    )
+
+
+def requested_lines(lines: Sequence[Line]) -> list[list[Line]]:
+    """The stored lines as the request asked for them: a line the service allocated may be
+    split over several locations, one stored line each, and is its sku's only line in the
+    request, so every stored line of its sku is a part of it; a named line is one."""
+    allocated = {line.sku for line in lines if line.allocated}
+    groups: dict[tuple[str, str | None], list[Line]] = {}
+    for line in lines:
+        key = (line.sku, None if line.sku in allocated else line.location)
+        groups.setdefault(key, []).append(line)
+    return list(groups.values())
+
+
+def _item(group: list[Line]) -> ReservationItem:
+    first = group[0]
+    split = len(group) > 1
+    return ReservationItem(
+        sku=first.sku,
+        location=None if split else first.location,
+        quantity=sum(line.quantity for line in group),
+        allowOversell=first.allow_oversell,
+        held=sum(line.held for line in group),
+        released=sum(line.released for line in group),
+        consumed=sum(line.consumed for line in group),
+        offset=sum(line.offset for line in group),
+        site=first.site,
+        allocated=True if any(line.allocated for line in group) else None,
+        allocations=[
+            AllocationItem(
                 location=line.location,
                 quantity=line.quantity,
-                allowOversell=line.allow_oversell,
                 held=line.held,
                 released=line.released,
                 consumed=line.consumed,
                 offset=line.offset,
             )
-            for line in reservation.lines
-        ],
-        createdAt=iso(reservation.created_at),
-        expiresAt=expires_at(status, reservation.expires_at),
+            for line in group
+        ]
+        if split
+        else None,
     )
 
 
@@ -98,4 +146,36 @@ def inventory_response(inventory: Inventory) -> InventoryResponse:
         reserved=inventory.reserved,
         available=inventory.available,
         locations=[stock_level_response(level) for level in inventory.locations],
+    )
+
+
+def location_response(location: Location) -> LocationResponse:
+    if not location.registered:
+        return LocationResponse(location=location.location, registered=False)
+    return LocationResponse(
+        location=location.location,
+        registered=True,
+        name=location.name,
+        country=location.country,
+        site=location.site,
+        priority=location.priority,
+        active=location.active,
+        shipsTo=list(location.ships_to),
+        pickup=location.pickup,
+        updatedAt=iso(location.updated_at) if location.updated_at else None,
+    )
+
+
+def availability_response(
+    found: Sequence[tuple[str, int, tuple[tuple[str, int], ...]]],
+) -> AvailabilityResponse:
+    return AvailabilityResponse(
+        items=[
+            SkuAvailability(
+                sku=sku,
+                available=available,
+                locations=[LocationAvailable(location=loc, available=q) for loc, q in per],
+            )
+            for sku, available, per in found
+        ]
     )

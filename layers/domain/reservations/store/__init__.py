@@ -2,7 +2,8 @@
 this package (table design and invariants: docs/architecture.md).
 
 ``Store`` gathers one object per aggregate over the one table: ``reservations`` (headers
-and hold lines), ``stock`` (stock records) and ``receipts`` (the ERP's receipt ledger).
+and hold lines), ``stock`` (stock records), ``receipts`` (the ERP's receipt ledger) and
+``locations`` (the location network).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..config import (
     IDEMPOTENCY_RETENTION_SECONDS,
 )
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
+from .locations import LocationStore
 from .pages import scan_all
 from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
@@ -53,6 +55,7 @@ class Store:
         self.stock = StockStore(client, table_name, self.receipts)
         self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
         self.search = HeaderSearch(client, table_name)
+        self.locations = LocationStore(client, table_name)
         self.purged_lines = PurgedLines(client, table_name, self.stock)
         self.idempotency = IdempotencyStore(
             client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
@@ -71,6 +74,7 @@ __all__ = [
     "KeyClaim",
     "KeyCompleted",
     "KeyInUse",
+    "LocationStore",
     "MessageInProgress",
     "RecordBeingPurged",
     "ReservationChanged",

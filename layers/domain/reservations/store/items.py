@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..records import HeldLine, Line, Receipt, Reservation, Status, StockLevel
+from ..records import (
+    Destination,
+    HeldLine,
+    Line,
+    Location,
+    Receipt,
+    Reservation,
+    Status,
+    StockLevel,
+)
 from .keys import (
     ENTITY,
     SK,
@@ -61,7 +70,35 @@ def header_item(reservation: Reservation) -> AttributeMap:
         item[TTL_ATTRIBUTE] = n(reservation.purge_at)
     if reservation.order_id is not None:
         item["orderId"] = s(reservation.order_id)
+    item.update(_destination_attributes(reservation))
     return item
+
+
+def _destination_attributes(reservation: Reservation) -> AttributeMap:
+    """Where location-less lines were allocated for; nothing for a hold that named every
+    location, so such headers stay as they were."""
+    found: AttributeMap = {}
+    if reservation.ship_to is not None:
+        kept = {
+            "country": reservation.ship_to.country,
+            "state": reservation.ship_to.state,
+            "postalCode": reservation.ship_to.postal_code,
+        }
+        found["shipTo"] = {"M": {k: s(v) for k, v in kept.items() if v is not None}}
+    if reservation.shipping_choice is not None:
+        found["shippingChoice"] = s(reservation.shipping_choice)
+    if reservation.pickup_at is not None:
+        found["pickupAt"] = s(reservation.pickup_at)
+    if reservation.allow_split:
+        found["allowSplit"] = {"BOOL": True}
+    return found
+
+
+def _destination_of(item: Mapping[str, Any]) -> Destination | None:
+    if "shipTo" not in item:
+        return None
+    kept = {k: v["S"] for k, v in item["shipTo"]["M"].items()}
+    return Destination(kept["country"], kept.get("state"), kept.get("postalCode"))
 
 
 def line_is_indexed(reservation: Reservation, line: Line) -> bool:
@@ -85,6 +122,11 @@ def line_state(reservation: Reservation, line: Line) -> tuple[AttributeMap, list
         "expiresAt": n(reservation.expires_at),
     }
     absent: list[str] = []
+    # A cart update may turn a named line into an allocated one and back.
+    if line.allocated:
+        present["allocated"] = {"BOOL": True}
+    else:
+        absent.append("allocated")
     if line_is_indexed(reservation, line):
         present["holdSku"] = s(line.sku)
         present["holdSort"] = s(hold_sort(line.location, reservation.id))
@@ -99,7 +141,7 @@ def line_state(reservation: Reservation, line: Line) -> tuple[AttributeMap, list
 
 def line_item(reservation: Reservation, line: Line) -> AttributeMap:
     present, _ = line_state(reservation, line)
-    return {
+    item = {
         **line_key(reservation.id, line.sku, line.location),
         ENTITY: s(Entity.HOLD_LINE),
         "reservationId": s(reservation.id),
@@ -109,6 +151,9 @@ def line_item(reservation: Reservation, line: Line) -> AttributeMap:
         "createdAt": n(reservation.created_at),
         **present,
     }
+    if line.site is not None:
+        item["site"] = s(line.site)
+    return item
 
 
 def line_from_item(item: Mapping[str, Any]) -> Line:
@@ -122,6 +167,8 @@ def line_from_item(item: Mapping[str, Any]) -> Line:
         consumed=_int(item, "consumed"),
         offset=_int(item, "offset"),
         granted=_int(item, "granted") if "granted" in item else None,
+        allocated=item.get("allocated", {}).get("BOOL", False),
+        site=item["site"]["S"] if "site" in item else None,
     )
 
 
@@ -140,6 +187,10 @@ def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -
         request_token=item.get("requestToken", {}).get("S", ""),
         updated_at=_int(item, "updatedAt", int(item["createdAt"]["N"])),
         purge_at=_int(item, TTL_ATTRIBUTE) if TTL_ATTRIBUTE in item else None,
+        ship_to=_destination_of(item),
+        shipping_choice=item["shippingChoice"]["S"] if "shippingChoice" in item else None,
+        pickup_at=item["pickupAt"]["S"] if "pickupAt" in item else None,
+        allow_split=item.get("allowSplit", {}).get("BOOL", False),
     )
 
 
@@ -194,6 +245,49 @@ def available_of(item: Mapping[str, Any] | None) -> int:
 
 def reserved_of(item: Mapping[str, Any] | None) -> int:
     return 0 if not item else _int(item, "reserved")
+
+
+# --- locations ----------------------------------------------------------------------------
+
+
+def location_registration(location: Location) -> tuple[AttributeMap, list[str]]:
+    """What a registration writes (by attribute name), and the optional attributes it
+    leaves out, which a PUT removes."""
+    present: AttributeMap = {
+        "location": s(location.location),
+        ENTITY: s(Entity.LOCATION),
+        "registered": {"BOOL": True},
+        "country": s(location.country or ""),
+        "priority": n(location.priority),
+        "active": {"BOOL": location.active},
+        "shipsTo": {"L": [s(code) for code in location.ships_to]},
+        "pickup": {"BOOL": location.pickup},
+        "updatedAt": n(location.updated_at),
+    }
+    absent = []
+    for name, value in (("name", location.name), ("site", location.site)):
+        if value is None:
+            absent.append(name)
+        else:
+            present[name] = s(value)
+    return present, absent
+
+
+def location_from_item(item: Mapping[str, Any]) -> Location:
+    """A registered location, or one only seen holding stock (``registered`` False)."""
+    if not item.get("registered", {}).get("BOOL", False):
+        return Location(location=item["location"]["S"], registered=False)
+    return Location(
+        location=item["location"]["S"],
+        country=item["country"]["S"],
+        name=item["name"]["S"] if "name" in item else None,
+        site=item["site"]["S"] if "site" in item else None,
+        priority=_int(item, "priority"),
+        active=item["active"]["BOOL"],
+        ships_to=tuple(code["S"] for code in item["shipsTo"]["L"]),
+        pickup=item.get("pickup", {}).get("BOOL", False),
+        updated_at=_int(item, "updatedAt"),
+    )
 
 
 # --- ERP receipts -------------------------------------------------------------------------

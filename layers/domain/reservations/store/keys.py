@@ -32,6 +32,8 @@ RECEIPT_SK = "MSG"
 RECEIPT_PART_PREFIX = "PART#"
 IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEM"
+# Every location item shares one partition: the network is read whole, one Query, and cached.
+LOCATIONS_PK = "LOCATIONS"
 
 
 class Entity(StrEnum):
@@ -43,6 +45,7 @@ class Entity(StrEnum):
     PURGED_LINE = "purged-line"
     ERP_RECEIPT = "erp-receipt"
     IDEMPOTENCY_KEY = "idempotency-key"
+    LOCATION = "location"
 
 
 def n(value: int) -> AttributeMap:
@@ -130,3 +133,11 @@ def idempotency_key(channel: str, key: str) -> AttributeMap:
     item holds a digest of it, so no client text ever shapes a table key."""
     digest = hashlib.sha256(key.encode()).hexdigest()
     return {PK: s(f"{IDEMPOTENCY_PREFIX}{channel}#{digest}"), SK: s(IDEMPOTENCY_SK)}
+
+
+def locations_pk() -> AttributeMap:
+    return s(LOCATIONS_PK)
+
+
+def location_key(location: str) -> AttributeMap:
+    return {PK: locations_pk(), SK: s(f"{LOCATION_PREFIX}{location}")}

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..errors import Contention
 from ..records import Inventory, Line, Receipt, StockLevel
 from .idempotency import raise_if_key_taken
 from .items import stock_level_from_item
@@ -56,6 +58,10 @@ _NEXT_VERSION = "version = if_not_exists(version, :zero) + :one"
 
 ANY_VERSION = -1  # If-Match: *, any record that exists
 Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem, DynamoDB's limit
+# Rounds for keys a BatchGetItem left unprocessed (throttling, or over 16 MB): each waits
+# twice as long as the one before, from 20 ms.
+UNPROCESSED_ROUNDS = 6
 
 
 def _version_condition(expected: Versions) -> tuple[str, dict[str, Any]]:
@@ -169,6 +175,32 @@ class StockStore:
             )
         ]
         return Inventory(sku=sku, locations=levels)
+
+    def get_levels(
+        self, records: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], StockLevel]:
+        """The stock records of these (sku, location)s that exist: one BatchGetItem per 100,
+        more only for keys DynamoDB leaves unprocessed (it says which, and they are asked
+        again after a pause)."""
+        wanted = list(dict.fromkeys(records))  # a batch refuses a key twice
+        found: dict[tuple[str, str], StockLevel] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [stock_key(sku, loc) for sku, loc in wanted[start : start + BATCH_GET_LIMIT]]
+            for round_ in range(UNPROCESSED_ROUNDS):
+                response = self._client.batch_get_item(
+                    RequestItems={self._name: {"Keys": keys, "ConsistentRead": consistent}}
+                )
+                for item in response.get("Responses", {}).get(self._name, []):
+                    level = stock_level_from_item(item)
+                    found[(level.sku, level.location)] = level
+                left = response.get("UnprocessedKeys", {}).get(self._name)
+                if not left:
+                    break
+                keys = list(left["Keys"])
+                time.sleep(0.02 * 2**round_)
+            else:
+                raise Contention("stock records could not be read in time; try again")
+        return found
 
     def get_level(self, sku: str, location: str) -> StockLevel | None:
         item = self._client.get_item(

@@ -1,0 +1,234 @@
+"""Taking stock for a hold: a reserve, and a cart update whose lines grow, both all or
+nothing under the reserve's guard (docs/architecture.md, "Why a transaction per reserve").
+
+A refusal first looks for expired holds in its way (docs/architecture.md, "Expiry").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ulid import ULID
+
+from . import lifecycle
+from .allocating import Allocating
+from .clock import Clock
+from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
+from .config import Settings
+from .errors import IdempotencyConflict, InsufficientStock, InvalidRequest, OversellLimit
+from .expiry import Expiry
+from .idempotency import Remember
+from .lifecycle import Retention
+from .locations import Locations
+from .records import Line, Reservation, Status
+from .store import ReservationExists, StockShort, Store
+from .store.retry import RetryPolicy, with_retries
+from .transitions import Plan, Transitions
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    reservation: Reservation
+    created: bool  # False when an earlier identical request already created it
+
+
+class Reserving:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        settings: Settings,
+        retry: RetryPolicy,
+        transitions: Transitions,
+        expiry: Expiry,
+        locations: Locations,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._retry = retry
+        self._retention = Retention.from_settings(settings)
+        self._transitions = transitions
+        self._expiry = expiry
+        self._locations = locations
+        self.allocating = Allocating(
+            self, store, locations, expiry, transitions, clock, self._retention
+        )
+
+    def _now(self) -> int:
+        return int(self._clock.now())
+
+    def expires_in(self, requested: int | None) -> int:
+        expires_in = requested or self._settings.default_expires_in_seconds
+        if expires_in > self._settings.max_expires_in_seconds:
+            raise InvalidRequest(
+                "body.expiresInSeconds", f"must be at most {self._settings.max_expires_in_seconds}"
+            )
+        return expires_in
+
+    def reserve(
+        self,
+        request: ReserveRequest,
+        channel: str,
+        remember: Remember[ReserveResult] | None = None,
+    ) -> ReserveResult:
+        if request.needs_allocation:
+            return self.allocating.reserve(request, channel, remember)
+        self.note_oversold_locations(request.lines)
+        now = self._now()
+        lines = tuple(
+            Line(
+                x.sku, x.location, x.quantity, x.allow_oversell, held=x.quantity, granted=x.quantity
+            )
+            for x in request.lines
+            if x.location is not None
+        )
+        reservation = self.draft(request, channel, lines, now, uuid.uuid4().hex)
+        try:
+            return self.write(reservation, remember, now)
+        except StockShort as short:
+            # An expired hold must never block a sale: release the ones on the short lines
+            # that no sweep has reached yet, then try once more. Where nothing is reserved
+            # there is no hold to look for, and the refusal costs its one request.
+            if not short.held or not self._expiry.free_due_holds(short.held, now):
+                raise self.refusal(request.lines, short) from None
+        try:
+            return self.write(reservation, remember, now)
+        except StockShort as short:
+            raise self.refusal(request.lines, short) from None
+
+    def note_oversold_locations(self, lines: Sequence[ReserveLine | CartLine]) -> None:
+        """An allowOversell line may create the stock record of a never-stocked location:
+        the location network must list it (as unregistered, if nobody registered it)."""
+        for line in lines:
+            if line.allow_oversell and line.location is not None:
+                self._locations.note_stock_at(line.location)
+
+    def draft(
+        self,
+        request: ReserveRequest,
+        channel: str,
+        lines: tuple[Line, ...],
+        now: int,
+        call_id: str,
+    ) -> Reservation:
+        """The hold a request makes, with these lines (as asked, or as allocated)."""
+        expires_at = now + self.expires_in(request.expires_in_seconds)
+        return Reservation(
+            id=request.id or str(ULID()),
+            status=Status.ACTIVE,
+            channel=channel,
+            order_id=request.order_id,
+            lines=lines,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            fingerprint=request.fingerprint(channel),
+            version=1,
+            # The record remembers which call created it, so a retry of this call that
+            # finds its own committed write (the first response was lost) still answers 201.
+            request_token=call_id,
+            purge_at=self._retention.while_active(expires_at),
+            ship_to=request.ship_to,
+            shipping_choice=request.shipping_choice,
+            pickup_at=request.pickup_at,
+            allow_split=request.allow_split,
+        )
+
+    def write(
+        self, reservation: Reservation, remember: Remember[ReserveResult] | None, now: int
+    ) -> ReserveResult:
+        """One reserve transaction (retried on conflicts). The id taken by an identical
+        request is its replay; by another request, IdempotencyConflict. StockShort when a
+        line lacks stock."""
+        created = ReserveResult(reservation, created=True)
+        remembered = None if remember is None else remember.item(created, now)
+
+        def attempt(token: str) -> ReserveResult:
+            try:
+                self._store.reservations.create(
+                    reservation,
+                    token=token,
+                    oversell_limit=self._settings.max_oversell_per_record,
+                    remembered=remembered,
+                )
+            except ReservationExists as exists:
+                return self.replay(reservation, exists.existing)
+            if remember is not None:
+                remember.written = True
+            return created
+
+        return with_retries(attempt, self._retry)
+
+    def replay(self, reservation: Reservation, existing: Reservation) -> ReserveResult:
+        """The answer to a request whose id is taken: the hold as it is, if the same
+        request made it (201 still, if this very call did); else IdempotencyConflict."""
+        if existing.fingerprint != reservation.fingerprint:
+            raise IdempotencyConflict(reservation.id)
+        # The header alone answered the condition; the replay answers with the lines.
+        return ReserveResult(
+            self._transitions.read(reservation.id),
+            created=existing.request_token == reservation.request_token,
+        )
+
+    def refusal(
+        self,
+        lines: Sequence[ReserveLine | CartLine | Line],
+        short: StockShort,
+        origin: Sequence[int] | None = None,
+    ) -> InsufficientStock:
+        """The 409 for the refused lines: OversellLimit when an allowOversell line is among
+        them (only the bound can refuse one), else InsufficientStock. ``origin`` gives each
+        line's index in the request, for lines derived from the request's."""
+        by_record = {
+            (line.sku, line.location): (i if origin is None else origin[i], line)
+            for i, line in enumerate(lines)
+        }
+        oversold = []
+        for item in short.items:
+            index, line = by_record[(item.sku, item.location)]
+            if line.allow_oversell:
+                oversold.append((index, item))
+        if not oversold:
+            return InsufficientStock(short.items)
+        return OversellLimit(short.items, oversold, self._settings.max_oversell_per_record)
+
+    def change_items(
+        self,
+        reservation_id: str,
+        change: CartChange,
+        owner: str | None = None,
+        remember: Remember[Reservation] | None = None,
+    ) -> Reservation:
+        """The hold follows the whole cart, in one transaction conditioned on the version
+        read: all of it, or (409, the short lines) none of it."""
+        seconds = None
+        if change.expires_in_seconds is not None:
+            seconds = self.expires_in(change.expires_in_seconds)
+        if change.needs_allocation:
+            return self.allocating.change_items(reservation_id, change, owner, remember, seconds)
+        self.note_oversold_locations(change.lines)
+
+        def plan(current: Reservation, now: int) -> Plan[Reservation]:
+            after = lifecycle.change_items(
+                current,
+                change.lines,
+                now,
+                self._retention,
+                expires_in=seconds,
+                order_id=change.order_id,
+            )
+            return Plan(after, after)
+
+        try:
+            return self._transitions.apply(reservation_id, plan, owner, remember)
+        except StockShort as short:
+            # As for a reserve: a due hold in the way is expired, then one more try.
+            if not short.held or not self._expiry.free_due_holds(short.held, self._now()):
+                raise self.refusal(change.lines, short) from None
+        try:
+            return self._transitions.apply(reservation_id, plan, owner, remember)
+        except StockShort as short:
+            raise self.refusal(change.lines, short) from None
