@@ -382,7 +382,7 @@ def run(stack: Stack, options: Options) -> Section:
     if printed:
         notes.append(
             f"The workers printed {printed} line(s) to stdout (Powertools EMF metrics; "
-            f"kept in `{WORKER_STDOUT.relative_to(ROOT)}`)."
+            f"kept in `{_shown(WORKER_STDOUT)}`)."
         )
     return _section(options, templates[0], paths, runs, notes)
 
@@ -511,3 +511,8 @@ def _cpu_table(paths: tuple[LoadPath, ...], totals: dict[str, Measured]) -> Tabl
         caption="CPU time per granted reserve, by process (from /proc; all of them share "
         "the machine's cores):",
     )
+
+
+def _shown(path: Path) -> str:
+    """The path from the repository root, or whole where RESERVATIONS_CACHE moved it out."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
