@@ -22,36 +22,38 @@ far above what a run can take, so every reserve is granted (checked at the end).
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import json
-import os
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import boto3
 
-from local.engines import CACHE
-from local.template import ROOT
-from reservations.bootstrap import CLIENT_CONFIG, build_service
-from reservations.config import Settings
-from reservations.http.models import CreateReservationRequest
+from reservations.bootstrap import CLIENT_CONFIG
 from reservations.records import Location
 from reservations.store import Store
 
 from . import cpu
-from .capture import Replay, capture
+from .capture import Replay
 from .load import Client, LoadResult, run_load
 from .options import Options
 from .report import Section, Table, Target, fmt_ms, fmt_rate
+from .reserve_requests import (
+    LINES_PER_RESERVATION,
+    LOCATION,
+    TEMPLATE_ID,
+    WAREHOUSES,
+    ApiReserve,
+    capture_transaction,
+    describe_transaction,
+    skus,
+    unlocated_body,
+    unlocated_skus,
+)
 from .stack import REGION, Stack, client
+from .worker_log import WORKER_STDOUT, count_lines, shown, stdout_to
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -61,109 +63,13 @@ NAME = "throughput"
 TITLE = "Reserve throughput: raw TransactWriteItems vs POST /reservations"
 TARGET_RATIO = 0.5
 TARGET_UNLOCATED_RATIO = 0.8
-LOCATION = "WH1"
-WAREHOUSES = ("WH-FR-1", "WH-FR-2", "WH-FR-3")
-LINES_PER_RESERVATION = 2
 ON_HAND = 1_000_000_000
 # A reservation id that appears nowhere else in the captured transaction.
-TEMPLATE_ID = "BENCHTEMPLATE0RESERVATION0ID"
 WARM_UP_SECONDS = 4.0
 MAX_OPERATIONS_PER_THREAD = 100_000
-HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-WORKER_STDOUT = CACHE / "bench-api-workers.log"
 API_START_TIMEOUT_SECONDS = 180.0
 WARM_UP_ENGINE_TRANSACTIONS = 1_500
 WARM_UP_MAX_SECONDS = 45.0
-
-
-def skus(thread: int) -> list[str]:
-    return [f"BENCH-T{thread:02d}-{line}" for line in range(LINES_PER_RESERVATION)]
-
-
-def unlocated_skus(thread: int) -> list[str]:
-    return [f"BENCH-U{thread:02d}-{line}" for line in range(LINES_PER_RESERVATION)]
-
-
-def request_body(thread: int, reservation_id: str) -> dict[str, Any]:
-    return {
-        "id": reservation_id,
-        "items": [{"sku": sku, "location": LOCATION, "quantity": 1} for sku in skus(thread)],
-    }
-
-
-def unlocated_body(thread: int, reservation_id: str) -> dict[str, Any]:
-    """The same cart, its locations left to the service: one warehouse serves it whole."""
-    return {
-        "id": reservation_id,
-        "items": [{"sku": sku, "quantity": 1} for sku in unlocated_skus(thread)],
-        "shipTo": {"address": {"country": "FR"}},
-    }
-
-
-# --- the raw transaction ------------------------------------------------------------------
-
-
-def capture_transaction(endpoint: str, table_name: str, thread: int) -> dict[str, Any]:
-    """The TransactWriteItems parameters the service sends for this thread's request."""
-    request = CreateReservationRequest.model_validate(
-        request_body(thread, TEMPLATE_ID)
-    ).to_command()
-    return capture(
-        endpoint,
-        lambda dynamodb: build_service(Settings(table_name=table_name), dynamodb).reserve(
-            request, "default"
-        ),
-    )
-
-
-def describe_transaction(params: dict[str, Any]) -> str:
-    kinds: dict[str, int] = {}
-    for item in params["TransactItems"]:
-        for kind in item:
-            kinds[kind] = kinds.get(kind, 0) + 1
-    parts = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    return f"{len(params['TransactItems'])} items ({parts})"
-
-
-# --- the API over HTTP --------------------------------------------------------------------
-
-
-class ApiReserve:
-    """``POST /reservations`` on one keep-alive connection; anything but 201 is an error."""
-
-    def __init__(
-        self,
-        url: str,
-        thread: int,
-        body: Callable[[int, str], dict[str, Any]] = request_body,
-    ) -> None:
-        split = urlsplit(url)
-        self._connection = http.client.HTTPConnection(
-            split.hostname or "127.0.0.1", split.port, timeout=30
-        )
-        self._thread = thread
-        self._body = body
-        # The local authorizer wants a token, as API Gateway does; verifying it is part of
-        # what an API request costs here.
-        from local.auth import issue_token
-
-        token = issue_token("bench", ["reservations/write"], ttl_seconds=6 * 3600)
-        self._headers = {**HEADERS, "Authorization": f"Bearer {token}"}
-
-    def __call__(self) -> None:
-        body = json.dumps(self._body(self._thread, uuid.uuid4().hex)).encode()
-        try:
-            self._connection.request("POST", "/reservations", body=body, headers=self._headers)
-            response = self._connection.getresponse()
-            payload = response.read()
-        except (http.client.HTTPException, OSError):
-            self._connection.close()  # reopened by the next request
-            raise
-        if response.status != 201:
-            raise RuntimeError(f"HTTP {response.status}: {payload[:200]!r}")
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -207,34 +113,6 @@ class LoadPath:
         return Measured(load, cpu.sample(stack.pid) - before)
 
 
-@contextlib.contextmanager
-def _stdout_to(path: Path) -> Iterator[None]:
-    """Point file descriptor 1 at ``path`` meanwhile: child processes started now keep it.
-
-    The handler prints what Lambda would send to CloudWatch (EMF metrics) to stdout;
-    the API's workers write that to a log rather than into the benchmark's tables.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with path.open("wb") as log:
-            os.dup2(log.fileno(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as log:
-            return sum(1 for _ in log)
-    except OSError:
-        return 0
-
-
 def _start_warming(api: Any, warm: Callable[[], Measured]) -> list[Measured]:
     """Start the API (its workers, with stdout to a log) while ``warm`` runs, repeatedly.
 
@@ -253,7 +131,7 @@ def _start_warming(api: Any, warm: Callable[[], Measured]) -> list[Measured]:
 
     warmed: list[Measured] = []
     started = time.monotonic()
-    with _stdout_to(WORKER_STDOUT):
+    with stdout_to(WORKER_STDOUT):
         starting = threading.Thread(target=start, name="local-api-start", daemon=True)
         starting.start()
         while time.monotonic() - started < WARM_UP_MAX_SECONDS and (
@@ -378,11 +256,11 @@ def run(stack: Stack, options: Options) -> Section:
         "without a location: "
         + _stock_check(endpoint, table_name, options.threads, granted_unlocated, unlocated_skus),
     ]
-    printed = _count_lines(WORKER_STDOUT)
+    printed = count_lines(WORKER_STDOUT)
     if printed:
         notes.append(
             f"The workers printed {printed} line(s) to stdout (Powertools EMF metrics; "
-            f"kept in `{_shown(WORKER_STDOUT)}`)."
+            f"kept in `{shown(WORKER_STDOUT)}`)."
         )
     return _section(options, templates[0], paths, runs, notes)
 
@@ -511,8 +389,3 @@ def _cpu_table(paths: tuple[LoadPath, ...], totals: dict[str, Measured]) -> Tabl
         caption="CPU time per granted reserve, by process (from /proc; all of them share "
         "the machine's cores):",
     )
-
-
-def _shown(path: Path) -> str:
-    """The path from the repository root, or whole where RESERVATIONS_CACHE moved it out."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
