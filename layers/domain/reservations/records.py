@@ -14,6 +14,22 @@ class Status(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class Change(StrEnum):
+    """What the last step of a hold's life was: the header records it with each version, so
+    a reader of the table's stream can name a change without seeing the request
+    (docs/architecture.md, "Lifecycle events")."""
+
+    CREATED = "created"
+    CONFIRMED = "confirmed"
+    EXTENDED = "extended"
+    CHANGED = "changed"  # a cart update
+    RELEASED = "released"
+    FULFILLED = "fulfilled"
+    OFFSET = "offset"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
 # Statuses whose lines still hold stock.
 LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
 
@@ -75,6 +91,7 @@ class Reservation:
     updated_at: int = 0
     # When DynamoDB TTL may delete the records (None: never, while the hold is confirmed).
     purge_at: int | None = None
+    change: Change = Change.CREATED  # the step that wrote this version
 
     @property
     def is_live(self) -> bool:
@@ -124,6 +141,8 @@ class StockLevel:
     # Counts changes of physical stock (onHand), not of holds: compare-and-set of a stock
     # write (If-Match) is not disturbed by reserves placed meanwhile.
     version: int = 0
+    # stock.low is announced when available falls below it (None: never).
+    low_stock_threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ulid import ULID
 
 from . import lifecycle
 from .clock import Clock
-from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
+from .commands import CartChange, CartLine, ReserveLine, ReserveRequest, SetThreshold
 from .config import Settings
 from .errors import (
     Contention,
@@ -328,16 +328,23 @@ class ReservationService:
         on_hand: int,
         expected_version: int | None = None,
         remember: Remember[StockLevel] | None = None,
+        threshold: SetThreshold | None = None,
     ) -> StockLevel:
         """Absolute physical stock; holds are kept. ``expected_version`` makes it a
-        compare-and-set (PreconditionFailed with the record as it is, when it moved)."""
+        compare-and-set (PreconditionFailed with the record as it is, when it moved).
+        ``threshold`` sets or clears the record's low-stock threshold; None keeps it."""
         stock = self._store.stock
         if expected_version == NO_VERSION:
             raise PreconditionFailed(stock.get_level(sku, location))
         if remember is None:
             try:
                 return stock.set_on_hand(
-                    sku, location, on_hand, self._now(), expected_version=expected_version
+                    sku,
+                    location,
+                    on_hand,
+                    self._now(),
+                    expected_version=expected_version,
+                    threshold=threshold,
                 )
             except VersionMismatch as moved:
                 raise PreconditionFailed(moved.current) from None
@@ -351,8 +358,10 @@ class ReservationService:
                 raise PreconditionFailed(before)
             now = self._now()
             reserved = 0 if before is None else before.reserved
-            after = StockLevel(
-                sku, location, on_hand, reserved, on_hand - reserved, now, version=found + 1
+            kept = None if before is None else before.low_stock_threshold
+            after = StockLevel(sku, location, on_hand, reserved, on_hand - reserved, now, found + 1)
+            after = replace(
+                after, low_stock_threshold=kept if threshold is None else threshold.value
             )
             remembered = remember.item(after, now)
 
@@ -362,7 +371,7 @@ class ReservationService:
                 after: StockLevel = after,
                 remembered: dict[str, Any] = remembered,
             ) -> None:
-                stock.set_on_hand_with(before, after, remembered, token=token)
+                stock.set_on_hand_with(before, after, remembered, token=token, threshold=threshold)
 
             try:
                 with_retries(write, self._retry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..records import HeldLine, Line, Receipt, Reservation, Status, StockLevel
+from ..records import Change, HeldLine, Line, Receipt, Reservation, Status, StockLevel
 from .keys import (
     ENTITY,
     SK,
@@ -56,6 +56,7 @@ def header_item(reservation: Reservation) -> AttributeMap:
         "fingerprint": s(reservation.fingerprint),
         "requestToken": s(reservation.request_token),
         "version": n(reservation.version),
+        "lastChange": s(reservation.change),
     }
     if reservation.purge_at is not None:
         item[TTL_ATTRIBUTE] = n(reservation.purge_at)
@@ -140,7 +141,17 @@ def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -
         request_token=item.get("requestToken", {}).get("S", ""),
         updated_at=_int(item, "updatedAt", int(item["createdAt"]["N"])),
         purge_at=_int(item, TTL_ATTRIBUTE) if TTL_ATTRIBUTE in item else None,
+        change=change_of(item),
     )
+
+
+def change_of(header: Mapping[str, Any]) -> Change:
+    """The step that wrote a header's version (headers written before it was recorded
+    were written by a create or an unknown step: CREATED at version 1, else CHANGED)."""
+    raw = header.get("lastChange", {}).get("S")
+    if raw in Change.__members__.values():
+        return Change(raw)
+    return Change.CREATED if _int(header, "version", 1) <= 1 else Change.CHANGED
 
 
 def line_count(header: Mapping[str, Any], default: int) -> int:
@@ -174,6 +185,8 @@ def purged_line_item(key: AttributeMap, line: Line, now: int, keep_until: int) -
 
 # --- stock --------------------------------------------------------------------------------
 
+LOW_STOCK = "lowStockThreshold"
+
 
 def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
     return StockLevel(
@@ -184,6 +197,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         available=int(item["available"]["N"]),
         updated_at=_int(item, "updatedAt"),
         version=_int(item, "version"),
+        low_stock_threshold=_int(item, LOW_STOCK) if LOW_STOCK in item else None,
     )
 
 
