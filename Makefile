@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
-export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)/functions/erp:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)/functions/erp:$(CURDIR)/functions/events:$(CURDIR)
 
 ENGINE ?= moto
 PORT ?= 3000
@@ -14,7 +14,7 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -109,7 +109,7 @@ build-DomainLayer: lambda-python
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -prune -exec rm -rf {} +
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)/python"
 
-build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: lambda-python
+build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction: lambda-python
 	cp *.py "$(ARTIFACTS_DIR)/"
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 

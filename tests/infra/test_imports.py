@@ -111,7 +111,9 @@ NO_HTTP = [
     FUNCTIONS / "sweeper" / "sweeper_function.py",
     FUNCTIONS / "stream" / "stream_function.py",
     FUNCTIONS / "erp" / "erp_function.py",
+    FUNCTIONS / "events" / "events_function.py",
     *sorted((LAYER / "reservations").glob("erp*.py")),
+    *sorted((LAYER / "reservations" / "events").glob("*.py")),
     LAYER / "reservations" / "dead_letters.py",
 ]
 

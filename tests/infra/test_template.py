@@ -30,6 +30,8 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
             for a in ("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem")
         },
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/OrderIndex"),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/ChannelIndex"),
     },
     "SweeperFunction": {
         ("dynamodb:Query", TABLE_ARN),
@@ -44,6 +46,15 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetShardIterator", STREAM_ARN),
         ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
         ("sqs:SendMessage", "StreamFailuresQueue.Arn"),
+    },
+    "EventsFunction": {
+        ("dynamodb:Query", TABLE_ARN),
+        ("dynamodb:DescribeStream", STREAM_ARN),
+        ("dynamodb:GetRecords", STREAM_ARN),
+        ("dynamodb:GetShardIterator", STREAM_ARN),
+        ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
+        ("events:PutEvents", "EventBus.Arn"),
+        ("sqs:SendMessage", "EventsFailuresQueue.Arn"),
     },
     "ErpFunction": {
         *{(f"dynamodb:{a}", TABLE_ARN) for a in ("GetItem", "Query", "PutItem", "UpdateItem")},
@@ -223,7 +234,7 @@ def test_layer_and_functions_are_built_by_the_makefile_for_the_runtime() -> None
         for name, resource in resources().items()
         if resource["Type"] in ("AWS::Serverless::LayerVersion", "AWS::Serverless::Function")
     }
-    assert len(built) == 5, sorted(built)
+    assert len(built) == 6, sorted(built)
     makefile = (ROOT / "Makefile").read_text()
     targets = {
         target
@@ -349,11 +360,64 @@ def test_queue_and_stream_functions_have_their_own_event_source_mappings() -> No
         m["Properties"]["FunctionName"]: m
         for m in of_type("AWS::Lambda::EventSourceMapping").values()
     }
-    assert set(mapped) == {"StreamFunction", "ErpFunction"}
+    assert set(mapped) == {"StreamFunction", "ErpFunction", "EventsFunction"}
     for function, mapping in mapped.items():
         # Lambda checks the role's grants when it creates the mapping.
         assert mapping["DependsOn"] == f"{function}Role"
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+# --- lifecycle events -----------------------------------------------------------------------
+
+
+def test_the_stream_carries_both_images_to_the_events_function_with_a_failure_queue() -> None:
+    table = resources()[TABLE]["Properties"]
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    [mapping] = [
+        m["Properties"]
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == "EventsFunction"
+    ]
+    assert mapping["EventSourceArn"] == STREAM_ARN
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == "EventsFailuresQueue.Arn"
+    env = function_env(functions()["EventsFunction"])
+    assert env["EVENT_BUS_NAME"] == "EventBus"
+
+
+def test_every_detail_type_has_its_schema_registered_as_in_events_schemas() -> None:
+    from reservations.events.derive import DETAIL_TYPES
+
+    registered = {
+        r["Properties"]["Description"]: json.loads(r["Properties"]["Content"])
+        for r in of_type("AWS::EventSchemas::Schema").values()
+    }
+    files = {f"events/schemas/{kind}.json": kind for kind in DETAIL_TYPES}
+    assert set(registered) == set(files)
+    for path, kind in files.items():
+        assert registered[path] == json.loads((ROOT / path).read_text()), path
+        assert registered[path]["properties"]["detail-type"] == {"enum": [kind]}
+    for schema in of_type("AWS::EventSchemas::Schema").values():
+        assert schema["Properties"]["Type"] == "JSONSchemaDraft4"
+        assert schema["Properties"]["RegistryName"] == "EventSchemaRegistry.RegistryName"
+
+
+def test_the_erp_subscribes_a_queue_to_the_ends_and_confirmations_of_holds() -> None:
+    rule = resources()["ErpEventsRule"]["Properties"]
+    assert rule["EventBusName"] == "EventBus"
+    assert rule["EventPattern"] == {
+        "source": ["reservations"],
+        "detail-type": [
+            "reservation.confirmed",
+            "reservation.fulfilled",
+            "reservation.cancelled",
+            "reservation.expired",
+        ],
+    }
+    [target] = rule["Targets"]
+    assert target["Arn"] == "ErpEventsQueue.Arn"
+    assert target["DeadLetterConfig"]["Arn"] == "ErpEventsDeadLetterQueue.Arn"
 
 
 # --- the ERP queue --------------------------------------------------------------------------

@@ -32,6 +32,8 @@ RECEIPT_SK = "MSG"
 RECEIPT_PART_PREFIX = "PART#"
 IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEM"
+DEAD_LETTER_PREFIX = "DLQ#"
+DEAD_LETTER_SK = "DLQ"
 
 
 class Entity(StrEnum):
@@ -43,6 +45,7 @@ class Entity(StrEnum):
     PURGED_LINE = "purged-line"
     ERP_RECEIPT = "erp-receipt"
     IDEMPOTENCY_KEY = "idempotency-key"
+    DEAD_LETTER = "dead-letter"  # an ERP message sent to the DLQ, told as an event
 
 
 def n(value: int) -> AttributeMap:
@@ -130,3 +133,9 @@ def idempotency_key(channel: str, key: str) -> AttributeMap:
     item holds a digest of it, so no client text ever shapes a table key."""
     digest = hashlib.sha256(key.encode()).hexdigest()
     return {PK: s(f"{IDEMPOTENCY_PREFIX}{channel}#{digest}"), SK: s(IDEMPOTENCY_SK)}
+
+
+def dead_letter_key(message_id: str) -> AttributeMap:
+    """SQS message ids are UUIDs; a digest keeps any other text out of the key all the same."""
+    digest = hashlib.sha256(message_id.encode()).hexdigest()
+    return {PK: s(f"{DEAD_LETTER_PREFIX}{digest}"), SK: s(DEAD_LETTER_SK)}
