@@ -14,12 +14,13 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token test unit lint format typecheck sam-validate sam-build bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
 	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
+	@echo "make events   follow the local event bus (after the export line make run prints)"
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
@@ -55,6 +56,10 @@ run: install
 
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
+
+# Follows the local bus (the export line make run prints), one line per event.
+events: install
+	$(BIN)/python -m local.follow_events
 
 erp-send: install
 	$(BIN)/python -m local.erp_send --endpoint '$(ENDPOINT)' --queue '$(QUEUE)' --body '$(BODY)' $(if $(GROUP),--group '$(GROUP)')

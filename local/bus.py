@@ -9,6 +9,8 @@ and ``make events`` read to print events as they pass, and tests to see what was
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,11 +117,10 @@ class Tap:
 def line(event: dict[str, Any]) -> str:
     """One event as ``make run`` and ``make events`` print it."""
     detail = event.get("detail") or {}
-    subject = detail.get("reservationId") or (
-        f"{detail['sku']}@{detail['location']}"
-        if "sku" in detail and "location" in detail
-        else detail.get("messageId", "")
-    )
+    if "onHand" in detail:
+        subject = f"{detail['sku']}@{detail['location']}"
+    else:
+        subject = detail.get("reservationId") or detail.get("messageId", "")
     facts = {
         key: detail[key]
         for key in ("status", "version", "onHand", "reserved", "available", "reason")
@@ -127,3 +128,31 @@ def line(event: dict[str, Any]) -> str:
     }
     shown = " ".join(f"{key}={value}" for key, value in facts.items())
     return f"{event.get('time', '')} {event.get('detail-type')} {subject} {shown}".rstrip()
+
+
+class Printer:
+    """Prints every event of the bus as it passes (``make run``, ``make events``)."""
+
+    def __init__(self, tap: Tap, out: Any = None) -> None:
+        self.tap = tap
+        self._out = out or sys.stdout
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="events", daemon=True)
+
+    def start(self) -> Printer:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                for event in self.tap.events(wait_seconds=1):
+                    print(f"event {line(event)}", file=self._out, flush=True)
+            except Exception as error:  # the engine went away: say so, keep trying
+                print(f"events: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+                self._stopping.wait(1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self.tap.close()

@@ -27,17 +27,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
-from reservations.bootstrap import dynamodb_client, sqs_client
+import botocore.session
+
+from reservations.bootstrap import dynamodb_client, events_client, sqs_client
 from reservations.store import Store
 
 from .background import BackgroundFunction
+from .bus import LocalBus, Printer, Tap, ensure_bus
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
 from .queue_consumer import QueueConsumer
 from .queues import ErpQueues, ensure_queues
 from .schedule import ScheduledFunction
 from .server import LocalApi
+from .streams import StreamSource, stream_mappings
 from .table import ensure_table
 
 DEFAULT_TABLE = "reservations"
@@ -71,7 +76,10 @@ DEFAULT_SWEEP_INTERVAL = 5.0
 
 
 def background_functions(
-    sweep_interval: float, quiet: bool, queues: ErpQueues | None = None
+    sweep_interval: float,
+    quiet: bool,
+    queues: ErpQueues | None = None,
+    stream: tuple[Any, str, LocalBus] | None = None,
 ) -> list[BackgroundFunction]:
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
     in AWS; a few seconds here, so an abandoned hold frees its stock while you watch), and
@@ -92,6 +100,12 @@ def background_functions(
                 quiet=quiet,
             )
         )
+    if stream is not None:
+        # Each mapping of the template on the table's stream reads it on its own, as in AWS:
+        # the TTL backstop and the events function onto the local bus.
+        streams, arn, bus = stream
+        env = {"EVENT_BUS_NAME": bus.name}
+        functions += [StreamSource(m, streams, arn, env) for m in stream_mappings()]
     return functions
 
 
@@ -201,6 +215,7 @@ def banner(
     sweep_interval: float,
     queues: ErpQueues,
     sqs_endpoint: str,
+    bus: LocalBus,
 ) -> str:
     table_state = (
         "created and seeded with the demo catalogue" if seeded else "already existed, left as is"
@@ -220,6 +235,9 @@ def banner(
             f"  ERP DLQ    {queues.dead_letter_url}",
             f"             (visibility timeout {queues.visibility_timeout}s, dead-lettered "
             f"after {queues.max_receive_count} receives)",
+            f"  events     bus {bus.name} on {sqs_endpoint}, from the table's stream; each",
+            "             event is printed here as it passes (`make events` follows them too)",
+            f"  console    {api.url}/console (a development sign-in: an operator's token)",
             "",
             "Catalogue:",
             *catalogue,
@@ -238,6 +256,7 @@ def banner(
             f"  export {endpoint_variable}={endpoint} TABLE_NAME={table_name}",
             f"  export AWS_ENDPOINT_URL_SQS={sqs_endpoint} "
             f"ERP_DEAD_LETTER_QUEUE_URL={queues.dead_letter_url}",
+            f"  export AWS_ENDPOINT_URL_EVENTBRIDGE={sqs_endpoint} EVENT_BUS_NAME={bus.name}",
             "  make invoke FN=api EVENT=events/get_inventory.json",
             "  make invoke FN=erp EVENT=events/erp_stock_set.json",
             "",
@@ -309,6 +328,13 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             stack.callback(sqs_engine.stop)
         sqs_endpoint = os.environ["AWS_ENDPOINT_URL_SQS"] = sqs_engine.endpoint
     queues = ensure_queues(sqs_client(), prefix=table_name)
+    # moto server serves EventBridge too: the bus lives beside the queues.
+    os.environ.setdefault("AWS_ENDPOINT_URL_EVENTBRIDGE", sqs_endpoint)
+    bus = ensure_bus(events_client(), sqs_client(), prefix=table_name)
+    streams = botocore.session.get_session().create_client(
+        "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
+    )
+    stream_arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
 
     api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
     print(f"starting {args.workers} workers ...", flush=True)
@@ -320,9 +346,14 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             f"try another port: make run PORT={args.port + 1}"
         ) from None
     stack.callback(api.stop)
-    for function in background_functions(args.sweep_interval, args.quiet, queues):
+    for function in background_functions(
+        args.sweep_interval, args.quiet, queues, (streams, stream_arn, bus)
+    ):
         function.start()
         stack.callback(function.stop)
+    if not args.quiet:
+        printer = Printer(Tap(events_client(), sqs_client(), bus.name)).start()
+        stack.callback(printer.stop)
 
     print(
         banner(
@@ -336,6 +367,7 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             sweep_interval=args.sweep_interval,
             queues=queues,
             sqs_endpoint=sqs_endpoint,
+            bus=bus,
         ),
         flush=True,
     )
