@@ -14,7 +14,7 @@ EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token test unit lint format typecheck sam-validate sam-build bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token test unit lint format typecheck sam-validate sam-build console-screenshots bench clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -85,6 +85,10 @@ unit: install
 test: install engines sam-tools lint typecheck
 	$(BIN)/pytest -q
 
+# The console's screenshots in docs/console.md, taken by its browser test.
+console-screenshots: install engines
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/pytest tests/browser -q
+
 sam-validate: sam-tools
 	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	env -u PYTHONPATH $(SAM_VENV)/bin/cfn-lint template.yaml
@@ -116,6 +120,7 @@ build-DomainLayer: lambda-python
 
 build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction: lambda-python
 	cp *.py "$(ARTIFACTS_DIR)/"
+	if [ -d console ]; then cp -R console "$(ARTIFACTS_DIR)/"; fi  # the operator console's files
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 
 bench: engines sam-tools

@@ -34,6 +34,7 @@ import botocore.session
 from reservations.bootstrap import dynamodb_client, events_client, sqs_client
 from reservations.store import Store
 
+from .auth import console_token
 from .background import BackgroundFunction
 from .bus import LocalBus, Printer, Tap, ensure_bus
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
@@ -73,6 +74,8 @@ DEMO_SKUS = tuple(dict.fromkeys(stock.sku for stock in DEMO_CATALOGUE))
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
+# The console's development sign-in: served by the local stack itself, never deployed.
+CONSOLE_SIGN_IN = ("POST", "/_local/console-token")
 
 
 def background_functions(
@@ -336,7 +339,13 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     )
     stream_arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
 
-    api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
+    api = LocalApi(
+        port=args.port,
+        workers=args.workers,
+        quiet=args.quiet,
+        env={"ERP_QUEUE_URL": queues.url, "ERP_DEAD_LETTER_QUEUE_URL": queues.dead_letter_url},
+        local_routes={CONSOLE_SIGN_IN: console_token},
+    )
     print(f"starting {args.workers} workers ...", flush=True)
     try:
         api.start()

@@ -22,10 +22,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import console_routes
 import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
+import operations_routes
 import reservation_routes
 import route_dependencies
 import search_routes
@@ -39,7 +41,15 @@ metrics = Metrics()
 # Reads publish no metric; that is expected, not worth a warning on every request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (reservation_routes, search_routes, inventory_routes, docs_routes, error_handlers):
+for module in (
+    reservation_routes,
+    search_routes,
+    inventory_routes,
+    operations_routes,
+    console_routes,
+    docs_routes,
+    error_handlers,
+):
     app.include_router(module.router)
 app.use(middlewares=[idempotency_keys.middleware])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ import route_dependencies
 from local.apigw import LambdaContext, proxy_event
 from reservations import access
 from reservations.config import Settings
+from tests.conftest import sqs_client_for
 from tests.support.api_client import ADMIN, ApiResponse, HandlerClient, Identity
+from tests.support.operations import wire_operations
 
 STOREFRONT = Identity("storefront")
 CALL_CENTRE = Identity("callcentre")
@@ -137,6 +140,7 @@ def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any
 
 ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations"): ("/reservations", HOLD),
+    ("GET", "/reservations"): ("/reservations", None),
     ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
@@ -160,7 +164,27 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         "/inventory/SKU-A/locations/WH1",
         {"onHand": 1},
     ),
+    ("GET", "/operations/drift"): ("/operations/drift", None),
+    ("GET", "/operations/dead-letters"): ("/operations/dead-letters", None),
+    # The message id is the dead letter's, set by the fixture below.
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (
+        "/operations/dead-letters/{message_id}/redrive",
+        None,
+    ),
 }
+REDRIVE = ("POST", "/operations/dead-letters/{message_id}/redrive")
+
+
+@pytest.fixture(autouse=True)
+def dead_letter(
+    engine_client: Any, engine_table: str, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The operator routes on this test's table, with one message in the ERP DLQ."""
+    for wired in wire_operations(engine_client, engine_table, sqs_client_for(moto_server.endpoint)):
+        message_id = wired.dead_letter({"type": "nope"}, "unknown message type 'nope'")
+        path = f"/operations/dead-letters/{message_id}/redrive"
+        monkeypatch.setitem(ROUTE_EXAMPLES, REDRIVE, (path, None))
+        yield
 
 
 def test_every_protected_route_has_an_example_here() -> None:

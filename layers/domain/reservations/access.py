@@ -47,9 +47,20 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/inventory/{sku}/locations/{location}"): (INVENTORY_WRITE,),
+    ("GET", "/operations/drift"): (RESERVATIONS_ADMIN,),
+    ("GET", "/operations/dead-letters"): (RESERVATIONS_ADMIN,),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (RESERVATIONS_ADMIN,),
 }
-# No token: the API documents (served only where API_DOCS_ENABLED is true).
-PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger")})
+# No token: the API documents (served only where API_DOCS_ENABLED is true) and the operator
+# console's static files (which sign the operator in, then call the routes above).
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/openapi.json"),
+        ("GET", "/swagger"),
+        ("GET", "/console"),
+        ("GET", "/console/{asset}"),
+    }
+)
 
 # Name of the OAuth 2.0 scheme in the OpenAPI document.
 SECURITY_SCHEME = "oauth2"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .erp import ErpService
     from .events.relay import EventRelay
+    from .operations import Operations
     from .store.notices import DeadLetterNotices
 
 # Retries of throttling and 5xx happen in botocore; conflicts are retried by the service.
@@ -109,4 +110,20 @@ def build_notices(settings: Settings | None = None, client: Any = None) -> DeadL
     settings = settings or Settings.from_env()
     return DeadLetterNotices(
         client or dynamodb_client(), settings.table_name, DEAD_LETTER_RETENTION_SECONDS
+    )
+
+
+def build_operations(settings: Settings | None = None) -> Operations:
+    """The operator routes' service: the ERP queues from the environment (none configured:
+    the dead-letter routes answer 404)."""
+    from .operations import Operations
+
+    settings = settings or Settings.from_env()
+    dead_letters = os.environ.get("ERP_DEAD_LETTER_QUEUE_URL", "")
+    return Operations(
+        build_store(settings),
+        sqs_client() if dead_letters else None,
+        os.environ.get("ERP_QUEUE_URL", ""),
+        dead_letters,
+        drift_max_items=int(os.environ.get("DRIFT_MAX_ITEMS") or 50_000),
     )
