@@ -139,6 +139,7 @@ SAMPLES = (
     ),
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
+    Sample("search_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample(
         "extend_reservation",
         "POST",
