@@ -100,11 +100,11 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ),
     ("GET", "/openapi.json"): Expected(PUBLIC, "/openapi.json", None, 200),
     ("GET", "/swagger"): Expected(PUBLIC, "/swagger", None, 200),
-    ("GET", "/operations/drift"): Expected(ADMIN, "/operations/drift", None, 200),
-    # No ERP queues behind this stack: the dead-letter routes answer 404.
-    ("GET", "/operations/dead-letters"): Expected(ADMIN, "/operations/dead-letters", None, 404),
+    # Operators only: a sales channel has none of their scopes.
+    ("GET", "/operations/drift"): Expected(ADMIN, "/operations/drift", None, 403),
+    ("GET", "/operations/dead-letters"): Expected(ADMIN, "/operations/dead-letters", None, 403),
     ("POST", "/operations/dead-letters/{message_id}/redrive"): Expected(
-        ADMIN, "/operations/dead-letters/m-1/redrive", None, 404
+        ADMIN, "/operations/dead-letters/m-1/redrive", None, 403
     ),
     ("GET", "/console"): Expected(PUBLIC, "/console", None, 200),
     ("GET", "/console/{asset}"): Expected(PUBLIC, "/console/app.js", None, 200),
