@@ -12,9 +12,11 @@ PORT ?= 3000
 FN ?= api
 EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
+# xdist workers for make test: each is a pytest session with its own engines (CI has 2 cores).
+TEST_WORKERS ?= 2
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token test unit lint format typecheck sam-validate sam-build console-screenshots bench clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build console-screenshots bench mutation clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -23,14 +25,21 @@ help:
 	@echo "make events   follow the local event bus (after the export line make run prints)"
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
+	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
+	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
+	@echo "make mutation [MODULES=...] [KEEP=1] [WORKERS=2]: mutation scores in docs/testing.md"
 
+# Progress goes to stderr: `make -s invoke ... | jq` must see the handler's result alone,
+# even on the run that installs.
 $(BIN)/python:
+	@echo "creating $(VENV) ..." >&2
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) --upgrade pip
+	$(PIP) --upgrade pip >&2
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[dev]"
+	@echo "installing the project's dependencies into $(VENV) (a minute or so the first time) ..." >&2
+	$(PIP) -e ".[dev]" >&2
 	touch $@
 
 install: $(VENV)/.installed
@@ -45,6 +54,7 @@ engines: install system-deps
 # Its own venv: aws-sam-cli pins many packages. PYTHONPATH is dropped for every SAM command,
 # so neither pip nor SAM sees the project's sources.
 $(SAM_VENV)/.installed:
+	@echo "installing the SAM CLI and cfn-lint into $(SAM_VENV) (once, a minute or two) ..." >&2
 	$(PYTHON) -m venv $(SAM_VENV)
 	env -u PYTHONPATH $(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli>=1.120" "cfn-lint>=1.10"
 	touch $@
@@ -54,6 +64,7 @@ sam-tools: $(SAM_VENV)/.installed
 run: install
 	$(BIN)/python -m local.run --engine $(ENGINE) --port $(PORT)
 
+# The handler's result alone goes to stdout: `make -s invoke ... | jq`.
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
 
@@ -67,6 +78,16 @@ erp-send: install
 # Signed with the local development key (.cache/local-auth/, created on first use).
 token: install
 	@$(BIN)/python -m local.auth --channel "$(CHANNEL)" --scopes "$(SCOPES)"
+
+# 0 clean; the check exits 1 on drift and 2 when it could not check (make says "Error 1/2").
+drift: install
+	@$(BIN)/python -m local.drift $(if $(AWS),--aws)
+
+events-gen: install
+	@$(BIN)/python -m local.make_events
+
+events-check: install
+	@$(BIN)/python -m local.make_events --check
 
 lint: install
 	$(BIN)/ruff check .
@@ -83,7 +104,7 @@ unit: install
 	$(BIN)/pytest tests/unit -q
 
 test: install engines sam-tools lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # The console's screenshots in docs/console.md, taken by its browser test.
 console-screenshots: install engines
@@ -126,5 +147,12 @@ build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction b
 bench: engines sam-tools
 	$(BIN)/python -m bench
 
+# mutmut over the domain layer against the fast tiers (tests/mutation, docs/testing.md).
+# CPU-heavy and slow, so not part of `make test`. MODULES as named in the table (default:
+# the target modules; `all`: every one); KEEP=1 reuses the last run's test map and results.
+WORKERS ?= 2
+mutation: install
+	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) --workers $(WORKERS) $(MODULES)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation

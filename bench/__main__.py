@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from local.table import ROOT
+from local.template import ROOT
 
 from . import cold_start, dynamodb_calls, erp, expiry, throughput
 from .options import DEFAULT_WORKERS, Options

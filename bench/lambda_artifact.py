@@ -14,7 +14,7 @@ from importlib import metadata
 
 from local.engines import CACHE
 from local.sam import SAM, Build, build_command, run_tool
-from local.table import ROOT
+from local.template import ROOT
 
 BUILD_DIR = CACHE / "bench-build"
 WITHOUT_BYTECODE_DIR = CACHE / "bench-build-without-bytecode"

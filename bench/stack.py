@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 from local.engines import DYNAMODB_LOCAL_PACKAGE, DynamoDBLocal, dynamodb_local_jar
-from local.table import ensure_table
+from local.template import ensure_table
 from reservations.bootstrap import dynamodb_client
 from reservations.store import Store
 

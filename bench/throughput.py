@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from local.engines import CACHE
-from local.table import ROOT
+from local.template import ROOT
 from reservations.bootstrap import CLIENT_CONFIG, build_service
 from reservations.config import Settings
 from reservations.http.models import CreateReservationRequest

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from reservations.http.errors import gateway_error
 
-from .table import resources
+from .template import resources
 
 STAGE = "local"
 
@@ -69,11 +69,13 @@ def match(method: str, path: str) -> Match | None:
     """
     if path.endswith("/") and path != "/":
         path = path[:-1]
-    for route in routes():
-        found = route.pattern.match(path)
-        if found and route.method in (method.upper(), "ANY"):
-            parameters = {name: unquote(value) for name, value in found.groupdict().items()}
-            return Match(route.resource, parameters or None)
+    # A method's own route wins over the path's ANY route, as in API Gateway.
+    for wanted in (method.upper(), "ANY"):
+        for route in routes():
+            found = route.pattern.match(path)
+            if found and route.method == wanted:
+                parameters = {name: unquote(value) for name, value in found.groupdict().items()}
+                return Match(route.resource, parameters or None)
     return None
 
 

@@ -10,7 +10,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from .table import ROOT
+from .template import ROOT
 
 AXE_PACKAGE = "axe-core@4.10.3"
 # Always this worktree's own cache: the shared engine cache may be read-only.

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .table import resources
+from .template import resources
 
 BUS_RESOURCE = "EventBus"
 EVERYTHING = {"source": ["reservations"]}

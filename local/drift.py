@@ -1,7 +1,10 @@
-"""`python -m local.drift [--table NAME]`: the drift check against any endpoint.
+"""``make drift``: the drift check (docs/architecture.md, Invariants) on a table.
 
-Uses the standard AWS environment (AWS_ENDPOINT_URL_DYNAMODB for a local engine,
-credentials and region for AWS). Exit code 1 when any difference is found.
+    make drift                            # the table of `make run`, at the endpoint it printed
+    make drift AWS=1 TABLE_NAME=<table>   # a deployed table, with your AWS credentials
+
+Exit code 0 when the table is clean, 1 when it drifted (every difference listed), 2 when it
+could not be checked (no endpoint, nothing listening, no such table), with one line saying why.
 """
 
 from __future__ import annotations
@@ -9,16 +12,54 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from reservations.bootstrap import dynamodb_client
 from reservations.drift import check_table
 
+from .invoke import apply_defaults, local_aws_defaults, local_endpoint
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+NO_ENDPOINT = (
+    "no endpoint to check: paste the `export AWS_ENDPOINT_URL=...` line `make run` printed, "
+    "or give AWS=1 for a deployed table"
+)
+
+
+def _why(error: Exception, table: str, where: str) -> str:
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return f"no table {table} at {where}"
+    return f"cannot check {table} at {where}: {error}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.drift", description=__doc__)
     parser.add_argument("--table", default=os.environ.get("TABLE_NAME", "reservations"))
-    args = parser.parse_args()
-    report = check_table(dynamodb_client(), args.table)
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="a deployed table: no endpoint, your own credentials and region",
+    )
+    args = parser.parse_args(argv)
+    if args.aws:
+        where = "AWS"
+    else:
+        endpoint = local_endpoint()
+        if endpoint is None:
+            print(f"drift: {NO_ENDPOINT}", file=sys.stderr)
+            return 2
+        where = endpoint
+        # As `make run` and `make invoke` do: DynamoDB Local keeps a set of tables per access
+        # key and region, so only the same placeholders find the stack's table.
+        apply_defaults(local_aws_defaults())
+    try:
+        report = check_table(dynamodb_client(), args.table)
+    except (BotoCoreError, ClientError) as error:
+        print(f"drift: {' '.join(_why(error, args.table, where).split())}", file=sys.stderr)
+        return 2
     print(
         f"{len(report.levels)} stock records, {sum(report.held.values())} units held by live lines"
     )

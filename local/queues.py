@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .table import template
+from .template import template
 
 QUEUE_RESOURCE = "ErpQueue"
 DEAD_LETTER_RESOURCE = "ErpDeadLetterQueue"

@@ -36,6 +36,7 @@ from .proxy_response import (
     response_body,
     response_headers,
 )
+from .request_log import CLIENT_LEFT, request_line, reservation_of
 from .workers import HandlerError, InvocationTimeout, PoolStopped, WorkerDied, WorkerPool
 
 HOST = "127.0.0.1"
@@ -59,6 +60,14 @@ class _Server(ThreadingHTTPServer):
         self.connections_changed = threading.Condition()
         super().__init__(address, _RequestHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a closed tab, a curl cut short) is one line, not a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            if not self.api.quiet:
+                sys.stderr.write(f"{client_address[0]}:{client_address[1]} {CLIENT_LEFT}\n")
+            return
+        super().handle_error(request, client_address)
+
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients and benchmarks expect
@@ -67,6 +76,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; without TCP_NODELAY the second one can wait
     # for the client's delayed ACK (~40 ms) on a keep-alive connection.
     disable_nagle_algorithm = True
+    client_left = False  # the client hung up before its answer was written
+
+    def parse_request(self) -> bool:
+        self.client_left = False  # a keep-alive connection carries many requests
+        return super().parse_request()
 
     def version_string(self) -> str:
         return self.server_version
@@ -120,9 +134,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _proxy(self) -> None:
         started = time.perf_counter()
         status: int | str = "-"
+        result: Any = None
+        body: bytes | None = None
         try:
             try:
                 body = read_body(self.headers, self.rfile, self.api.max_body_bytes)
+            except ConnectionError:
+                body = None
             except BodyTooLarge:
                 status = self._refuse_too_large(read_rest=True)
                 return
@@ -131,7 +149,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 drain(self.connection)
                 return
             if body is None:  # the client went away mid-body
-                self.close_connection = True
+                self.close_connection = self.client_left = True
                 return
             try:
                 event = proxy_event(
@@ -157,12 +175,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return
             status = self._send(result, request_id=event["requestContext"]["requestId"])
         finally:
-            self._log_line(status, started)
+            self._log_line(status, started, body, result)
 
-    def _log_line(self, status: int | str, started: float) -> None:
+    def _log_line(
+        self, status: int | str, started: float, body: bytes | None = None, result: Any = None
+    ) -> None:
         if not self.api.quiet:
             elapsed = (time.perf_counter() - started) * 1000
-            sys.stderr.write(f"{self.command} {self.path} {status} {elapsed:.1f}ms\n")
+            reservation = reservation_of(self.command, self.path, body, result)
+            line = request_line(
+                self.command, self.path, status, elapsed, reservation, client_left=self.client_left
+            )
+            sys.stderr.write(f"{line}\n")
 
     def _refuse_too_large(self, *, read_rest: bool) -> int:
         # Same status and error body the function gives for its own (smaller) limit, so a
@@ -199,7 +223,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             self.wfile.flush()
         except OSError:
-            self.close_connection = True  # the client left; nothing to tell it
+            self.close_connection = self.client_left = True  # nothing to tell it
         return status
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .background import BackgroundFunction
 from .invoke import find_function
-from .table import TABLE_RESOURCE, resources
+from .template import TABLE_RESOURCE, resources
 
 STREAM_ARN = f"{TABLE_RESOURCE}.StreamArn"
 

@@ -27,7 +27,7 @@ import botocore.session  # noqa: E402
 
 from local.engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer  # noqa: E402
 from local.server import LocalApi  # noqa: E402
-from local.table import ensure_table  # noqa: E402
+from local.template import ensure_table  # noqa: E402
 from reservations.bootstrap import CLIENT_CONFIG  # noqa: E402
 from reservations.clock import ManualClock  # noqa: E402
 from reservations.config import Settings  # noqa: E402

@@ -33,7 +33,7 @@ import route_dependencies
 import search_routes
 from reservations import access
 from reservations.http import request_guard
-from reservations.http.errors import gateway_error
+from reservations.http.errors import gateway_error, proxy_error
 
 ANONYMOUS = "-"
 logger = Logger()
@@ -73,8 +73,15 @@ def authorize(event: Mapping[str, Any], found: access.Caller | None) -> dict[str
     """
     method = str(event.get("httpMethod", ""))
     resource = str(event.get("resource", ""))
+    allowed = access.methods_of(resource)
+    path = str(event.get("path", ""))
+    if allowed and method.upper() not in allowed:
+        # An ANY route: a path the API has, a method it does not take there. No route runs.
+        if access.route_of_path(access.ANY_METHOD, path) == resource:
+            return method_not_allowed(method, path, allowed)
+        return gateway_error(403, access.FORBIDDEN)
     # The scopes were checked for `resource`; the resolver runs what `path` says.
-    if access.route_of_path(method, str(event.get("path", ""))) != resource:
+    if access.route_of_path(method, path) != resource:
         return gateway_error(403, access.FORBIDDEN)
     if access.is_public(method, resource):
         return None
@@ -83,6 +90,14 @@ def authorize(event: Mapping[str, Any], found: access.Caller | None) -> dict[str
     if not access.admits(found.scopes, method, resource):
         return gateway_error(403, access.FORBIDDEN)
     return None
+
+
+def method_not_allowed(method: str, path: str, allowed: list[str]) -> dict[str, Any]:
+    answer = proxy_error(
+        405, "METHOD_NOT_ALLOWED", f"{path} takes {', '.join(allowed)}, not {method}", "method"
+    )
+    answer["headers"]["Allow"] = ", ".join(allowed)
+    return answer
 
 
 @logger.inject_lambda_context(

@@ -1,5 +1,6 @@
-"""The API documents: no token, and only where API_DOCS_ENABLED is true (template
-parameter EnableApiDocs: off in deployed stages unless turned on)."""
+"""Routes that need no token: the health check, and the API documents (only where
+API_DOCS_ENABLED is true; template parameter EnableApiDocs: off in deployed stages unless
+turned on)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from error_handlers import unknown_route
+from openapi_responses import documented
 from reservations.http import docs
+from reservations.http.models import HealthResponse
 from route_dependencies import CurrentSettings
 
 router = Router()
@@ -38,3 +41,18 @@ def swagger_ui(settings: CurrentSettings) -> Response[Any]:
     if router.current_event.get_query_string_value("format") == "json":
         return openapi_document(settings)
     return Response(status_code=200, content_type="text/html", body=docs.swagger_html(_app()))
+
+
+@router.get(
+    "/health",
+    operation_id="getHealth",
+    summary="Is the API up",
+    description=(
+        "No token: for load balancers and smoke tests. It answers from the function alone "
+        "(no table read), with the deployed version."
+    ),
+    tags=["Operations"],
+    responses={200: documented("The function answers", HealthResponse)},
+)
+def health(settings: CurrentSettings) -> HealthResponse:
+    return HealthResponse(status="ok", version=settings.service_version)

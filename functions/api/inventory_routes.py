@@ -20,7 +20,7 @@ from reservations.http.models import (
     StockLevelResponse,
 )
 from reservations.records import StockLevel
-from reservations.service import ANY_VERSION, NO_VERSION
+from reservations.service import ANY_VERSION
 from reservations.store import StoredResponse
 from route_dependencies import Caller, Service
 
@@ -119,7 +119,7 @@ def set_on_hand(
     def render(level: StockLevel) -> StoredResponse:
         return answer(200, presenters.stock_level_response(level), ("ETag", etag(level)))
 
-    expected = expected_version(router.current_event.headers)
+    expected = expected_versions(router.current_event.headers)
     # Absent keeps the record's threshold; null removes it.
     threshold = (
         SetThreshold(request.lowStockThreshold)
@@ -132,16 +132,18 @@ def set_on_hand(
     return keys.respond(level, render)
 
 
-def expected_version(headers: Mapping[str, str]) -> int | None:
-    """The version If-Match names: None without the header; ``*`` is any existing record.
-    A weak tag never matches (RFC 9110: If-Match compares strongly)."""
+def expected_versions(headers: Mapping[str, str]) -> tuple[int, ...] | None:
+    """The versions If-Match names: None without the header; ``*`` is any existing record;
+    none that this record can have (a weak tag never matches: RFC 9110 compares If-Match
+    strongly) is an empty tuple."""
     raw = next((v for k, v in headers.items() if k.lower() == "if-match"), None)
     if raw is None:
         return None
     tags = [tag.strip() for tag in raw.split(",")]
     if "*" in tags:
-        return ANY_VERSION
-    for tag in tags:
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-            return int(tag[1:-1])
-    return NO_VERSION
+        return (ANY_VERSION,)
+    return tuple(
+        int(tag[1:-1])
+        for tag in tags
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
+    )

@@ -52,7 +52,7 @@ def list_reservations(
     orderId: Annotated[str | None, Query(max_length=64, pattern=IDENTIFIER_PATTERN)] = None,
     status: StatusQuery = None,
     createdAfter: Since = None,
-    channel: Annotated[str | None, Query(max_length=128)] = None,
+    channel: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     nextToken: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ReservationListResponse:

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reservations.bootstrap import build_service
 from reservations.records import Status
+from reservations.store import SettlementRefused
 from reservations.store.items import line_from_item
 from reservations.store.keys import Entity, entity_of
 
@@ -45,7 +46,18 @@ def settle(record: DynamoDBRecord) -> None:
     reservation_id = old["reservationId"]["S"]
     status = Status(old["status"]["S"])
     created_at = int(old.get("createdAt", {}).get("N", "0"))
-    if service.settle_purged_line(reservation_id, line, status, created_at):
+    try:
+        settled = service.settle_purged_line(reservation_id, line, status, created_at)
+    except SettlementRefused as refused:
+        # Not a TTL deletion the table can account for (a forged or mistaken event): it
+        # changes nothing, and retrying it would not either.
+        metrics.add_metric(name="SettlementsRefused", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "refused a settlement the stock record cannot account for",
+            extra={"reason": refused.reason, "keys": raw.get("dynamodb", {}).get("Keys")},
+        )
+        return
+    if settled:
         metrics.add_metric(name="PurgedHoldsSettled", unit=MetricUnit.Count, value=1)
         logger.warning(
             "TTL deleted a hold line that still held stock; released it",

@@ -88,6 +88,7 @@ def test_allow_oversell_needs_the_oversell_scope(api: HandlerClient) -> None:
     # Without allowOversell the same channel reserves as before.
     assert reserve(api, STOREFRONT, line("POSTER", 1)).status == 201
     assert reserve(api, CALL_CENTRE, line("POSTER-B", 5, oversell=True)).status == 201
+    assert (level(api, "POSTER"), level(api, "POSTER-B")) == ((3, 1, 2), (0, 5, -5))
 
 
 def test_a_huge_oversell_is_refused_and_blocks_no_one(api: HandlerClient) -> None:

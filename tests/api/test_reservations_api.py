@@ -440,6 +440,7 @@ class TestDocuments:
         }
         assert {key: op["operationId"] for key, op in operations.items()} == {
             ("POST", "/reservations"): "createReservation",
+            ("GET", "/reservations"): "listReservations",
             ("GET", "/reservations/{reservation_id}"): "getReservation",
             ("DELETE", "/reservations/{reservation_id}"): "cancelReservation",
             ("POST", "/reservations/{reservation_id}/confirm"): "confirmReservation",
@@ -451,9 +452,10 @@ class TestDocuments:
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
             ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",
             ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
+            ("GET", "/health"): "getHealth",
         }
         for key, operation in operations.items():
-            assert operation["tags"] in (["Reservations"], ["Inventory"]), key
+            assert operation["tags"] in (["Reservations"], ["Inventory"], ["Operations"]), key
             assert operation["summary"] and operation["description"], key
             assert operation["summary"].split()[0] not in ("GET", "POST", "PUT", "DELETE"), key
 
@@ -469,6 +471,24 @@ class TestDocuments:
         assert too_long.status == 400
         assert too_long.json["details"][0]["field"] == "body.expiresInSeconds"
 
+    def test_every_mutation_documents_its_idempotency_key(self, api: HandlerClient) -> None:
+        paths = api.get("/openapi.json").json["paths"]
+        mutations = [
+            (path, method, operation)
+            for path, item in paths.items()
+            for method, operation in item.items()
+            if method in ("post", "put", "delete")
+        ]
+        assert len(mutations) >= 8
+        for path, method, operation in mutations:
+            headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+            assert "Idempotency-Key" in headers, (method, path)
+            assert {"409", "422"} <= set(operation["responses"]), (method, path)
+            unsafe = "Without an Idempotency-Key a repeat applies again."
+            assert (unsafe in operation["description"]) == (
+                (method, path) != ("post", "/reservations")
+            ), (method, path)
+
     def test_locally_swagger_offers_a_bearer_field_for_make_token(self, api: HandlerClient) -> None:
         document = api.get("/openapi.json").json
         bearer = document["components"]["securitySchemes"]["localBearer"]
@@ -476,3 +496,31 @@ class TestDocuments:
         assert "make token" in document["info"]["description"]
         create = document["paths"]["/reservations"]["post"]
         assert {"localBearer": []} in create["security"]
+
+
+class TestOtherMethodsAndHealth:
+    @pytest.mark.parametrize(
+        ("method", "path", "allow"),
+        [
+            ("PATCH", "/reservations", "GET, POST"),
+            ("PUT", "/reservations/r1", "DELETE, GET"),
+            ("GET", "/reservations/r1/confirm", "POST"),
+            ("DELETE", "/inventory/SKU-1/locations/WH1", "GET, PUT"),
+            ("POST", "/health", "GET"),
+        ],
+    )
+    def test_an_unsupported_method_on_a_path_is_405_with_allow(
+        self, api: HandlerClient, method: str, path: str, allow: str
+    ) -> None:
+        response = api.as_(None).request(method, path)  # no token: it runs no route
+        assert response.status == 405, response.text
+        assert response.headers["Allow"] == allow
+        assert response.json["error"] == "METHOD_NOT_ALLOWED"
+
+    def test_an_unknown_path_is_still_refused(self, api: HandlerClient) -> None:
+        assert api.request("PATCH", "/nowhere").status in (403, 404)
+
+    def test_health_needs_no_token_and_names_the_version(self, api: HandlerClient) -> None:
+        response = api.as_(None).get("/health")
+        assert response.status == 200
+        assert response.json == {"status": "ok", "version": "unversioned"}

@@ -66,6 +66,7 @@ EXPECTED: dict[tuple[str, str], Expected] = {
         {"items": [{"sku": "SKU-B", "location": "WH1", "quantity": 1}]},
         201,
     ),
+    ("GET", "/reservations"): Expected(READ, "/reservations?status=ACTIVE", None, 200),
     ("GET", "/reservations/{reservation_id}"): Expected(READ, f"/reservations/{HOLD}", None, 404),
     ("DELETE", "/reservations/{reservation_id}"): Expected(
         WRITE, f"/reservations/{HOLD}", None, 404
@@ -99,6 +100,7 @@ EXPECTED: dict[tuple[str, str], Expected] = {
         frozenset({"inventory/write"}), "/inventory/SKU-A/locations/WH1", {"onHand": 10}, 200
     ),
     ("GET", "/openapi.json"): Expected(PUBLIC, "/openapi.json", None, 200),
+    ("GET", "/health"): Expected(PUBLIC, "/health", None, 200),
     ("GET", "/swagger"): Expected(PUBLIC, "/swagger", None, 200),
     # Operators only: a sales channel has none of their scopes.
     ("GET", "/operations/drift"): Expected(ADMIN, "/operations/drift", None, 403),
@@ -147,7 +149,8 @@ CALLERS = ("no-token", "wrong-scope", "other-channel")
 
 
 def template_routes() -> list[tuple[str, str]]:
-    return sorted({(route.method, route.resource) for route in routes()})
+    """Every route of the template but the paths' ANY routes (405s, walked below)."""
+    return sorted({(r.method, r.resource) for r in routes() if r.method != "ANY"})
 
 
 def test_every_route_of_the_template_is_walked() -> None:
@@ -166,6 +169,12 @@ class Stack:
         return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
 
     def send(self, method: str, path: str, body: Any, token: str | None) -> tuple[int, Any]:
+        status, _, answer = self.send_with_headers(method, path, body, token)
+        return status, answer
+
+    def send_with_headers(
+        self, method: str, path: str, body: Any, token: str | None
+    ) -> tuple[int, dict[str, str], Any]:
         """The request as written (http.client normalises nothing in the path)."""
         host, port = self.api.url.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -179,10 +188,11 @@ class Stack:
             raw = response.read()
         finally:
             connection.close()
+        headers = dict(response.getheaders())
         try:
-            return response.status, json.loads(raw)
+            return response.status, headers, json.loads(raw)
         except ValueError:
-            return response.status, raw.decode("utf-8", "replace")
+            return response.status, headers, raw.decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")
@@ -241,5 +251,33 @@ def test_no_path_variant_gets_past_what_the_plain_path_refuses(
     if plain >= 400:
         assert not 200 <= status < 300, (path, status, answer)
         assert stack.state() == before, f"{method} {path} changed the table"
-    if route == ("GET", "/inventory/{sku}/reservations") and status == 200:
+    if route[1] in ("/inventory/{sku}/reservations", "/reservations") and status == 200:
         assert HOLD not in json.dumps(answer), "another channel's hold was listed"
+
+
+OTHER_METHODS = ("PATCH", "HEAD", "OPTIONS", "TRACE")
+
+
+def other_methods() -> list[tuple[tuple[str, str], str]]:
+    """(one route of each path, a method the path does not take)."""
+    by_path = {resource: (method, resource) for method, resource in template_routes()}
+    return [
+        (route, method)
+        for resource, route in sorted(by_path.items())
+        for method in OTHER_METHODS
+        if (method, resource) not in EXPECTED
+    ]
+
+
+@pytest.mark.parametrize(("route", "method"), other_methods(), ids=lambda v: str(v))
+def test_another_method_on_a_path_is_405_and_runs_nothing(
+    stack: Stack, route: tuple[str, str], method: str
+) -> None:
+    """Each path's ANY route: no token needed, nothing runs, the methods it takes in Allow."""
+    expected = EXPECTED[route]
+    before = stack.state()
+    status, headers, answer = stack.send_with_headers(method, expected.path, None, None)
+    assert status == 405, (method, expected.path, answer)
+    allowed = sorted(m for m, r in EXPECTED if r == route[1])
+    assert headers.get("Allow") == ", ".join(allowed)
+    assert stack.state() == before

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,6 +38,15 @@ HOLD_ROUTES: list[tuple[str, str, Any]] = [
     ("DELETE", "/reservations/{id}", None),
 ]
 ROUTE_IDS = [f"{method} {path}" for method, path, _ in HOLD_ROUTES]
+# hold-1's status and the stock level once each of HOLD_ROUTES acted on it (2 of 10 held).
+HOLD_EFFECTS: dict[tuple[str, str], tuple[str, tuple[int, int, int]]] = {
+    ("GET", "/reservations/{id}"): ("ACTIVE", (10, 2, 8)),
+    ("POST", "/reservations/{id}/confirm"): ("CONFIRMED", (10, 2, 8)),
+    ("POST", "/reservations/{id}/extend"): ("ACTIVE", (10, 2, 8)),
+    ("POST", "/reservations/{id}/release"): ("ACTIVE", (10, 1, 9)),
+    ("POST", "/reservations/{id}/fulfill"): ("ACTIVE", (9, 1, 8)),
+    ("DELETE", "/reservations/{id}"): ("CANCELLED", (10, 0, 10)),
+}
 
 
 def call(api: HandlerClient, method: str, path: str, body: Any, rid: str) -> ApiResponse:
@@ -88,6 +97,8 @@ def test_the_owning_channel_acts_on_its_hold(
     response = call(api.as_(STOREFRONT), method, path, body, "hold-1")
     assert response.status == 200, response.text
     assert response.json["channel"] == "storefront"
+    status, stock = HOLD_EFFECTS[method, path]
+    assert (response.json["status"], level(api)) == (status, stock)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
@@ -98,6 +109,9 @@ def test_an_admin_acts_on_any_hold(
     assert response.status == 200, response.text
     # The hold stays the storefront's: the admin acted on it, it did not take it over.
     assert response.json["channel"] == "storefront"
+    status, stock = HOLD_EFFECTS[method, path]
+    assert api.as_(STOREFRONT).get("/reservations/hold-1").json["status"] == status
+    assert level(api) == stock
 
 
 def test_holds_on_a_sku_list_only_the_callers_own(api: HandlerClient, held: Any) -> None:
@@ -140,7 +154,7 @@ def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any
 
 ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations"): ("/reservations", HOLD),
-    ("GET", "/reservations"): ("/reservations", None),
+    ("GET", "/reservations"): ("/reservations?orderId=order-1", None),
     ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
@@ -187,17 +201,86 @@ def dead_letter(
         yield
 
 
+# The scopes that admit each route, spelt out here rather than read from access.ROUTE_SCOPES:
+# a route widened or narrowed there must fail a test, not pass one built from the same table.
+READ, WRITE, ADMIN_SCOPE = "reservations/read", "reservations/write", "reservations/admin"
+EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/reservations"): (WRITE,),
+    ("GET", "/reservations/{reservation_id}"): (READ, ADMIN_SCOPE),
+    ("DELETE", "/reservations/{reservation_id}"): (WRITE, ADMIN_SCOPE),
+    ("POST", "/reservations/{reservation_id}/confirm"): (WRITE, ADMIN_SCOPE),
+    ("POST", "/reservations/{reservation_id}/extend"): (WRITE, ADMIN_SCOPE),
+    ("POST", "/reservations/{reservation_id}/release"): (WRITE, ADMIN_SCOPE),
+    ("POST", "/reservations/{reservation_id}/fulfill"): (WRITE, ADMIN_SCOPE),
+    ("GET", "/inventory/{sku}"): ("inventory/read",),
+    ("GET", "/inventory/{sku}/reservations"): (READ, ADMIN_SCOPE),
+    ("GET", "/inventory/{sku}/locations/{location}"): ("inventory/read",),
+    ("PUT", "/inventory/{sku}/locations/{location}"): ("inventory/write",),
+}
+EVERY_SCOPE = (
+    READ, WRITE, ADMIN_SCOPE, "reservations/oversell", "inventory/read", "inventory/write",
+)  # fmt: skip
+
+# What each example of ROUTE_EXAMPLES did, seen from outside: hold-1's status, the stock
+# level after it, and what the answer must say. A 2xx alone does not show it happened.
+Effect = tuple[str, tuple[int, int, int], Callable[[Any], bool]]
+ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
+    ("POST", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1"),
+    ("GET", "/reservations/{reservation_id}"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1",
+    ),
+    ("DELETE", "/reservations/{reservation_id}"): (
+        "CANCELLED", (10, 0, 10), lambda b: b["status"] == "CANCELLED",
+    ),
+    ("POST", "/reservations/{reservation_id}/confirm"): (
+        "CONFIRMED", (10, 2, 8), lambda b: b["status"] == "CONFIRMED",
+    ),
+    ("POST", "/reservations/{reservation_id}/extend"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["status"] == "ACTIVE",
+    ),
+    ("POST", "/reservations/{reservation_id}/release"): (
+        "ACTIVE", (10, 1, 9), lambda b: b["items"][0]["released"] == 1,
+    ),
+    ("POST", "/reservations/{reservation_id}/fulfill"): (
+        "FULFILLED", (8, 0, 8), lambda b: b["status"] == "FULFILLED",
+    ),
+    ("GET", "/inventory/{sku}"): ("ACTIVE", (10, 2, 8), lambda b: b["available"] == 8),
+    ("GET", "/inventory/{sku}/reservations"): (
+        "ACTIVE", (10, 2, 8), lambda b: [h["id"] for h in b["holds"]] == ["hold-1"],
+    ),
+    ("GET", "/inventory/{sku}/locations/{location}"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["available"] == 8,
+    ),
+    ("PUT", "/inventory/{sku}/locations/{location}"): (
+        "ACTIVE", (1, 2, -1), lambda b: b["onHand"] == 1,
+    ),
+}  # fmt: skip
+
+
 def test_every_protected_route_has_an_example_here() -> None:
     assert set(ROUTE_EXAMPLES) == set(access.ROUTE_SCOPES)
+    assert set(ROUTE_EFFECTS) == set(access.ROUTE_SCOPES)
 
 
-@pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)
+def test_each_route_admits_exactly_the_scopes_written_here() -> None:
+    assert access.ROUTE_SCOPES == EXPECTED_SCOPES
+    assert set(access.ALL_SCOPES) == set(EVERY_SCOPE)
+
+
+def assert_effect(api: HandlerClient, route: tuple[str, str], response: ApiResponse) -> None:
+    status, stock, answered = ROUTE_EFFECTS[route]
+    assert api.as_(STOREFRONT).get("/reservations/hold-1").json["status"] == status, route
+    assert level(api) == stock, route
+    assert answered(response.json), response.text
+
+
+@pytest.mark.parametrize("route", sorted(EXPECTED_SCOPES), ids=" ".join)
 def test_a_token_without_the_routes_scopes_is_403_and_changes_nothing(
     api: HandlerClient, held: Any, route: tuple[str, str]
 ) -> None:
     method, _ = route
     path, body = ROUTE_EXAMPLES[route]
-    others = tuple(s for s in access.ALL_SCOPES if s not in access.ROUTE_SCOPES[route])
+    others = tuple(s for s in EVERY_SCOPE if s not in EXPECTED_SCOPES[route])
     refused = api.as_(Identity("storefront", others)).request(method, path, body)
     assert (refused.status, refused.json) == (403, {"message": "Forbidden"})
     assert api.as_(STOREFRONT).get("/reservations/hold-1").json == held
@@ -206,11 +289,7 @@ def test_a_token_without_the_routes_scopes_is_403_and_changes_nothing(
 
 @pytest.mark.parametrize(
     ("route", "scope"),
-    [
-        (route, scope)
-        for route in sorted(access.ROUTE_SCOPES)
-        for scope in access.ROUTE_SCOPES[route]
-    ],
+    [(route, scope) for route in sorted(EXPECTED_SCOPES) for scope in EXPECTED_SCOPES[route]],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
 )
 def test_each_scope_the_route_lists_is_enough(
@@ -220,6 +299,7 @@ def test_each_scope_the_route_lists_is_enough(
     path, body = ROUTE_EXAMPLES[route]
     response = api.as_(Identity("storefront", (scope,))).request(method, path, body)
     assert 200 <= response.status < 300, response.text
+    assert_effect(api, route, response)
 
 
 @pytest.mark.parametrize("route", sorted(access.ROUTE_SCOPES), ids=" ".join)

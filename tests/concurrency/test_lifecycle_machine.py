@@ -38,7 +38,7 @@ from hypothesis.stateful import (
 import stream_function
 from local.apigw import LambdaContext
 from local.engines import Engine
-from local.table import ensure_table
+from local.template import ensure_table
 from reservations.clock import ManualClock
 from reservations.commands import ReserveLine, ReserveRequest
 from reservations.config import DAY, MINUTE, Settings

@@ -1,6 +1,6 @@
 """template.yaml and samconfig.toml: SAM and cfn-lint accept them, and least privilege holds.
 
-The template is read with ``local.table.template()``, which turns CloudFormation short
+The template is read with ``local.template.template()``, which turns CloudFormation short
 tags into plain values: ``!Ref X`` is ``"X"``, ``!GetAtt X.Arn`` is ``"X.Arn"``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE
-from local.table import resources, template
+from local.template import resources, template
 from tests.infra.sam import describe, run
 
 TABLE = "ReservationsTable"
@@ -58,6 +58,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "StreamFunction": {
         ("dynamodb:PutItem", TABLE_ARN),
         ("dynamodb:UpdateItem", TABLE_ARN),
+        ("dynamodb:ConditionCheckItem", TABLE_ARN),
         ("dynamodb:DescribeStream", STREAM_ARN),
         ("dynamodb:GetRecords", STREAM_ARN),
         ("dynamodb:GetShardIterator", STREAM_ARN),
@@ -315,7 +316,7 @@ def test_every_route_of_the_function_is_an_api_event() -> None:
     events = {
         (event["Properties"]["Path"], event["Properties"]["Method"].upper())
         for event in resources()["ApiFunction"]["Properties"]["Events"].values()
-        if event["Type"] == "Api"
+        if event["Type"] == "Api" and event["Properties"]["Method"] != "any"
     }
     assert events == served
 
@@ -533,7 +534,10 @@ def test_each_route_has_exactly_the_scopes_of_the_access_table() -> None:
         assert seen[route] == {"AuthorizationScopes": list(scopes)}, route
     for route in access.PUBLIC_ROUTES:
         assert seen[route] == {"Authorizer": "NONE", "ApiKeyRequired": False}, route
-    assert set(seen) == set(access.ROUTE_SCOPES) | access.PUBLIC_ROUTES
+    anything = {(access.ANY_METHOD, path) for path in access.paths()}
+    for route in anything:
+        assert seen[route] == {"Authorizer": "NONE", "ApiKeyRequired": False}, route
+    assert set(seen) == set(access.ROUTE_SCOPES) | access.PUBLIC_ROUTES | anything
 
 
 def test_resource_servers_define_the_scopes_of_the_access_table() -> None:

@@ -87,7 +87,9 @@ def test_only_listed_routes_admit_and_only_listed_ones_are_public() -> None:
         ("GET", "/inventory/WH1%2F", "/inventory/{sku}"),  # an encoded slash is no separator
         ("POST", "/reservations/", "/reservations"),
         ("GET", "/openapi.json", "/openapi.json"),
+        ("GET", "/inventory/XX", "/inventory/{sku}"),  # only slashes are trimmed
         ("GET", "/inventory//SKU-A", None),
+        ("GET", "/inventory//reservations", None),  # a parameter is never empty
         ("GET", "/Inventory/SKU-A", None),
         ("GET", "/inventory/SKU-A/./reservations", None),
         ("POST", "/reservations/x/%63onfirm", None),
@@ -100,3 +102,21 @@ def test_route_of_path_reads_the_path_as_the_resolver_does(
     method: str, path: str, route: str | None
 ) -> None:
     assert access.route_of_path(method, path) == route
+
+
+def test_a_literal_route_wins_over_a_parameter_whatever_the_tables_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Listed after the route with a parameter that its path would fill too.
+    routes = {**access.ROUTE_SCOPES, ("GET", "/inventory/summary"): ("inventory/read",)}
+    monkeypatch.setattr(access, "ROUTE_SCOPES", routes)
+    assert access.route_of_path("GET", "/inventory/summary") == "/inventory/summary"
+    assert access.route_of_path("GET", "/inventory/SKU-A") == "/inventory/{sku}"
+
+
+def test_oversell_needs_its_own_scope_line_by_line() -> None:
+    asked = [False, True, False, True]
+    assert access.oversell_refused(frozenset({"reservations/write"}), asked) == [1, 3]
+    assert access.oversell_refused(frozenset({"reservations/write"}), [False, False]) == []
+    granted = frozenset({"reservations/write", "reservations/oversell"})
+    assert access.oversell_refused(granted, asked) == []

@@ -8,58 +8,13 @@ import pytest
 
 from reservations.clock import ManualClock
 from reservations.erp import Effect, ErpService
-from reservations.erp_messages import (
-    PoisonMessage,
-    ReservationOffset,
-    StockAdjust,
-    StockSet,
-    parse_message,
-)
-from reservations.http.models import CreateReservationRequest
+from reservations.erp_messages import PoisonMessage, parse_message
 from reservations.records import Status
 from reservations.service import ReservationService
 from reservations.store import MessageInProgress
 from reservations.store.reservations import ReservationStore
+from tests.support.erp import adjust, hold, level, offset, stock_set
 from tests.support.invariants import check_invariants
-
-
-def stock_set(on_hand: int, sequence: int, sku: str = "A") -> StockSet:
-    return StockSet.model_validate(
-        {"type": "stock.set", "schemaVersion": 1, "sku": sku, "location": "WH1",
-         "onHand": on_hand, "sequence": sequence}
-    )  # fmt: skip
-
-
-def adjust(adjustment_id: str, delta: int, sku: str = "A") -> StockAdjust:
-    return StockAdjust.model_validate(
-        {"type": "stock.adjust", "schemaVersion": 1, "adjustmentId": adjustment_id,
-         "sku": sku, "location": "WH1", "delta": delta}
-    )  # fmt: skip
-
-
-def offset(
-    offset_id: str, quantity: int, reservation_id: str | None = None, **extra: Any
-) -> ReservationOffset:
-    body = {"type": "reservation.offset", "schemaVersion": 1, "offsetId": offset_id,
-            "sku": "A", "location": "WH1", "quantity": quantity, **extra}  # fmt: skip
-    if reservation_id is not None:
-        body["reservationId"] = reservation_id
-    return ReservationOffset.model_validate(body)
-
-
-def hold(service: ReservationService, reservation_id: str, quantity: int, sku: str = "A") -> None:
-    service.reserve(
-        CreateReservationRequest.model_validate(
-            {"id": reservation_id, "items": [{"sku": sku, "location": "WH1", "quantity": quantity}]}
-        ).to_command(),
-        "default",
-    )
-
-
-def level(service: ReservationService, sku: str = "A") -> tuple[int, int, int]:
-    [stock] = service.inventory(sku).locations
-    return stock.on_hand, stock.reserved, stock.available
-
 
 # --- stock.set ------------------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ def test_every_transition_from_every_status(name: str, state: str) -> None:
             TRANSITIONS[name](before)
         shown = "EXPIRED" if state == "DUE" else state
         assert refused.value.status == shown
+        assert str(refused.value) == f"reservation 'r1' is {shown}"
         return
     after = TRANSITIONS[name](before)
     assert after.status is allowed
@@ -128,8 +129,9 @@ def test_extend_counts_from_now_and_moves_purge_at_with_the_expiry() -> None:
 
 
 def test_expire_is_due_at_its_expiry_second_not_before() -> None:
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState) as refused:
         lifecycle.expire(hold(expires_at=NOW + 1), NOW, RETENTION)
+    assert str(refused.value) == "reservation 'r1' is ACTIVE"
     after = lifecycle.expire(hold(expires_at=NOW), NOW, RETENTION)
     assert after.status is Status.EXPIRED
     assert [(x.held, x.released) for x in after.lines] == [(0, 3), (0, 2)]
@@ -194,26 +196,44 @@ def test_fulfil_of_everything_ships_each_line_whole() -> None:
 
 def test_fulfil_of_everything_when_nothing_is_held_is_invalid() -> None:
     emptied = hold(lines=(Line("A", "WH1", 3, held=0, released=3),))
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState) as refused:
         lifecycle.fulfill(emptied, None, NOW, RETENTION)
+    assert str(refused.value) == "reservation 'r1' is ACTIVE"
 
 
 @pytest.mark.parametrize(
-    ("items", "field"),
+    ("items", "field", "reason"),
     [
-        ([LineQuantity("A", "WH1", 4)], "body.items[0].quantity"),
-        ([LineQuantity("C", "WH1", 1)], "body.items[0]"),
-        ([LineQuantity("A", "WH2", 1)], "body.items[0]"),
-        ([LineQuantity("B", "WH1", 1), LineQuantity("B", "WH1", 1)], "body.items[1]"),
+        (
+            [LineQuantity("A", "WH1", 4)],
+            "body.items[0].quantity",
+            "4 exceeds the 3 still held on this line",
+        ),
+        (
+            [LineQuantity("C", "WH1", 1)],
+            "body.items[0]",
+            "reservation has no line for sku 'C' at 'WH1'",
+        ),
+        (
+            [LineQuantity("A", "WH2", 1)],
+            "body.items[0]",
+            "reservation has no line for sku 'A' at 'WH2'",
+        ),
+        (
+            [LineQuantity("B", "WH1", 1), LineQuantity("B", "WH1", 1)],
+            "body.items[1]",
+            "repeats a line; send one entry per (sku, location)",
+        ),
     ],
 )
 def test_taking_more_than_held_or_an_unknown_or_repeated_line_is_refused(
-    items: list[LineQuantity], field: str
+    items: list[LineQuantity], field: str, reason: str
 ) -> None:
     for take in (lifecycle.release, lifecycle.fulfill):
         with pytest.raises(InvalidRequest) as refused:
             take(hold(), items, NOW, RETENTION)
-        assert refused.value.field == field
+        # The API answers both, as the field and the reason of the 400.
+        assert (refused.value.field, refused.value.reason) == (field, reason)
 
 
 def test_exactly_what_is_held_may_be_taken() -> None:

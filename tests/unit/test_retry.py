@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
 from reservations.errors import Contention
-from reservations.store import WriteConflict
+from reservations.store import WriteConflict, retry
 from reservations.store.retry import RetryPolicy, with_retries
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
@@ -62,3 +62,60 @@ def test_in_progress_is_ambiguous() -> None:
     tokens, write = scripted(error, None)
     with_retries(write, POLICY, sleep=lambda _: None)  # type: ignore[arg-type]
     assert tokens[0] == tokens[1]
+
+
+def test_each_delay_is_drawn_below_a_ceiling_that_doubles_up_to_the_maximum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def highest(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return high
+
+    monkeypatch.setattr(retry.random, "uniform", highest)
+    policy = RetryPolicy(attempts=9, base_delay=0.01, max_delay=0.05)
+    assert [policy.delay(n) for n in range(5)] == [0.01, 0.02, 0.04, 0.05, 0.05]
+    assert {low for low, _ in drawn} == {0}
+
+
+@pytest.mark.parametrize(
+    ("error", "ambiguous"),
+    [
+        (ReadTimeoutError(endpoint_url="x"), True),
+        (ConnectionClosedError(endpoint_url="x"), True),
+        *[
+            (ClientError({"Error": {"Code": code, "Message": "m"}}, "X"), True)
+            for code in (
+                "TransactionInProgressException",
+                "ThrottlingException",
+                "ProvisionedThroughputExceededException",
+                "InternalServerError",
+                "RequestLimitExceeded",
+            )
+        ],
+        (ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "X"), False),
+        (ClientError({}, "X"), False),  # an answer without an error code
+        (WriteConflict("c"), False),  # certainly not applied: a fresh token, not the same
+        (RuntimeError("bug"), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_which_failures_may_have_been_applied(error: Exception, ambiguous: bool) -> None:
+    assert retry.is_ambiguous(error) is ambiguous
+
+
+def test_the_last_failure_gives_up_with_the_attempts_and_the_cause() -> None:
+    last = ReadTimeoutError(endpoint_url="the-endpoint")
+    tokens, write = scripted(WriteConflict("c"), last)
+    with pytest.raises(Contention, match="gave up after 2 attempts") as gave_up:
+        with_retries(write, RetryPolicy(attempts=2), sleep=lambda _: None)  # type: ignore[arg-type]
+    assert gave_up.value.__cause__ is last
+    assert len(tokens) == 2
+
+
+def test_a_write_that_succeeds_at_once_never_sleeps() -> None:
+    delays: list[float] = []
+    tokens, write = scripted(None)
+    assert with_retries(write, POLICY, sleep=delays.append) == "done"  # type: ignore[arg-type]
+    assert (delays, len(tokens)) == ([], 1)

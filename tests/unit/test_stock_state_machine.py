@@ -1,16 +1,20 @@
-"""Random sequences of reserve, cancel and stock sets keep the invariants after every step."""
+"""Random sequences of reserve, cancel, stock sets and forged stream settlements keep the
+invariants after every step: ``reserved`` never drops below zero, the drift check is clean."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
-from local.table import ensure_table
+from local.template import ensure_table
 from reservations.clock import ManualClock
 from reservations.errors import InsufficientStock
 from reservations.http.models import CreateReservationRequest
+from reservations.records import Line, Status
+from reservations.store import SettlementRefused
 from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, make_service
 from tests.support.invariants import check_invariants
@@ -87,11 +91,34 @@ class StockMachine(RuleBasedStateMachine):
         self.service.cancel(reservation_id)
         self.live.pop(reservation_id, None)
 
-    def available(self) -> dict[tuple[str, str], int]:
+    @rule(data=st.data(), held=st.integers(1, 4))
+    def forge_settlement_of_a_live_line(self, data: st.DataObject, held: int) -> None:
+        """A stream event claiming TTL deleted a line that is still there is refused."""
+        if not self.live:
+            return
+        reservation_id = data.draw(st.sampled_from(sorted(self.live)))
+        (sku, location), quantity, _ = data.draw(st.sampled_from(self.live[reservation_id]))
+        line = Line(sku, location, quantity, held=held)
+        with pytest.raises(SettlementRefused):
+            self.service.settle_purged_line(reservation_id, line, Status.ACTIVE)
+
+    @rule(record=st.sampled_from(RECORDS), extra=st.integers(1, 5))
+    def forge_settlement_beyond_what_is_reserved(self, record: tuple[str, str], extra: int) -> None:
+        """A deletion of a line no one holds, for more than the record reserves, is refused."""
+        reserved = self.reserved().get(record, 0)
+        line = Line(*record, reserved + extra, held=reserved + extra)
+        with pytest.raises(SettlementRefused):
+            self.service.settle_purged_line("never-placed", line, Status.ACTIVE)
+
+    def reserved(self) -> dict[tuple[str, str], int]:
         held: dict[tuple[str, str], int] = {}
         for cart in self.live.values():
             for rec, q, _ in cart:
                 held[rec] = held.get(rec, 0) + q
+        return held
+
+    def available(self) -> dict[tuple[str, str], int]:
+        held = self.reserved()
         return {
             rec: self.on_hand.get(rec, 0) - held.get(rec, 0)
             for rec in set(self.on_hand) | set(held)
@@ -102,6 +129,7 @@ class StockMachine(RuleBasedStateMachine):
         snapshot = check_invariants(self.client, "machine")
         for rec, value in self.available().items():
             assert snapshot.levels[rec].available == value, rec
+        assert all(level.reserved >= 0 for level in snapshot.levels.values())
 
 
 TestStockMachine = StockMachine.TestCase

@@ -51,16 +51,21 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/operations/dead-letters"): (RESERVATIONS_ADMIN,),
     ("POST", "/operations/dead-letters/{message_id}/redrive"): (RESERVATIONS_ADMIN,),
 }
-# No token: the API documents (served only where API_DOCS_ENABLED is true) and the operator
-# console's static files (which sign the operator in, then call the routes above).
+# No token: the API documents (served only where API_DOCS_ENABLED is true), the health check
+# and the operator console's static files (which sign the operator in, then call the routes
+# above).
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/openapi.json"),
         ("GET", "/swagger"),
+        ("GET", "/health"),
         ("GET", "/console"),
         ("GET", "/console/{asset}"),
     }
 )
+# Every path also takes any other method (an API Gateway ANY route without a token), for
+# one answer only: 405 with the methods it does take. No route ever runs for those.
+ANY_METHOD = "ANY"
 
 # Name of the OAuth 2.0 scheme in the OpenAPI document.
 SECURITY_SCHEME = "oauth2"
@@ -102,7 +107,7 @@ def route_of_path(method: str, path: str) -> str | None:
     segments = path.rstrip("/").split("/")
     # Routes without parameters first, as the resolver and API Gateway prefer them.
     for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):
-        if known_method != method.upper():
+        if method.upper() not in (known_method, ANY_METHOD):
             continue
         parts = template.split("/")
         if len(parts) == len(segments) and all(
@@ -111,6 +116,16 @@ def route_of_path(method: str, path: str) -> str | None:
         ):
             return template
     return None
+
+
+def methods_of(resource: str) -> list[str]:
+    """The methods a path takes, for a 405's Allow header."""
+    return sorted({m for m, r in (*ROUTE_SCOPES, *PUBLIC_ROUTES) if r == resource})
+
+
+def paths() -> list[str]:
+    """Every path of the API: each also has an ANY route in the template (405)."""
+    return sorted({r for _, r in (*ROUTE_SCOPES, *PUBLIC_ROUTES)})
 
 
 def oversell_refused(granted: frozenset[str], allow_oversell: Sequence[bool]) -> list[int]:

@@ -61,6 +61,8 @@ class Settings:
     # Signs the nextToken of search pages: the template passes a generated secret; the
     # default is the local stack's and the tests'.
     page_token_secret: str = LOCAL_PAGE_TOKEN_SECRET
+    # What GET /health says is deployed (template parameter ServiceVersion).
+    service_version: str = "unversioned"
     # GET /openapi.json and /swagger answer only when this is on (EnableApiDocs).
     api_docs_enabled: bool = False
 
@@ -84,5 +86,6 @@ class Settings:
                 "IDEMPOTENCY_RETENTION_SECONDS", IDEMPOTENCY_RETENTION_SECONDS
             ),
             page_token_secret=os.environ.get("PAGE_TOKEN_SECRET") or LOCAL_PAGE_TOKEN_SECRET,
+            service_version=os.environ.get("SERVICE_VERSION") or "unversioned",
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
         )

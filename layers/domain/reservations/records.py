@@ -66,7 +66,12 @@ class Line:
     released: int = 0
     consumed: int = 0
     offset: int = 0
-    granted: int | None = None  # None: as placed, its quantity (lines before cart updates)
+    granted: int | None = None  # None: as placed, its quantity
+
+    def __post_init__(self) -> None:
+        # One spelling of "as placed", so equal lines compare equal however they were made.
+        if self.granted is None:
+            object.__setattr__(self, "granted", self.quantity)
 
     @property
     def taken(self) -> int:

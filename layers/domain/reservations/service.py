@@ -32,8 +32,7 @@ from .store.retry import RetryPolicy, with_retries
 from .store.stock import ANY_VERSION, VersionMismatch
 from .transitions import Plan, Transitions
 
-NO_VERSION = -2  # If-Match names no version this record can have: it never matches
-__all__ = ["ANY_VERSION", "NO_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
+__all__ = ["ANY_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
 Transition = Callable[[Reservation, int], Reservation]
 
@@ -326,15 +325,16 @@ class ReservationService:
         sku: str,
         location: str,
         on_hand: int,
-        expected_version: int | None = None,
+        expected_versions: tuple[int, ...] | None = None,
         remember: Remember[StockLevel] | None = None,
         threshold: SetThreshold | None = None,
     ) -> StockLevel:
-        """Absolute physical stock; holds are kept. ``expected_version`` makes it a
-        compare-and-set (PreconditionFailed with the record as it is, when it moved).
-        ``threshold`` sets or clears the record's low-stock threshold; None keeps it."""
+        """Absolute physical stock; holds are kept. ``expected_versions`` makes it a
+        compare-and-set: the record must be at one of them (ANY_VERSION: exist; none: never
+        matches), else PreconditionFailed with the record as it is. ``threshold`` sets or
+        clears the record's low-stock threshold; None keeps it."""
         stock = self._store.stock
-        if expected_version == NO_VERSION:
+        if expected_versions == ():
             raise PreconditionFailed(stock.get_level(sku, location))
         if remember is None:
             try:
@@ -343,7 +343,7 @@ class ReservationService:
                     location,
                     on_hand,
                     self._now(),
-                    expected_version=expected_version,
+                    expected_version=expected_versions,
                     threshold=threshold,
                 )
             except VersionMismatch as moved:
@@ -352,10 +352,10 @@ class ReservationService:
         for _ in range(self._retry.attempts):
             before = stock.get_level(sku, location)
             found = 0 if before is None else before.version
-            if expected_version == ANY_VERSION and before is None:
-                raise PreconditionFailed(None)
-            if expected_version not in (None, ANY_VERSION, found):
-                raise PreconditionFailed(before)
+            if expected_versions is not None:
+                anything = ANY_VERSION in expected_versions and before is not None
+                if not anything and found not in expected_versions:
+                    raise PreconditionFailed(before)
             now = self._now()
             reserved = 0 if before is None else before.reserved
             kept = None if before is None else before.low_stock_threshold
@@ -390,7 +390,7 @@ class ReservationService:
             return False
         now = self._now()
         return with_retries(
-            lambda _: self._store.reservations.settle_purged_line(
+            lambda _: self._store.purged_lines.settle(
                 reservation_id, line, now, self._retention.after_end(now), created_at
             ),
             self._retry,

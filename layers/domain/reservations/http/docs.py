@@ -24,6 +24,7 @@ VERSION = "1.0.0"
 TAGS = [
     {"name": "Reservations", "description": "Soft holds: place, read, and move through their life"},
     {"name": "Inventory", "description": "Stock per sku and location, and the holds on it"},
+    {"name": "Operations", "description": "The service itself"},
 ]
 # Cognito's token endpoint (the template sets it from the user pool domain).
 DEFAULT_OAUTH_URL = "https://cognito-domain.invalid/oauth2/token"
@@ -107,6 +108,48 @@ def _only_what_is_returned(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+IDEMPOTENT_METHODS = ("post", "put", "delete", "patch")
+# Reads with a body: no effect to remember, no key to claim.
+READS_WITH_A_BODY: frozenset[tuple[str, str]] = frozenset()
+SAFE_BY_ID = {("post", "/reservations")}
+
+
+def _idempotent(document: dict[str, Any]) -> dict[str, Any]:
+    """Every mutation takes an Idempotency-Key (docs/architecture.md, "Idempotency keys"):
+    the header, its two refusals, and whether a repeat without it is safe."""
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in IDEMPOTENT_METHODS or (method, path) in READS_WITH_A_BODY:
+                continue
+            operation.setdefault("parameters", []).append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "A repeat with the same key and body answers what the "
+                    "first did (Idempotent-Replayed: true) and changes nothing",
+                }
+            )
+            responses = operation.setdefault("responses", {})
+            responses["422"] = {
+                "description": "IDEMPOTENCY_KEY_REUSED: the key was used for another request",
+                "content": {"application/json": {"schema": error}},
+            }
+            conflict = responses.setdefault(
+                "409", {"description": "", "content": {"application/json": {"schema": error}}}
+            )
+            busy = "IDEMPOTENCY_KEY_IN_USE: the key's first request is still in flight"
+            conflict["description"] = "; ".join(filter(None, [conflict["description"], busy]))
+            if (method, path) not in SAFE_BY_ID:
+                operation["description"] = (
+                    operation.get("description", "")
+                    + " Without an Idempotency-Key a repeat applies again."
+                ).strip()
+    return document
+
+
 def _configured_limits(document: dict[str, Any], settings: Settings) -> None:
     """The lifetime a deployment allows, which may be shorter than the API's own limit."""
     for schema in document.get("components", {}).get("schemas", {}).values():
@@ -131,7 +174,7 @@ def openapi_json(app: APIGatewayRestResolver) -> str:
         description=None if _deployed() else LOCAL_HELP,
         security_schemes=security_schemes(),
     )
-    document = _secured(_only_what_is_returned(json.loads(generated)))
+    document = _idempotent(_secured(_only_what_is_returned(json.loads(generated))))
     _configured_limits(document, Settings.from_env())
     document["tags"] = TAGS
     return json.dumps(document, indent=2)

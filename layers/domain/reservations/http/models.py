@@ -238,6 +238,11 @@ class ShortItemResponse(ResponseModel):
     available: int
 
 
+class HealthResponse(ResponseModel):
+    status: str = Field(description="ok: the function answers")
+    version: str = Field(description="The deployed version (template parameter ServiceVersion)")
+
+
 class ErrorDetail(ResponseModel):
     field: str
     reason: str

@@ -17,8 +17,10 @@ from ..config import (
 )
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
 from .pages import scan_all
+from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
 from .reservations import (
+    CountersDisagree,
     RecordBeingPurged,
     ReservationChanged,
     ReservationExists,
@@ -51,6 +53,7 @@ class Store:
         self.stock = StockStore(client, table_name, self.receipts)
         self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
         self.search = HeaderSearch(client, table_name)
+        self.purged_lines = PurgedLines(client, table_name, self.stock)
         self.idempotency = IdempotencyStore(
             client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
         )
@@ -63,6 +66,7 @@ class Store:
 __all__ = [
     "AlreadyApplied",
     "Claim",
+    "CountersDisagree",
     "IdempotencyStore",
     "KeyClaim",
     "KeyCompleted",
@@ -71,6 +75,7 @@ __all__ = [
     "RecordBeingPurged",
     "ReservationChanged",
     "ReservationExists",
+    "SettlementRefused",
     "StaleSequence",
     "StockShort",
     "Store",

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .keys import ENTITY, PK, TTL_ATTRIBUTE, AttributeMap, Entity, idempotency_key, n, s
+from .keys import ENTITY, TTL_ATTRIBUTE, AttributeMap, Entity, idempotency_key, n, s
+from .leases import CLAIMED, claim_fields, put_claim
 from .transact import CancellationReason, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-CLAIMED = "claimed"
 COMPLETED = "completed"
 
 
@@ -94,32 +94,17 @@ class IdempotencyStore:
         item = {
             **idempotency_key(channel, key),
             ENTITY: s(Entity.IDEMPOTENCY_KEY),
-            "state": s(CLAIMED),
-            "owner": s(claim.owner),
+            **claim_fields(claim.owner, lease_until),
             "fingerprint": s(fingerprint),
-            "leaseUntil": n(lease_until),
             TTL_ATTRIBUTE: n(lease_until + self._retention),
         }
-        try:
-            self._client.put_item(
-                TableName=self._name,
-                Item=item,
-                ConditionExpression=(
-                    f"attribute_not_exists({PK}) OR (#state = :claimed AND leaseUntil < :now)"
-                ),
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":claimed": s(CLAIMED), ":now": n(now)},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
-            if old.get("state", {}).get("S") == COMPLETED:
-                raise KeyCompleted(old["fingerprint"]["S"], _response_of(old)) from None
-            lease = int(old.get("leaseUntil", {}).get("N", now + 1))
-            raise KeyInUse(max(1, lease - now), old.get("fingerprint", {}).get("S", "")) from None
-        return claim
+        old = put_claim(self._client, self._name, item, now)
+        if old is None:
+            return claim
+        if old.get("state", {}).get("S") == COMPLETED:
+            raise KeyCompleted(old["fingerprint"]["S"], _response_of(old))
+        lease = int(old.get("leaseUntil", {}).get("N", now + 1))
+        raise KeyInUse(max(1, lease - now), old.get("fingerprint", {}).get("S", ""))
 
     def completion_item(
         self, claim: KeyClaim, response: StoredResponse, now: int

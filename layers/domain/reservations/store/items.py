@@ -213,9 +213,6 @@ def reserved_of(item: Mapping[str, Any] | None) -> int:
 # --- ERP receipts -------------------------------------------------------------------------
 
 
-CLAIMED = "claimed"  # a receipt's state while a message applied in steps is under way
-
-
 def receipt_item(receipt: Receipt, now: int, purge_at: int) -> AttributeMap:
     return {
         **receipt_key(receipt.kind, receipt.message_id, receipt.part),
@@ -227,10 +224,6 @@ def receipt_item(receipt: Receipt, now: int, purge_at: int) -> AttributeMap:
         "appliedAt": n(now),
         TTL_ATTRIBUTE: n(purge_at),
     }
-
-
-def receipt_is_claim(item: Mapping[str, Any]) -> bool:
-    return bool(item.get("state", {}).get("S") == CLAIMED)
 
 
 def receipt_from_item(item: Mapping[str, Any]) -> Receipt:

@@ -9,14 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from ..records import Receipt
-from .items import CLAIMED, receipt_from_item, receipt_is_claim, receipt_item
-from .keys import PK, n, receipt_key, receipt_pk, s
+from .items import receipt_from_item, receipt_item
+from .keys import PK, receipt_key, receipt_pk, s
+from .leases import CLAIMED, claim_fields, put_claim
+from .leases import is_claim as receipt_is_claim
 from .pages import query_all
 from .retry import RetryPolicy, with_retries
-from .transact import CancellationReason, TransactionCancelled, conflict_or, error_code, transact
+from .transact import CancellationReason, TransactionCancelled, conflict_or, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -118,26 +118,10 @@ class ReceiptLedger:
         """
         owner = uuid.uuid4().hex
         # Purged with its lease: a claim whose worker died and is never taken over goes.
-        item = receipt_item(replace(receipt, applied=0, part=None), now, lease_until) | {
-            "state": s(CLAIMED),
-            "owner": s(owner),
-            "leaseUntil": n(lease_until),
-        }
-        try:
-            self._client.put_item(
-                TableName=self._name,
-                Item=item,
-                ConditionExpression=(
-                    f"attribute_not_exists({PK}) OR (#state = :claimed AND leaseUntil < :now)"
-                ),
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":claimed": s(CLAIMED), ":now": n(now)},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            self._refuse_claim(receipt, error.response.get("Item") or {})  # type: ignore[arg-type]
+        item = receipt_item(replace(receipt, applied=0, part=None), now, lease_until)
+        old = put_claim(self._client, self._name, item | claim_fields(owner, lease_until), now)
+        if old is not None:
+            self._refuse_claim(receipt, old)
         parts = tuple(self.completed(receipt.kind, receipt.message_id))
         for part in parts:
             if part.fingerprint != receipt.fingerprint:

@@ -3,7 +3,6 @@ move in one transaction (docs/architecture.md, "Table design" and "Invariants").
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ from .items import (
     line_from_item,
     line_item,
     line_state,
-    purged_line_item,
     reservation_from_item,
     reserved_of,
 )
@@ -33,12 +31,13 @@ from .keys import (
     SKU_HOLDS_INDEX,
     TTL_ATTRIBUTE,
     AttributeMap,
+    Entity,
+    entity_of,
     expiry_shard,
     expiry_shard_name,
     hold_sort_prefix,
     line_key,
     n,
-    purged_line_key,
     reservation_id_of,
     reservation_key,
     reservation_pk,
@@ -70,6 +69,11 @@ class StockShort(Exception):
 
 class ReservationChanged(Exception):
     """The reservation is no longer in the state the write was computed from."""
+
+
+class CountersDisagree(Exception):
+    """A stock record holds less than a hold's lines say they hold: the data drifted (the
+    drift check tells where). Refused, so it never drifts further."""
 
 
 class RecordBeingPurged(Exception):
@@ -296,6 +300,11 @@ class ReservationStore:
             ]
             if short:
                 raise _stock_short(short) from None
+            if any(
+                reason.condition_failed and entity_of(reason.item or {}) is Entity.STOCK
+                for reason in cancelled.reasons
+            ):
+                raise CountersDisagree(after.id) from None
             if cancelled.any_condition_failed:
                 raise ReservationChanged(after.id) from None
             raise conflict_or(cancelled) from None
@@ -357,30 +366,3 @@ class ReservationStore:
                 "ExpressionAttributeValues": {f":{k}": v for k, v in present.items()},
             }
         }
-
-    def settle_purged_line(
-        self, reservation_id: str, line: Line, now: int, keep_until: int, created_at: int = 0
-    ) -> bool:
-        """Give back what a line held when TTL deleted it, at most once.
-
-        A marker item written in the same transaction makes a redelivered stream record
-        a no-op. Returns False when the marker was already there.
-        """
-        key = purged_line_key(reservation_id, created_at, line.sku, line.location)
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._name,
-                    "Item": purged_line_item(key, line, now, keep_until),
-                    "ConditionExpression": f"attribute_not_exists({PK})",
-                }
-            },
-            self._stock.settle_item(line.sku, line.location, line.held, 0, now),
-        ]
-        try:
-            transact(self._client, items, uuid.uuid4().hex)
-        except TransactionCancelled as cancelled:
-            if cancelled.reasons[0].condition_failed:
-                return False
-            raise conflict_or(cancelled) from None
-        return True

@@ -56,16 +56,20 @@ _NEXT_VERSION = "version = if_not_exists(version, :zero) + :one"
 
 
 ANY_VERSION = -1  # If-Match: *, any record that exists
+Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
 
 
-def _version_condition(expected: int) -> tuple[str, dict[str, Any]]:
-    """The record is at ``expected``; 0 also matches a record not written yet (or written
-    before records had a version); ANY_VERSION any record that exists."""
-    if expected == ANY_VERSION:
+def _version_condition(expected: Versions) -> tuple[str, dict[str, Any]]:
+    """The record is at ``expected`` (or any of them); 0 also matches a record not written
+    yet (or written before records had a version); ANY_VERSION any record that exists."""
+    wanted = (expected,) if isinstance(expected, int) else expected
+    if ANY_VERSION in wanted:
         return f"attribute_exists({PK})", {}
-    if expected == 0:
-        return "attribute_not_exists(version) OR version = :expected", {":expected": n(0)}
-    return "version = :expected", {":expected": n(expected)}
+    values = {f":v{index}": n(version) for index, version in enumerate(wanted)}
+    condition = f"version IN ({', '.join(values)})"
+    if 0 in wanted:
+        condition = f"attribute_not_exists(version) OR {condition}"
+    return condition, values
 
 
 class StockStore:
@@ -125,7 +129,9 @@ class StockStore:
         self, sku: str, location: str, released: int, consumed: int, now: int
     ) -> dict[str, Any]:
         """Released stock becomes available again; consumed stock leaves onHand and reserved
-        together, so ``available`` does not move when goods ship."""
+        together, so ``available`` does not move when goods ship. Whatever a caller claims,
+        ``reserved`` never drops below zero: a settlement the record cannot account for is
+        refused with the transaction it is in."""
         update = (
             "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
             "available = available + :released, updatedAt = :now"
@@ -144,7 +150,9 @@ class StockStore:
                 "TableName": self._name,
                 "Key": stock_key(sku, location),
                 "UpdateExpression": update,
+                "ConditionExpression": "reserved >= :settled",
                 "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
@@ -178,7 +186,7 @@ class StockStore:
         on_hand: int,
         now: int,
         *,
-        expected_version: int | None = None,
+        expected_version: Versions | None = None,
         threshold: SetThreshold | None = None,
     ) -> StockLevel:
         """Absolute physical stock. Holds are kept; ``available`` is computed in the write.

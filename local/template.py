@@ -1,4 +1,5 @@
-"""Creates the table from ``template.yaml``'s own definition, on any endpoint."""
+"""The template as the one definition: its resources, and the table created from its own
+`ReservationsTable` properties on any endpoint."""
 
 from __future__ import annotations
 
@@ -77,7 +78,12 @@ def ensure_table(client: Any, table_name: str) -> bool:
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-    client.create_table(**create_table_request(table_name))
+    try:
+        client.create_table(**create_table_request(table_name))
+    except ClientError as error:
+        # A create whose answer was lost and that botocore sent again finds its own table.
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
     for _ in range(100):
         if client.describe_table(TableName=table_name)["Table"]["TableStatus"] == "ACTIVE":
             break

@@ -1,0 +1,88 @@
+"""``python -m tests.mutation [run] [--keep] [--workers N] [MODULE ...]``, or ``report``.
+
+``run`` mutates the named modules of the domain layer (default: the target modules; ``all``:
+every one), runs the fast tiers against each mutant, then renders docs/testing.md's table.
+Without ``--keep`` it starts from nothing, so no verdict of older code or tests survives;
+with it, mutmut's test map and the other modules' verdicts are reused (the named modules'
+mutants are always run again). ``report`` only renders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from .report import TARGET, TARGETS, tally, write
+from .results import PACKAGE, ROOT, STAGE, module_names, read_mutants
+
+# What the staging folder links to: the layer's package at the top (mutmut's file names
+# are then the import names), and what the tests need beside it.
+LINKS = {
+    PACKAGE: f"layers/domain/{PACKAGE}",
+    "tests": "tests",
+    "functions": "functions",
+    "local": "local",
+    "template.yaml": "template.yaml",
+    "pyproject.toml": "pyproject.toml",
+}
+
+
+def stage(fresh: bool) -> None:
+    if fresh and STAGE.exists():
+        shutil.rmtree(STAGE)
+    STAGE.mkdir(exist_ok=True)
+    for name, target in LINKS.items():
+        link = STAGE / name
+        if not link.is_symlink():
+            link.symlink_to(os.path.relpath(ROOT / target, STAGE))
+
+
+def run(modules: list[str], workers: int, keep: bool) -> None:
+    known = module_names()
+    unknown = [m for m in modules if m != "all" and m not in known]
+    if unknown:
+        raise SystemExit(f"not modules of the layer: {unknown}; choose from {known}")
+    stage(fresh=not keep)
+    patterns = [] if "all" in modules else [f"{PACKAGE}.{m}.*" for m in modules]
+    # mutmut puts its copy first on sys.path; the Makefile's PYTHONPATH would let the
+    # original layer in behind it, so it goes.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(workers)]
+    done = subprocess.run([*command, *patterns], cwd=STAGE, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"mutmut stopped with exit code {done.returncode}")
+
+
+def report() -> int:
+    if not (STAGE / "mutants").is_dir():
+        raise SystemExit("no results: run `make mutation` first")
+    result = tally(read_mutants())
+    write(result)
+    for equivalent in result.stale:
+        print(f"stale equivalent (no such mutant): {equivalent}", file=sys.stderr)
+    for row in result.rows.values():
+        if row.run:
+            print(f"{row.module:24} {row.score:6.1%}  ({row.killed} killed, {len(row.live)} live)")
+    low = result.below_target()
+    for row in low:
+        print(f"{row.module}: below {TARGET:.0%} or not fully run", file=sys.stderr)
+    return 1 if low else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation")
+    parser.add_argument("command", nargs="?", choices=["run", "report"], default="run")
+    parser.add_argument("modules", nargs="*", help=f"default: {' '.join(TARGETS)}")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="reuse the last run's results")
+    args = parser.parse_args()
+    if args.command == "run":
+        run(args.modules or list(TARGETS), args.workers, args.keep)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Mutants no test can kill because they change nothing a caller can observe, each with the
+reason. An entry names the function and the changed line before and after (as the report
+shows them), not mutmut's number, which moves whenever the function changes; an entry that
+no longer matches a mutant of a module that ran is reported as stale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .results import PACKAGE, Mutant
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalent:
+    module: str  # as in the table: lifecycle, store.stock
+    function: str  # offset, or Class.method
+    before: str
+    after: str
+    reason: str
+
+    def matches(self, mutant: Mutant) -> bool:
+        return (
+            mutant.module == f"{PACKAGE}.{self.module}"
+            and mutant.function == self.function
+            and (mutant.before, mutant.after) == (self.before, self.after)
+        )
+
+
+FALSY = "only its truth is ever tested, and None is false like False and 0"
+UNREACHABLE = "unreachable: the loop returns or raises on its last attempt"
+SORTED = (
+    "a plain sort of (method, template) puts literal segments first too: identifier "
+    "characters all sort below '{'"
+)
+STRICT = "the lengths were compared just before: strict never has anything to catch"
+NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
+
+
+def _same_line(
+    module: str, function: str, before: str, afters: list[str], reason: str
+) -> list[Equivalent]:
+    return [Equivalent(module, function, before, after, reason) for after in afters]
+
+
+_ZIP = "for part, segment in zip(parts, segments, strict=True)"
+_SORT = "for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):"
+_ASSERT = 'raise AssertionError("unreachable")'
+_MOVED = 'super().__init__("the stock record moved")'
+
+EQUIVALENTS: tuple[Equivalent, ...] = (
+    # lifecycle
+    *_same_line(
+        "lifecycle",
+        "_take",
+        "quantity = taken.get((line.sku, line.location), 0)",
+        [
+            "quantity = taken.get((line.sku, line.location), None)",
+            "quantity = taken.get((line.sku, line.location), )",
+        ],
+        FALSY,
+    ),
+    # access
+    *_same_line(
+        "access",
+        "route_of_path",
+        _SORT,
+        [
+            _SORT.replace("key=_has_parameter", "key=None"),
+            _SORT.replace(", key=_has_parameter", ", "),
+        ],
+        SORTED,
+    ),
+    *_same_line(
+        "access",
+        "route_of_path",
+        _ZIP,
+        [
+            _ZIP.replace("True", "None"),
+            _ZIP.replace("True", "False"),
+            _ZIP.replace("strict=True", ""),
+        ],
+        STRICT,
+    ),
+    # store.retry
+    *_same_line(
+        "store.retry",
+        "with_retries",
+        _ASSERT,
+        [
+            "raise AssertionError(None)",
+            'raise AssertionError("XXunreachableXX")',
+            'raise AssertionError("UNREACHABLE")',
+        ],
+        UNREACHABLE,
+    ),
+    # store.receipts
+    Equivalent(
+        "store.receipts",
+        "ReceiptLedger.complete",
+        'item["Put"]["ConditionExpression"] = "#state = :claimed AND #owner = :owner"',
+        'item["Put"]["ConditionExpression"] = "#state = :claimed and #owner = :owner"',
+        "DynamoDB's expression keywords are case-insensitive",
+    ),
+    # store.stock
+    *_same_line(
+        "store.stock",
+        "VersionMismatch.__init__",
+        _MOVED,
+        [
+            "super().__init__(None)",
+            'super().__init__("XXthe stock record movedXX")',
+            'super().__init__("THE STOCK RECORD MOVED")',
+        ],
+        NEVER_SHOWN,
+    ),
+)

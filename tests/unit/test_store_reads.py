@@ -1,0 +1,61 @@
+"""What the store asks DynamoDB for, request by request (moto in-process): every read a
+write is decided on is strongly consistent, and a refusal that carries the item as it was
+costs no second request (docs/architecture.md, "Access patterns")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reservations.clock import ManualClock
+from reservations.erp import ErpService
+from reservations.lifecycle import LineQuantity
+from reservations.records import Receipt
+from reservations.service import ReservationService
+from reservations.store import AlreadyApplied, MessageInProgress, Store
+from tests.support.engine_hooks import requests_seen
+from tests.support.erp import adjust, hold, offset, stock_set
+
+
+def test_every_read_but_an_index_query_is_strongly_consistent(
+    erp: ErpService, service: ReservationService, clock: ManualClock, moto_client: Any
+) -> None:
+    with requests_seen(moto_client) as seen:
+        erp.apply(stock_set(10, sequence=1))
+        hold(service, "r1", 2)
+        clock.advance(1)
+        hold(service, "r2", 2)
+        service.get("r1")
+        service.inventory("A")
+        service.stock_level("A", "WH1")
+        service.holds_on_sku("A")
+        service.release("r2", [LineQuantity("A", "WH1", 1)])
+        erp.apply(offset("by-id", 1, "r1"))
+        erp.apply(offset("auto", 2))
+        erp.apply(adjust("damage", -1))
+        service.sweep()
+    reads = [(op, p) for op, p in seen if op in ("GetItem", "Query", "Scan")]
+    on_table = [(op, p) for op, p in reads if "IndexName" not in p]
+    on_index = [(op, p) for op, p in reads if "IndexName" in p]
+    # Every kind of read happened, or this proves nothing.
+    assert {op for op, _ in on_table} == {"GetItem", "Query"}
+    assert {p["IndexName"] for _, p in on_index} == {"SkuHoldsIndex", "ExpiryIndex"}
+    eventual = [(op, p) for op, p in on_table if p.get("ConsistentRead") is not True]
+    assert eventual == []
+
+
+def test_a_refused_claim_costs_one_request_when_the_engine_returns_the_item(
+    moto_client: Any, moto_table: str
+) -> None:
+    ledger = Store(moto_client, moto_table).receipts
+    message = Receipt("offset", "auto-1", "fingerprint-1")
+    claim = ledger.claim(message, 100, 200)
+    with requests_seen(moto_client) as seen, pytest.raises(MessageInProgress):
+        ledger.claim(message, 101, 201)
+    ledger.complete(claim, 3, 102)
+    with requests_seen(moto_client) as finished, pytest.raises(AlreadyApplied) as done:
+        ledger.claim(message, 103, 203)
+    assert done.value.existing.applied == 3
+    assert [op for op, _ in seen] == ["PutItem"]
+    assert [op for op, _ in finished] == ["PutItem"]
