@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
 
 from error_handlers import unknown_route
+from openapi_responses import documented
 
 router = Router()
 TAGS = ["Console"]
@@ -116,7 +117,8 @@ def console_page() -> Response[Any]:
                 "application/json": {"schema": {"type": "object"}},
             },
         },
-        404: {"description": "No such file", "content": {"application/json": {}}},
+        400: documented("Invalid request: not a file name the console could have"),
+        404: documented("No such file"),
     },
 )
 def console_asset(asset: AssetPath) -> Response[Any]:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idempotency_keys import IdempotencyKeys, answer
-from openapi_responses import AUTH_ERRORS, BODY_ERRORS, documented
+from openapi_responses import BODY_ERRORS, ERRORS, documented
 from reservations.http.errors import error_body
 from reservations.http.operations_models import (
     DeadLetterListResponse,
@@ -51,8 +51,8 @@ def _iso(epoch: int) -> str | None:
     tags=TAGS,
     responses={
         200: documented("The check's result", DriftResponse),
+        **ERRORS,
         503: documented("DRIFT_CHECK_TOO_LARGE: the table is too large for one call"),
-        **AUTH_ERRORS,
     },
 )
 def run_drift_check(operations: Operations) -> Any:
@@ -90,8 +90,8 @@ def run_drift_check(operations: Operations) -> Any:
     tags=TAGS,
     responses={
         200: documented("The dead letters", DeadLetterListResponse),
+        **ERRORS,
         404: documented("NOT_FOUND: this deployment has no ERP dead-letter queue"),
-        **AUTH_ERRORS,
     },
 )
 def list_dead_letters(operations: Operations) -> DeadLetterListResponse:
@@ -118,16 +118,13 @@ def list_dead_letters(operations: Operations) -> DeadLetterListResponse:
     summary="Send a dead letter back to the ERP queue",
     description=(
         "The message as the ERP sent it, to the ERP queue, then gone from the dead-letter "
-        "queue. A repeat within five minutes sends nothing more (SQS deduplication); with "
-        "an Idempotency-Key it answers as the first time."
+        "queue: a repeat is a 404 while it is gone, and sends it again once the ERP has "
+        "dead-lettered it again (SQS deduplicates only within five minutes). With an "
+        "Idempotency-Key a repeat answers as the first time."
     ),
     tags=TAGS,
-    responses={
-        200: documented("Redriven", RedriveResponse),
-        409: documented("IDEMPOTENCY_KEY_IN_USE: the first request with this key is running"),
-        422: documented("IDEMPOTENCY_KEY_REUSED: this key was used for another request"),
-        **BODY_ERRORS,
-    },
+    # 409 and 422 (the key in use, or reused) are added to every mutation (http/docs.py).
+    responses={200: documented("Redriven", RedriveResponse), **BODY_ERRORS},
 )
 def redrive_dead_letter(
     message_id: MessageIdPath, operations: Operations, keys: IdempotencyKeys

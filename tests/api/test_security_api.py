@@ -154,7 +154,7 @@ def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any
 
 ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations"): ("/reservations", HOLD),
-    ("GET", "/reservations"): ("/reservations?orderId=order-1", None),
+    ("GET", "/reservations"): ("/reservations?channel=storefront", None),
     ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
@@ -187,6 +187,7 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ),
 }
 REDRIVE = ("POST", "/operations/dead-letters/{message_id}/redrive")
+DEAD = "unknown message type 'nope'"  # the reason of the one dead letter below
 
 
 @pytest.fixture(autouse=True)
@@ -195,7 +196,7 @@ def dead_letter(
 ) -> Iterator[None]:
     """The operator routes on this test's table, with one message in the ERP DLQ."""
     for wired in wire_operations(engine_client, engine_table, sqs_client_for(moto_server.endpoint)):
-        message_id = wired.dead_letter({"type": "nope"}, "unknown message type 'nope'")
+        message_id = wired.dead_letter({"type": "nope"}, DEAD)
         path = f"/operations/dead-letters/{message_id}/redrive"
         monkeypatch.setitem(ROUTE_EXAMPLES, REDRIVE, (path, None))
         yield
@@ -206,16 +207,21 @@ def dead_letter(
 READ, WRITE, ADMIN_SCOPE = "reservations/read", "reservations/write", "reservations/admin"
 EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/reservations"): (WRITE,),
+    ("GET", "/reservations"): (READ, ADMIN_SCOPE),
     ("GET", "/reservations/{reservation_id}"): (READ, ADMIN_SCOPE),
     ("DELETE", "/reservations/{reservation_id}"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/confirm"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/extend"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/release"): (WRITE, ADMIN_SCOPE),
     ("POST", "/reservations/{reservation_id}/fulfill"): (WRITE, ADMIN_SCOPE),
+    ("PUT", "/reservations/{reservation_id}/items"): (WRITE, ADMIN_SCOPE),
     ("GET", "/inventory/{sku}"): ("inventory/read",),
     ("GET", "/inventory/{sku}/reservations"): (READ, ADMIN_SCOPE),
     ("GET", "/inventory/{sku}/locations/{location}"): ("inventory/read",),
     ("PUT", "/inventory/{sku}/locations/{location}"): ("inventory/write",),
+    ("GET", "/operations/drift"): (ADMIN_SCOPE,),
+    ("GET", "/operations/dead-letters"): (ADMIN_SCOPE,),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (ADMIN_SCOPE,),
 }
 EVERY_SCOPE = (
     READ, WRITE, ADMIN_SCOPE, "reservations/oversell", "inventory/read", "inventory/write",
@@ -226,6 +232,9 @@ EVERY_SCOPE = (
 Effect = tuple[str, tuple[int, int, int], Callable[[Any], bool]]
 ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ("POST", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1"),
+    ("GET", "/reservations"): (
+        "ACTIVE", (10, 2, 8), lambda b: [r["id"] for r in b["reservations"]] == ["hold-1"],
+    ),
     ("GET", "/reservations/{reservation_id}"): (
         "ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1",
     ),
@@ -244,6 +253,9 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ("POST", "/reservations/{reservation_id}/fulfill"): (
         "FULFILLED", (8, 0, 8), lambda b: b["status"] == "FULFILLED",
     ),
+    ("PUT", "/reservations/{reservation_id}/items"): (
+        "ACTIVE", (10, 1, 9), lambda b: b["items"][0]["held"] == 1,
+    ),
     ("GET", "/inventory/{sku}"): ("ACTIVE", (10, 2, 8), lambda b: b["available"] == 8),
     ("GET", "/inventory/{sku}/reservations"): (
         "ACTIVE", (10, 2, 8), lambda b: [h["id"] for h in b["holds"]] == ["hold-1"],
@@ -253,6 +265,15 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ),
     ("PUT", "/inventory/{sku}/locations/{location}"): (
         "ACTIVE", (1, 2, -1), lambda b: b["onHand"] == 1,
+    ),
+    ("GET", "/operations/drift"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["ok"] is True and b["heldUnits"] == 2,
+    ),
+    ("GET", "/operations/dead-letters"): (
+        "ACTIVE", (10, 2, 8), lambda b: [m["reason"] for m in b["messages"]] == [DEAD],
+    ),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["redrivenAs"] != "",
     ),
 }  # fmt: skip
 

@@ -68,6 +68,7 @@ class StubReservations:
         token: str,
         receipt: Receipt | None = None,
         remembered: dict[str, Any] | None = None,
+        oversell_limit: int = 0,
     ) -> None:
         self.writes.append(Write(before, after, token, receipt, remembered))
         if len(self.writes) <= self.conflicts:
