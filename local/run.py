@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import Any
@@ -34,7 +34,7 @@ from reservations.bootstrap import dynamodb_client, events_client, sqs_client
 from reservations.store import Store
 
 from .auth import console_token
-from .background import BackgroundFunction
+from .background import BackgroundFunction, stop_together
 from .bus import LocalBus, Printer, Tap, ensure_bus
 from .catalogue import DEMO_CATALOGUE, catalogue_lines, seed
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
@@ -346,14 +346,13 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             f"try another port: make run PORT={args.port + 1}"
         ) from None
     stack.callback(api.stop)
+    stoppers: list[Callable[[], None]] = []  # stopped side by side, before the API
+    stack.callback(stop_together, stoppers)
     for function in background_functions(
         args.sweep_interval, args.quiet, queues, (streams, stream_arn, bus)
     ):
         function.start()
-        stack.callback(function.stop)
-    if not args.quiet:
-        printer = Printer(Tap(events_client(), sqs_client(), bus.name)).start()
-        stack.callback(printer.stop)
+        stoppers.append(function.stop)
 
     print(
         banner(
@@ -371,6 +370,8 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
         ),
         flush=True,
     )
+    if not args.quiet:  # after the banner, so no event line lands inside it
+        stoppers.append(Printer(Tap(events_client(), sqs_client(), bus.name)).start().stop)
     while True:
         time.sleep(3600)  # until a signal raises Stopped
 

@@ -521,7 +521,9 @@ def test_with_aws_endpoint_url_the_queues_are_created_on_that_endpoint(
         assert f"SQS        {moto_server.endpoint}\n" in running.stdout()
         urls = sqs_client_for(moto_server.endpoint).list_queues(QueueNamePrefix=env["TABLE_NAME"])
         names = sorted(url.rsplit("/", 1)[1] for url in urls["QueueUrls"])
-        assert names == [f"{env['TABLE_NAME']}-erp-dlq.fifo", f"{env['TABLE_NAME']}-erp.fifo"]
+        # The ERP's queues, and the queue of the template's example rule on the event bus.
+        table = env["TABLE_NAME"]
+        assert names == [f"{table}-ErpEventsQueue", f"{table}-erp-dlq.fifo", f"{table}-erp.fifo"]
     finally:
         assert running.stop() == 0
 
