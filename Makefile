@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
-export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)/functions/erp:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/functions/sweeper:$(CURDIR)/functions/stream:$(CURDIR)/functions/erp:$(CURDIR)/functions/events:$(CURDIR)
 
 ENGINE ?= moto
 PORT ?= 3000
@@ -16,12 +16,13 @@ CHANNEL ?= storefront
 TEST_WORKERS ?= 2
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction help install engines system-deps sam-tools run invoke erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build bench mutation clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build console-screenshots bench mutation clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
 	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
+	@echo "make events   follow the local event bus (after the export line make run prints)"
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
 	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
@@ -67,6 +68,10 @@ run: install
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
 
+# Follows the local bus (the export line make run prints), one line per event.
+events: install
+	$(BIN)/python -m local.follow_events
+
 erp-send: install
 	$(BIN)/python -m local.erp_send --endpoint '$(ENDPOINT)' --queue '$(QUEUE)' --body '$(BODY)' $(if $(GROUP),--group '$(GROUP)')
 
@@ -101,6 +106,10 @@ unit: install
 test: install engines sam-tools lint typecheck
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
+# The console's screenshots in docs/console.md, taken by its browser test.
+console-screenshots: install engines
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/pytest tests/browser -q
+
 sam-validate: sam-tools
 	env -u PYTHONPATH SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	env -u PYTHONPATH $(SAM_VENV)/bin/cfn-lint template.yaml
@@ -130,8 +139,9 @@ build-DomainLayer: lambda-python
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -prune -exec rm -rf {} +
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)/python"
 
-build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction: lambda-python
+build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction: lambda-python
 	cp *.py "$(ARTIFACTS_DIR)/"
+	if [ -d console ]; then cp -R console "$(ARTIFACTS_DIR)/"; fi  # the operator console's files
 	$(COMPILE_BYTECODE) "$(ARTIFACTS_DIR)"
 
 bench: engines sam-tools

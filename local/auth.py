@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -239,3 +240,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# What the console's development sign-in grants: what its screens and actions need.
+CONSOLE_CHANNEL = "console"
+CONSOLE_SCOPES = (access.RESERVATIONS_ADMIN, access.INVENTORY_READ)
+
+
+def console_token(_event: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /_local/console-token`` (local stack only, never deployed): an operator's token
+    for the console's development sign-in, as Cognito's token endpoint would answer it."""
+    body = {
+        "access_token": issue_token(CONSOLE_CHANNEL, CONSOLE_SCOPES),
+        "token_type": "Bearer",
+        "expires_in": DEFAULT_TTL_SECONDS,
+    }
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }

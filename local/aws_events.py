@@ -43,7 +43,7 @@ def ttl_remove_record(
     table: str = "reservations",
     at: float | None = None,
 ) -> dict[str, Any]:
-    """One DynamoDB Streams record of a TTL deletion, with the table's OLD_IMAGE view."""
+    """One DynamoDB Streams record of a TTL deletion (a removal carries only its old image)."""
     return {
         "eventID": uuid.uuid5(uuid.NAMESPACE_OID, sequence_number).hex,
         "eventName": "REMOVE",
@@ -56,7 +56,7 @@ def ttl_remove_record(
             "OldImage": dict(old_image),
             "SequenceNumber": sequence_number,
             "SizeBytes": 256,
-            "StreamViewType": "OLD_IMAGE",
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
         "userIdentity": dict(TTL_IDENTITY),
         "eventSourceARN": (

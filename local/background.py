@@ -10,7 +10,7 @@ next one runs in a new worker. Started after the API, stopped before it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .invoke import find_function
@@ -53,3 +53,14 @@ class BackgroundFunction:
 
     def _loop(self) -> None:
         raise NotImplementedError
+
+
+def stop_together(stoppers: Iterable[Callable[[], None]]) -> None:
+    """Each stop at once, in a thread of its own: each waits on its own worker, long poll
+    or stream read, and a stack of several must not stop in their sum (``make run``'s
+    Ctrl-C, which tests/local/test_local_stack.py wants done within seconds)."""
+    threads = [threading.Thread(target=stop, name="stop") for stop in stoppers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -164,7 +164,12 @@ def local_aws_defaults(environ: Mapping[str, str] | None = None) -> dict[str, st
 # invocation. A deployed sweeper polls every 10 s until near its one-minute timeout,
 # because EventBridge fires only once a minute; the local schedule ticks every few
 # seconds itself, and `make invoke FN=sweeper` should answer at once, not in 45 s.
-LOCAL_OVERRIDES = {"API_DOCS_ENABLED": "true", "SWEEP_POLL_SECONDS": "0"}
+LOCAL_OVERRIDES = {
+    "API_DOCS_ENABLED": "true",
+    "SWEEP_POLL_SECONDS": "0",
+    # The console signs operators in through the local stack, not Cognito.
+    "CONSOLE_SIGN_IN": "development",
+}
 
 
 def runtime_defaults(

@@ -78,6 +78,10 @@ CALL_CENTRE = (
     ),
 )
 BACK_OFFICE = ("backoffice", (access.INVENTORY_READ, access.INVENTORY_WRITE))
+# The operator console's token: admin on holds, stock read.
+OPERATOR = ("console", (access.RESERVATIONS_ADMIN, access.INVENTORY_READ))
+# A dead letter's id in the DLQ (SQS's own, in AWS: list_dead_letters gives the real ones).
+DEAD_LETTER_ID = "6f1f3e5a-8a4b-4c55-9d5c-2b8e0e6f0b10"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,7 @@ SAMPLES = (
         "set_on_hand",
         "PUT",
         f"/inventory/{MUG.sku}/locations/{MUG.location}",
-        {"onHand": 30},
+        {"onHand": 30, "lowStockThreshold": 5},
         BACK_OFFICE,
     ),
     Sample(
@@ -221,16 +225,26 @@ SAMPLES = (
     Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
     Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
     Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}", caller=CALL_CENTRE),
+    Sample("run_drift_check", "GET", "/operations/drift", caller=OPERATOR),
+    Sample("list_dead_letters", "GET", "/operations/dead-letters", caller=OPERATOR),
+    Sample(
+        "redrive_dead_letter",
+        "POST",
+        f"/operations/dead-letters/{DEAD_LETTER_ID}/redrive",
+        caller=OPERATOR,
+    ),
     Sample("health", "GET", "/health", caller=None),
     Sample("openapi", "GET", "/openapi.json", caller=None),
     Sample("swagger", "GET", "/swagger", caller=None),
+    Sample("console", "GET", "/console", caller=None),
+    Sample("console_asset", "GET", "/console/app.js", caller=None),
 )
 
 
 def build(sample: Sample) -> dict[str, Any]:
     stable = uuid.uuid5(uuid.NAMESPACE_URL, f"events/{sample.name}")
     headers = {
-        "Accept": "application/json" if sample.name != "swagger" else "text/html",
+        "Accept": "text/html" if sample.name in ("swagger", "console") else "application/json",
         "Host": HOST,
         "User-Agent": "curl/8.5.0",
         "X-Amzn-Trace-Id": f"Root=1-{REQUEST_TIME_EPOCH_MS // 1000:08x}-{stable.hex[:24]}",

@@ -23,14 +23,19 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from types import FrameType
+from typing import Any
 
-from reservations.bootstrap import dynamodb_client, sqs_client
+import botocore.session
+
+from reservations.bootstrap import dynamodb_client, events_client, sqs_client
 from reservations.store import Store
 
-from .background import BackgroundFunction
+from .auth import console_token
+from .background import BackgroundFunction, stop_together
+from .bus import LocalBus, Printer, Tap, ensure_bus
 from .catalogue import DEMO_CATALOGUE, catalogue_lines, seed
 from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
@@ -38,6 +43,7 @@ from .queue_consumer import QueueConsumer
 from .queues import ErpQueues, ensure_queues
 from .schedule import ScheduledFunction
 from .server import LocalApi
+from .streams import StreamSource, stream_mappings
 from .template import ensure_table
 
 DEFAULT_TABLE = "reservations"
@@ -50,10 +56,15 @@ ENGINES: dict[str, type[MotoServer] | type[DynamoDBLocal]] = {
 
 
 DEFAULT_SWEEP_INTERVAL = 5.0
+# The console's development sign-in: served by the local stack itself, never deployed.
+CONSOLE_SIGN_IN = ("POST", "/_local/console-token")
 
 
 def background_functions(
-    sweep_interval: float, quiet: bool, queues: ErpQueues | None = None
+    sweep_interval: float,
+    quiet: bool,
+    queues: ErpQueues | None = None,
+    stream: tuple[Any, str, LocalBus] | None = None,
 ) -> list[BackgroundFunction]:
     """The stack's functions besides the API: the sweeper on a short schedule (one minute
     in AWS; a few seconds here, so an abandoned hold frees its stock while you watch), and
@@ -74,6 +85,12 @@ def background_functions(
                 quiet=quiet,
             )
         )
+    if stream is not None:
+        # Each mapping of the template on the table's stream reads it on its own, as in AWS:
+        # the TTL backstop and the events function onto the local bus.
+        streams, arn, bus = stream
+        env = {"EVENT_BUS_NAME": bus.name}
+        functions += [StreamSource(m, streams, arn, env) for m in stream_mappings()]
     return functions
 
 
@@ -166,6 +183,7 @@ def banner(
     sweep_interval: float,
     queues: ErpQueues,
     sqs_endpoint: str,
+    bus: LocalBus,
 ) -> str:
     table_state = (
         "created and seeded with the demo catalogue" if seeded else "already existed, left as is"
@@ -185,6 +203,9 @@ def banner(
             f"  ERP DLQ    {queues.dead_letter_url}",
             f"             (visibility timeout {queues.visibility_timeout}s, dead-lettered "
             f"after {queues.max_receive_count} receives)",
+            f"  events     bus {bus.name} on {sqs_endpoint}, from the table's stream; each",
+            "             event is printed here as it passes (`make events` follows them too)",
+            f"  console    {api.url}/console (a development sign-in: an operator's token)",
             "",
             "Catalogue:",
             *catalogue,
@@ -203,6 +224,7 @@ def banner(
             f"  export {endpoint_variable}={endpoint} TABLE_NAME={table_name}",
             f"  export AWS_ENDPOINT_URL_SQS={sqs_endpoint} "
             f"ERP_DEAD_LETTER_QUEUE_URL={queues.dead_letter_url}",
+            f"  export AWS_ENDPOINT_URL_EVENTBRIDGE={sqs_endpoint} EVENT_BUS_NAME={bus.name}",
             "  make invoke FN=api EVENT=events/get_inventory.json",
             "  make invoke FN=erp EVENT=events/erp_stock_set.json",
             "",
@@ -300,8 +322,21 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             stack.callback(sqs_engine.stop)
         sqs_endpoint = os.environ["AWS_ENDPOINT_URL_SQS"] = sqs_engine.endpoint
     queues = ensure_queues(sqs_client(), prefix=table_name)
+    # moto server serves EventBridge too: the bus lives beside the queues.
+    os.environ.setdefault("AWS_ENDPOINT_URL_EVENTBRIDGE", sqs_endpoint)
+    bus = ensure_bus(events_client(), sqs_client(), prefix=table_name)
+    streams = botocore.session.get_session().create_client(
+        "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
+    )
+    stream_arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
 
-    api = LocalApi(port=args.port, workers=args.workers, quiet=args.quiet)
+    api = LocalApi(
+        port=args.port,
+        workers=args.workers,
+        quiet=args.quiet,
+        env={"ERP_QUEUE_URL": queues.url, "ERP_DEAD_LETTER_QUEUE_URL": queues.dead_letter_url},
+        local_routes={CONSOLE_SIGN_IN: console_token},
+    )
     print(f"starting {args.workers} workers ...", flush=True)
     try:
         api.start()
@@ -311,9 +346,13 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             f"try another port: make run PORT={args.port + 1}"
         ) from None
     stack.callback(api.stop)
-    for function in background_functions(args.sweep_interval, args.quiet, queues):
+    stoppers: list[Callable[[], None]] = []  # stopped side by side, before the API
+    stack.callback(stop_together, stoppers)
+    for function in background_functions(
+        args.sweep_interval, args.quiet, queues, (streams, stream_arn, bus)
+    ):
         function.start()
-        stack.callback(function.stop)
+        stoppers.append(function.stop)
 
     print(
         banner(
@@ -327,9 +366,12 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
             sweep_interval=args.sweep_interval,
             queues=queues,
             sqs_endpoint=sqs_endpoint,
+            bus=bus,
         ),
         flush=True,
     )
+    if not args.quiet:  # after the banner, so no event line lands inside it
+        stoppers.append(Printer(Tap(events_client(), sqs_client(), bus.name)).start().stop)
     while True:
         time.sleep(3600)  # until a signal raises Stopped
 

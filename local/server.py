@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
@@ -159,9 +159,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     body,
                     source_ip=self.client_address[0],
                 )
-                # API Gateway routes, then its authorizer runs, then the function, as here.
+                # API Gateway routes, then its authorizer runs, then the function, as here;
+                # the local stack's own routes (the console's development sign-in) first.
+                local = self.api.local_routes.get((self.command.upper(), str(event["path"])))
                 result = (
-                    refuse_unrouted(event)
+                    local(event)
+                    if local is not None
+                    else refuse_unrouted(event)
                     or self.api.authorizer.authorize(event)
                     or self.api.invoke(event)
                 )
@@ -247,6 +251,7 @@ class LocalApi:
         max_body_bytes: int = MAX_REQUEST_BYTES,
         authorizer: LocalAuthorizer | None = None,
         integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        local_routes: Mapping[tuple[str, str], Callable[[dict[str, Any]], Any]] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -256,6 +261,8 @@ class LocalApi:
         self.max_body_bytes = max_body_bytes
         self.authorizer = authorizer or LocalAuthorizer()
         self.integration_timeout = integration_timeout
+        # (method, path) -> a proxy response made here: routes no template has (local only).
+        self.local_routes = dict(local_routes or {})
         self._port = port
         self._host = host
         self._env = dict(env or {})

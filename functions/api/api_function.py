@@ -22,11 +22,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import console_routes
 import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
 import location_routes
+import operations_routes
 import reservation_routes
 import route_dependencies
 import search_routes
@@ -45,6 +47,8 @@ for module in (
     search_routes,
     inventory_routes,
     location_routes,
+    operations_routes,
+    console_routes,
     docs_routes,
     error_handlers,
 ):

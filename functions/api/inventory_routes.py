@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHea
 
 from idempotency_keys import IdempotencyKeys, answer
 from openapi_responses import BODY_ERRORS, ERRORS, IdentifierPath, documented
+from reservations.commands import SetThreshold
 from reservations.http import presenters
 from reservations.http.models import (
     InventoryResponse,
@@ -98,7 +99,8 @@ def get_stock_level(
     description=(
         "Absolute onHand at one location; holds are kept. With If-Match (an ETag of this "
         "record, or *), only if the record is still at that version, as Shopify's "
-        "changeFromQuantity; without it the last writer wins."
+        "changeFromQuantity; without it the last writer wins. lowStockThreshold sets the "
+        "level below which stock.low is published (null removes it)."
     ),
     tags=TAGS,
     responses={
@@ -118,7 +120,15 @@ def set_on_hand(
         return answer(200, presenters.stock_level_response(level), ("ETag", etag(level)))
 
     expected = expected_versions(router.current_event.headers)
-    level = service.set_on_hand(sku, location, request.onHand, expected, keys.remember(render))
+    # Absent keeps the record's threshold; null removes it.
+    threshold = (
+        SetThreshold(request.lowStockThreshold)
+        if "lowStockThreshold" in request.model_fields_set
+        else None
+    )
+    level = service.set_on_hand(
+        sku, location, request.onHand, expected, keys.remember(render), threshold
+    )
     return keys.respond(level, render)
 
 

@@ -6,7 +6,7 @@ Built once per execution environment, at init. Routes take them as Powertools
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -30,6 +30,20 @@ def get_service() -> ReservationService:
     return _service
 
 
+_operations: Any = None
+
+
+def get_operations() -> Any:
+    """The operator routes' service (reservations.operations), built on first use: its SQS
+    client and module are not worth a cold start of every environment."""
+    global _operations
+    if _operations is None:
+        from reservations.bootstrap import build_operations
+
+        _operations = build_operations(settings)
+    return _operations
+
+
 def get_caller(request: Request) -> access.Caller:
     """The verified caller of this request: lambda_handler read it from the claims, refused
     any request to a route without one, and handed it over in the resolver's context."""
@@ -40,3 +54,5 @@ def get_caller(request: Request) -> access.Caller:
 Service = Annotated[ReservationService, Depends(get_service)]
 CurrentSettings = Annotated[Settings, Depends(get_settings)]
 Caller = Annotated[access.Caller, Depends(get_caller)]
+# reservations.operations.Operations; typed loosely so this module need not import it.
+Operations = Annotated[Any, Depends(get_operations)]

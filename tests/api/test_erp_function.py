@@ -24,6 +24,7 @@ from reservations.clock import ManualClock
 from reservations.dead_letters import DeadLetterQueue
 from reservations.erp import ErpService
 from reservations.erp_messages import StockAdjust
+from reservations.store.notices import DeadLetterNotices
 from reservations.store.retry import RetryPolicy
 from tests.conftest import make_erp_service, sqs_client_for
 from tests.support.api_client import HandlerClient
@@ -83,9 +84,12 @@ def deliver(
     erp: ErpService,
     queues: ErpQueues,
     moto_server: Engine,
+    engine_client: Any,
+    engine_table: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[[list[dict[str, Any]]], list[str]]:
     monkeypatch.setattr(erp_function, "erp", erp)
+    monkeypatch.setattr(erp_function, "notices", DeadLetterNotices(engine_client, engine_table, 60))
     monkeypatch.setattr(
         erp_function,
         "dead_letters",

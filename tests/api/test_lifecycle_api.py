@@ -226,7 +226,7 @@ class TestExpiry:
                 "OldImage": old,
                 "SequenceNumber": "100",
                 "SizeBytes": 200,
-                "StreamViewType": "OLD_IMAGE",
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
             },
             "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
             "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026",

@@ -458,9 +458,15 @@ class TestDocuments:
             ("PUT", "/locations/{location}"): "registerLocation",
             ("POST", "/availability"): "getAvailability",
             ("GET", "/health"): "getHealth",
+            ("GET", "/operations/drift"): "runDriftCheck",
+            ("GET", "/operations/dead-letters"): "listDeadLetters",
+            ("POST", "/operations/dead-letters/{message_id}/redrive"): "redriveDeadLetter",
+            ("GET", "/console"): "getConsole",
+            ("GET", "/console/{asset}"): "getConsoleAsset",
         }
+        tags = (["Reservations"], ["Inventory"], ["Operations"], ["Console"])
         for key, operation in operations.items():
-            assert operation["tags"] in (["Reservations"], ["Inventory"], ["Operations"]), key
+            assert operation["tags"] in tags, key
             assert operation["summary"] and operation["description"], key
             assert operation["summary"].split()[0] not in ("GET", "POST", "PUT", "DELETE"), key
 

@@ -43,6 +43,7 @@ EVERY_SCOPE = frozenset(
 READ = frozenset({"reservations/read", "reservations/admin"})
 WRITE = frozenset({"reservations/write", "reservations/admin"})
 PUBLIC = frozenset[str]()
+ADMIN = frozenset({"reservations/admin"})
 HOLD = "hold-1"
 LINE = {"sku": "SKU-A", "location": "WH1", "quantity": 1}
 
@@ -118,6 +119,14 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ("GET", "/openapi.json"): Expected(PUBLIC, "/openapi.json", None, 200),
     ("GET", "/health"): Expected(PUBLIC, "/health", None, 200),
     ("GET", "/swagger"): Expected(PUBLIC, "/swagger", None, 200),
+    # Operators only: a sales channel has none of their scopes.
+    ("GET", "/operations/drift"): Expected(ADMIN, "/operations/drift", None, 403),
+    ("GET", "/operations/dead-letters"): Expected(ADMIN, "/operations/dead-letters", None, 403),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): Expected(
+        ADMIN, "/operations/dead-letters/m-1/redrive", None, 403
+    ),
+    ("GET", "/console"): Expected(PUBLIC, "/console", None, 200),
+    ("GET", "/console/{asset}"): Expected(PUBLIC, "/console/app.js", None, 200),
 }
 # What an anonymous or under-scoped caller sends to write routes: a change, were it let in.
 HOSTILE_BODY: dict[tuple[str, str], Any] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +19,9 @@ import route_dependencies
 from local.apigw import LambdaContext, proxy_event
 from reservations import access
 from reservations.config import Settings
+from tests.conftest import sqs_client_for
 from tests.support.api_client import ADMIN, ApiResponse, HandlerClient, Identity
+from tests.support.operations import wire_operations
 
 STOREFRONT = Identity("storefront")
 CALL_CENTRE = Identity("callcentre")
@@ -152,7 +154,7 @@ def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any
 
 ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/reservations"): ("/reservations", HOLD),
-    ("GET", "/reservations"): ("/reservations?orderId=order-1", None),
+    ("GET", "/reservations"): ("/reservations?channel=storefront", None),
     ("GET", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("DELETE", "/reservations/{reservation_id}"): ("/reservations/hold-1", None),
     ("POST", "/reservations/{reservation_id}/confirm"): ("/reservations/hold-1/confirm", None),
@@ -183,7 +185,28 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         {"country": "GB", "priority": 1, "active": True},
     ),
     ("POST", "/availability"): ("/availability", {"skus": ["SKU-A"], "country": "GB"}),
+    ("GET", "/operations/drift"): ("/operations/drift", None),
+    ("GET", "/operations/dead-letters"): ("/operations/dead-letters", None),
+    # The message id is the dead letter's, set by the fixture below.
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (
+        "/operations/dead-letters/{message_id}/redrive",
+        None,
+    ),
 }
+REDRIVE = ("POST", "/operations/dead-letters/{message_id}/redrive")
+DEAD = "unknown message type 'nope'"  # the reason of the one dead letter below
+
+
+@pytest.fixture(autouse=True)
+def dead_letter(
+    engine_client: Any, engine_table: str, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The operator routes on this test's table, with one message in the ERP DLQ."""
+    for wired in wire_operations(engine_client, engine_table, sqs_client_for(moto_server.endpoint)):
+        message_id = wired.dead_letter({"type": "nope"}, DEAD)
+        path = f"/operations/dead-letters/{message_id}/redrive"
+        monkeypatch.setitem(ROUTE_EXAMPLES, REDRIVE, (path, None))
+        yield
 
 
 # The scopes that admit each route, spelt out here rather than read from access.ROUTE_SCOPES:
@@ -207,6 +230,9 @@ EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/locations/{location}"): ("inventory/read",),
     ("PUT", "/locations/{location}"): ("inventory/write",),
     ("POST", "/availability"): ("inventory/read",),
+    ("GET", "/operations/drift"): (ADMIN_SCOPE,),
+    ("GET", "/operations/dead-letters"): (ADMIN_SCOPE,),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (ADMIN_SCOPE,),
 }
 EVERY_SCOPE = (
     READ, WRITE, ADMIN_SCOPE, "reservations/oversell", "inventory/read", "inventory/write",
@@ -217,8 +243,9 @@ EVERY_SCOPE = (
 Effect = tuple[str, tuple[int, int, int], Callable[[Any], bool]]
 ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ("POST", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1"),
-    # hold-1 names no order: the search for order-1 finds nothing, and says so.
-    ("GET", "/reservations"): ("ACTIVE", (10, 2, 8), lambda b: b["reservations"] == []),
+    ("GET", "/reservations"): (
+        "ACTIVE", (10, 2, 8), lambda b: [r["id"] for r in b["reservations"]] == ["hold-1"],
+    ),
     ("GET", "/reservations/{reservation_id}"): (
         "ACTIVE", (10, 2, 8), lambda b: b["id"] == "hold-1",
     ),
@@ -238,7 +265,7 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
         "FULFILLED", (8, 0, 8), lambda b: b["status"] == "FULFILLED",
     ),
     ("PUT", "/reservations/{reservation_id}/items"): (
-        "ACTIVE", (10, 1, 9), lambda b: b["items"][0]["quantity"] == 1,
+        "ACTIVE", (10, 1, 9), lambda b: (b["items"][0]["quantity"], b["items"][0]["held"]) == (1, 1),
     ),
     ("GET", "/inventory/{sku}"): ("ACTIVE", (10, 2, 8), lambda b: b["available"] == 8),
     ("GET", "/inventory/{sku}/reservations"): (
@@ -265,6 +292,15 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
         "ACTIVE", (10, 2, 8), lambda b: b["items"] == [
             {"sku": "SKU-A", "available": 0, "locations": []}
         ],
+    ),
+    ("GET", "/operations/drift"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["ok"] is True and b["heldUnits"] == 2,
+    ),
+    ("GET", "/operations/dead-letters"): (
+        "ACTIVE", (10, 2, 8), lambda b: [m["reason"] for m in b["messages"]] == [DEAD],
+    ),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (
+        "ACTIVE", (10, 2, 8), lambda b: b["redrivenAs"] != "",
     ),
 }  # fmt: skip
 

@@ -124,8 +124,11 @@ def test_layer_holds_the_domain_package_and_its_dependencies(sam_build: Build) -
 def test_function_holds_only_its_handler_and_routes(sam_build: Build) -> None:
     sources = Path(__file__).parents[2] / "functions" / "api"
     assert sorted(p.name for p in sam_build.function.iterdir()) == sorted(
-        ["__pycache__", *(p.name for p in sources.glob("*.py"))]
+        ["__pycache__", "console", *(p.name for p in sources.glob("*.py"))]
     )
+    # The operator console's files, as they are in the source.
+    console = sorted(p.name for p in (sources / "console").iterdir())
+    assert sorted(p.name for p in (sam_build.function / "console").iterdir()) == console
     assert "api_function.py" in {p.name for p in sam_build.function.iterdir()}
     assert not (sam_build.function / "reservations").exists(), "the domain belongs in the layer"
 

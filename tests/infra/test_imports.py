@@ -118,7 +118,9 @@ NO_HTTP = [
     FUNCTIONS / "sweeper" / "sweeper_function.py",
     FUNCTIONS / "stream" / "stream_function.py",
     FUNCTIONS / "erp" / "erp_function.py",
+    FUNCTIONS / "events" / "events_function.py",
     *sorted((LAYER / "reservations").glob("erp*.py")),
+    *sorted((LAYER / "reservations" / "events").glob("*.py")),
     LAYER / "reservations" / "dead_letters.py",
 ]
 
@@ -183,3 +185,29 @@ def test_no_import_cycle_inside_the_layer() -> None:
     for name in sorted(graph):
         walk(name, [], done)
     assert not cycles, cycles
+
+
+def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> None:
+    """Cold start: what only operators or the events function need is imported on first use
+    (docs/performance.md)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, api_function; "
+        "print(' '.join(m for m in sys.modules if m.startswith('reservations.')))"
+    )
+    paths = [str(LAYER), str(FUNCTIONS / "api"), str(ROOT)]
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": ":".join(paths), "AWS_DEFAULT_REGION": "us-east-1", "PATH": ""},
+        timeout=120,
+    )
+    loaded = set(done.stdout.split())
+    assert "reservations.service" in loaded  # the probe sees what init imports
+    lazy = {"reservations.operations", "reservations.drift", "reservations.store.notices"}
+    assert not loaded & lazy
+    assert not {m for m in loaded if m.startswith("reservations.events")}

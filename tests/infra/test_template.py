@@ -40,6 +40,23 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/OrderIndex"),
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/ChannelIndex"),
+        # The drift check of GET /operations/drift (admin only, capped): the one Scan.
+        ("dynamodb:Scan", TABLE_ARN),
+        *{
+            (f"sqs:{a}", "ErpDeadLetterQueue.Arn")
+            for a in (
+                "ReceiveMessage",
+                "ChangeMessageVisibility",
+                "DeleteMessage",
+                "GetQueueAttributes",
+            )
+        },
+        ("sqs:SendMessage", "ErpQueue.Arn"),  # an operator's redrive
+        (
+            "ssm:GetParameter",
+            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+            "${AWS::StackName}/console/client-id",
+        ),
     },
     "SweeperFunction": {
         ("dynamodb:Query", TABLE_ARN),
@@ -55,6 +72,15 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetShardIterator", STREAM_ARN),
         ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
         ("sqs:SendMessage", "StreamFailuresQueue.Arn"),
+    },
+    "EventsFunction": {
+        ("dynamodb:Query", TABLE_ARN),
+        ("dynamodb:DescribeStream", STREAM_ARN),
+        ("dynamodb:GetRecords", STREAM_ARN),
+        ("dynamodb:GetShardIterator", STREAM_ARN),
+        ("dynamodb:ListStreams", "${ReservationsTable.Arn}/stream/*"),
+        ("events:PutEvents", "EventBus.Arn"),
+        ("sqs:SendMessage", "EventsFailuresQueue.Arn"),
     },
     "ErpFunction": {
         *{(f"dynamodb:{a}", TABLE_ARN) for a in ("GetItem", "Query", "PutItem", "UpdateItem")},
@@ -174,7 +200,9 @@ def test_function_policies_grant_exactly_what_the_function_needs(name: str) -> N
                 assert "*" not in action, f"{name}: wildcard action {action}"
                 granted.update((action, str(target)) for target in targets)
     actions = {action for action, _ in granted}
-    assert not actions & NEVER_GRANTED, f"{name} may {sorted(actions & NEVER_GRANTED)}"
+    # The drift check's Scan is the API function's, listed in EXPECTED_GRANTS; no other.
+    allowed = {"dynamodb:Scan"} if name == "ApiFunction" else set()
+    assert not actions & NEVER_GRANTED - allowed, f"{name} may {sorted(actions & NEVER_GRANTED)}"
     assert name in EXPECTED_GRANTS, f"{name}: add its least-privilege grants to this test"
     assert granted == EXPECTED_GRANTS[name]
 
@@ -233,7 +261,7 @@ def test_layer_and_functions_are_built_by_the_makefile_for_the_runtime() -> None
         for name, resource in resources().items()
         if resource["Type"] in ("AWS::Serverless::LayerVersion", "AWS::Serverless::Function")
     }
-    assert len(built) == 5, sorted(built)
+    assert len(built) == 6, sorted(built)
     makefile = (ROOT / "Makefile").read_text()
     targets = {
         target
@@ -359,11 +387,64 @@ def test_queue_and_stream_functions_have_their_own_event_source_mappings() -> No
         m["Properties"]["FunctionName"]: m
         for m in of_type("AWS::Lambda::EventSourceMapping").values()
     }
-    assert set(mapped) == {"StreamFunction", "ErpFunction"}
+    assert set(mapped) == {"StreamFunction", "ErpFunction", "EventsFunction"}
     for function, mapping in mapped.items():
         # Lambda checks the role's grants when it creates the mapping.
         assert mapping["DependsOn"] == f"{function}Role"
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+# --- lifecycle events -----------------------------------------------------------------------
+
+
+def test_the_stream_carries_both_images_to_the_events_function_with_a_failure_queue() -> None:
+    table = resources()[TABLE]["Properties"]
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    [mapping] = [
+        m["Properties"]
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == "EventsFunction"
+    ]
+    assert mapping["EventSourceArn"] == STREAM_ARN
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == "EventsFailuresQueue.Arn"
+    env = function_env(functions()["EventsFunction"])
+    assert env["EVENT_BUS_NAME"] == "EventBus"
+
+
+def test_every_detail_type_has_its_schema_registered_as_in_events_schemas() -> None:
+    from reservations.events.derive import DETAIL_TYPES
+
+    registered = {
+        r["Properties"]["Description"]: json.loads(r["Properties"]["Content"])
+        for r in of_type("AWS::EventSchemas::Schema").values()
+    }
+    files = {f"events/schemas/{kind}.json": kind for kind in DETAIL_TYPES}
+    assert set(registered) == set(files)
+    for path, kind in files.items():
+        assert registered[path] == json.loads((ROOT / path).read_text()), path
+        assert registered[path]["properties"]["detail-type"] == {"enum": [kind]}
+    for schema in of_type("AWS::EventSchemas::Schema").values():
+        assert schema["Properties"]["Type"] == "JSONSchemaDraft4"
+        assert schema["Properties"]["RegistryName"] == "EventSchemaRegistry.RegistryName"
+
+
+def test_the_erp_subscribes_a_queue_to_the_ends_and_confirmations_of_holds() -> None:
+    rule = resources()["ErpEventsRule"]["Properties"]
+    assert rule["EventBusName"] == "EventBus"
+    assert rule["EventPattern"] == {
+        "source": ["reservations"],
+        "detail-type": [
+            "reservation.confirmed",
+            "reservation.fulfilled",
+            "reservation.cancelled",
+            "reservation.expired",
+        ],
+    }
+    [target] = rule["Targets"]
+    assert target["Arn"] == "ErpEventsQueue.Arn"
+    assert target["DeadLetterConfig"]["Arn"] == "ErpEventsDeadLetterQueue.Arn"
 
 
 # --- the ERP queue --------------------------------------------------------------------------
@@ -409,10 +490,12 @@ def test_only_the_erp_principal_may_send_to_the_erp_queue() -> None:
     denies = [
         s for s in statements if s["Effect"] == "Deny" and "sqs:SendMessage" in as_list(s["Action"])
     ]
+    # Besides the ERP, only the API function's role (an operator's redrive of a dead letter).
     assert any(
-        s["Condition"].get("ArnNotEquals") == {"aws:PrincipalArn": "ErpPrincipalArn"}
+        s["Condition"].get("ArnNotEquals")
+        == {"aws:PrincipalArn": ["ErpPrincipalArn", "ApiFunctionRole.Arn"]}
         for s in denies
-    ), "messages from anyone but the ERP must be refused"
+    ), "messages from anyone but the ERP (and a redrive) must be refused"
 
 
 def test_an_alarm_watches_the_erp_dead_letter_queue() -> None:

@@ -521,6 +521,68 @@ def test_with_aws_endpoint_url_the_queues_are_created_on_that_endpoint(
         assert f"SQS        {moto_server.endpoint}\n" in running.stdout()
         urls = sqs_client_for(moto_server.endpoint).list_queues(QueueNamePrefix=env["TABLE_NAME"])
         names = sorted(url.rsplit("/", 1)[1] for url in urls["QueueUrls"])
-        assert names == [f"{env['TABLE_NAME']}-erp-dlq.fifo", f"{env['TABLE_NAME']}-erp.fifo"]
+        # The ERP's queues, and the queue of the template's example rule on the event bus.
+        table = env["TABLE_NAME"]
+        assert names == [f"{table}-ErpEventsQueue", f"{table}-erp-dlq.fifo", f"{table}-erp.fifo"]
     finally:
         assert running.stop() == 0
+
+
+# --- the event bus --------------------------------------------------------------------------
+
+
+def wait_for(found: Any, what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := found()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return result
+
+
+def test_events_print_as_they_pass_and_make_events_follows_them(stack: Stack) -> None:
+    exports = re.search(
+        r"export AWS_ENDPOINT_URL_EVENTBRIDGE=(\S+) EVENT_BUS_NAME=(\S+)", stack.stdout()
+    )
+    assert exports, stack.stdout()
+    env = {**os.environ, "AWS_ENDPOINT_URL_EVENTBRIDGE": exports[1], "EVENT_BUS_NAME": exports[2]}
+    env |= {"PYTHONPATH": PYTHONPATH, "PYTHONUNBUFFERED": "1"}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "local.follow_events"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stderr is not None and follower.stdout is not None
+        assert "following" in follower.stderr.readline()  # subscribed: what follows is seen
+        rid = f"ev-{uuid.uuid4().hex[:8]}"
+        first = DEMO_CATALOGUE[0]
+        body = {"id": rid, "items": [{"sku": first.sku, "location": first.location, "quantity": 1}]}
+        assert call("POST", f"{stack.url}/reservations", body).status == 201
+        assert call("DELETE", f"{stack.url}/reservations/{rid}").status == 200
+        wait_for(
+            lambda: f"reservation.cancelled {rid}" in stack.stdout(), "make run printed no event"
+        )
+        assert f"reservation.created {rid} status=ACTIVE version=1" in stack.stdout()
+        followed = [follower.stdout.readline() for _ in range(2)]
+        kinds = [line.split()[1:3] for line in followed]
+        assert kinds == [["reservation.created", rid], ["reservation.cancelled", rid]], followed
+    finally:
+        follower.terminate()
+        follower.wait(timeout=15)
+
+
+def test_a_dead_lettered_erp_message_is_told_on_the_bus(stack: Stack) -> None:
+    sqs = sqs_client_for(printed(stack, "SQS"))
+    sent = sqs.send_message(
+        QueueUrl=printed(stack, "ERP queue"), MessageGroupId="Y", MessageBody='{"type": "nah"}'
+    )
+    wait_for(
+        lambda: re.search(
+            r"erp\.message\.deadLettered \S+ reason=.*unknown message type 'nah'", stack.stdout()
+        ),
+        "no erp.message.deadLettered was printed",
+    )
+    assert sent["MessageId"] in stack.stdout()

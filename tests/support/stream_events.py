@@ -3,7 +3,7 @@
 DynamoDB Local never deletes expired items, so tests delete them with ``DeleteItem``
 (``ReturnValues=ALL_OLD`` gives the item exactly as it was when it went) and build the
 record the TTL service would have put on the stream: ``eventName`` ``REMOVE``, the TTL
-service's ``userIdentity`` and the ``OLD_IMAGE`` view the table's stream is configured with.
+service's ``userIdentity`` and the old image, all a removal carries in the table's view.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def ttl_remove_record(
             "OldImage": dict(old_image),
             "SequenceNumber": sequence_number or _next_sequence_number(),
             "SizeBytes": _size(keys) + _size(old_image),
-            "StreamViewType": "OLD_IMAGE",
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
         "userIdentity": dict(TTL_IDENTITY),
         "eventSourceARN": stream_arn(table_name),

@@ -51,9 +51,22 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/locations/{location}"): (INVENTORY_WRITE,),
     ("POST", "/availability"): (INVENTORY_READ,),
+    ("GET", "/operations/drift"): (RESERVATIONS_ADMIN,),
+    ("GET", "/operations/dead-letters"): (RESERVATIONS_ADMIN,),
+    ("POST", "/operations/dead-letters/{message_id}/redrive"): (RESERVATIONS_ADMIN,),
 }
-# No token: the API documents (served only where API_DOCS_ENABLED is true).
-PUBLIC_ROUTES = frozenset({("GET", "/openapi.json"), ("GET", "/swagger"), ("GET", "/health")})
+# No token: the API documents (served only where API_DOCS_ENABLED is true), the health check
+# and the operator console's static files (which sign the operator in, then call the routes
+# above).
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/openapi.json"),
+        ("GET", "/swagger"),
+        ("GET", "/health"),
+        ("GET", "/console"),
+        ("GET", "/console/{asset}"),
+    }
+)
 # Reads whose question is too large for a query string (POST, yet they change nothing): a
 # key has nothing to make happen once, so they neither claim one nor replay an answer.
 READS_WITH_A_BODY = frozenset({("POST", "/availability")})

@@ -9,13 +9,14 @@ Local or AWS.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 from botocore.config import Config
 
 from .clock import Clock, SystemClock
-from .config import Settings
+from .config import DEAD_LETTER_RETENTION_SECONDS, Settings
 from .service import ReservationService
 from .store import Store
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
     from .erp import ErpService
+    from .events.relay import EventRelay
+    from .operations import Operations
+    from .store.notices import DeadLetterNotices
 
 # Retries of throttling and 5xx happen in botocore; conflicts are retried by the service.
 CLIENT_CONFIG = Config(
@@ -75,3 +79,51 @@ def build_erp_service(
 
     settings = settings or Settings.from_env()
     return ErpService(build_store(settings, client), clock or SystemClock(), settings)
+
+
+def events_client(**overrides: Any) -> Any:
+    """EventBridge (botocore's service id ``events``; its endpoint variable is
+    ``AWS_ENDPOINT_URL_EVENTBRIDGE``)."""
+    return botocore.session.get_session().create_client("events", config=CLIENT_CONFIG, **overrides)
+
+
+def build_event_relay(
+    settings: Settings | None = None,
+    client: DynamoDBClient | None = None,
+    events: Any = None,
+    bus_name: str | None = None,
+) -> EventRelay:
+    # Imported here: only the events function publishes.
+    from .events.bus import EventBus
+    from .events.relay import EventRelay
+    from .store.snapshots import LineSnapshots
+
+    settings = settings or Settings.from_env()
+    bus = EventBus(events or events_client(), bus_name or os.environ.get("EVENT_BUS_NAME", ""))
+    return EventRelay(LineSnapshots(client or dynamodb_client(), settings.table_name), bus)
+
+
+def build_notices(settings: Settings | None = None, client: Any = None) -> DeadLetterNotices:
+    """The ERP function's dead-letter notices, kept as long as the DLQ keeps a message."""
+    from .store.notices import DeadLetterNotices
+
+    settings = settings or Settings.from_env()
+    return DeadLetterNotices(
+        client or dynamodb_client(), settings.table_name, DEAD_LETTER_RETENTION_SECONDS
+    )
+
+
+def build_operations(settings: Settings | None = None) -> Operations:
+    """The operator routes' service: the ERP queues from the environment (none configured:
+    the dead-letter routes answer 404)."""
+    from .operations import Operations
+
+    settings = settings or Settings.from_env()
+    dead_letters = os.environ.get("ERP_DEAD_LETTER_QUEUE_URL", "")
+    return Operations(
+        build_store(settings),
+        sqs_client() if dead_letters else None,
+        os.environ.get("ERP_QUEUE_URL", ""),
+        dead_letters,
+        drift_max_items=int(os.environ.get("DRIFT_MAX_ITEMS") or 50_000),
+    )

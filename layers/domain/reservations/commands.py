@@ -12,6 +12,14 @@ from .records import Destination
 
 
 @dataclass(frozen=True, slots=True)
+class SetThreshold:
+    """A new low-stock threshold for a stock record: a number, or None to have none. A
+    stock write that carries no SetThreshold keeps the record's."""
+
+    value: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReserveLine:
     sku: str
     location: str | None  # None: the service allocates it (issue 14)

@@ -16,6 +16,8 @@ MAX_EXPIRES_IN_SECONDS = 30 * DAY
 # Longer than SQS keeps a message (at most 14 days) in the queue and again in its
 # dead-letter queue, so a redelivery or a redrive from the DLQ is still recognised.
 ERP_RECEIPT_RETENTION_SECONDS = 35 * DAY
+# The ERP dead-letter queue's retention (14 days): a notice of a dead letter lives as long.
+DEAD_LETTER_RETENTION_SECONDS = 14 * DAY
 # How long an idempotency key's answer is replayed (the IETF draft suggests at least 24 h).
 IDEMPOTENCY_RETENTION_SECONDS = DAY
 # How long a request holds its key before a repeat may take it over: longer than API

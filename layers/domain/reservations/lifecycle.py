@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from .commands import CartLine
 from .config import MAX_LINES, Settings
 from .errors import InvalidRequest, InvalidState
-from .records import Line, Reservation, Status, end_status
+from .records import Change, Line, Reservation, Status, end_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +49,14 @@ def _require(reservation: Reservation, now: int, *allowed: Status) -> None:
         raise InvalidState(reservation.id, current.value)
 
 
-def _next(reservation: Reservation, now: int, **changes: object) -> Reservation:
-    return replace(reservation, version=reservation.version + 1, updated_at=now, **changes)  # type: ignore[arg-type]
+def _next(reservation: Reservation, now: int, change: Change, **changes: object) -> Reservation:
+    return replace(
+        reservation,
+        version=reservation.version + 1,
+        updated_at=now,
+        change=change,
+        **changes,  # type: ignore[arg-type]
+    )
 
 
 def _ended(
@@ -59,14 +65,17 @@ def _ended(
     lines: tuple[Line, ...],
     now: int,
     retention: Retention,
+    change: Change,
 ) -> Reservation:
-    return _next(reservation, now, status=status, lines=lines, purge_at=retention.after_end(now))
+    return _next(
+        reservation, now, change, status=status, lines=lines, purge_at=retention.after_end(now)
+    )
 
 
 def confirm(reservation: Reservation, now: int) -> Reservation:
     """Payment approved: the hold stops expiring (VTEX "confirmed")."""
     _require(reservation, now, Status.ACTIVE)
-    return _next(reservation, now, status=Status.CONFIRMED, purge_at=None)
+    return _next(reservation, now, Change.CONFIRMED, status=Status.CONFIRMED, purge_at=None)
 
 
 def extend(
@@ -75,7 +84,11 @@ def extend(
     _require(reservation, now, Status.ACTIVE)
     expires_at = now + expires_in
     return _next(
-        reservation, now, expires_at=expires_at, purge_at=retention.while_active(expires_at)
+        reservation,
+        now,
+        Change.EXTENDED,
+        expires_at=expires_at,
+        purge_at=retention.while_active(expires_at),
     )
 
 
@@ -86,7 +99,8 @@ def _release_all(reservation: Reservation) -> tuple[Line, ...]:
 def cancel(reservation: Reservation, now: int, retention: Retention) -> Reservation:
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
     lines = _release_all(reservation)
-    return _ended(reservation, end_status(lines, Status.CANCELLED), lines, now, retention)
+    status = end_status(lines, Status.CANCELLED)
+    return _ended(reservation, status, lines, now, retention, Change.CANCELLED)
 
 
 def expire(reservation: Reservation, now: int, retention: Retention) -> Reservation:
@@ -94,7 +108,8 @@ def expire(reservation: Reservation, now: int, retention: Retention) -> Reservat
     if reservation.status is not Status.ACTIVE or reservation.expires_at > now:
         raise InvalidState(reservation.id, reservation.status_at(now).value)
     lines = _release_all(reservation)
-    return _ended(reservation, end_status(lines, Status.EXPIRED), lines, now, retention)
+    status = end_status(lines, Status.EXPIRED)
+    return _ended(reservation, status, lines, now, retention, Change.EXPIRED)
 
 
 def _take(
@@ -130,12 +145,17 @@ def _take(
 
 
 def _settle(
-    reservation: Reservation, lines: tuple[Line, ...], now: int, retention: Retention
+    reservation: Reservation,
+    lines: tuple[Line, ...],
+    now: int,
+    retention: Retention,
+    change: Change,
 ) -> Reservation:
     """A hold with nothing left held ends: FULFILLED if anything shipped, else CANCELLED."""
     if any(line.held for line in lines):
-        return _next(reservation, now, lines=lines)
-    return _ended(reservation, end_status(lines, Status.CANCELLED), lines, now, retention)
+        return _next(reservation, now, change, lines=lines)
+    status = end_status(lines, Status.CANCELLED)
+    return _ended(reservation, status, lines, now, retention, change)
 
 
 def release(
@@ -143,7 +163,8 @@ def release(
 ) -> Reservation:
     """Give back part of a hold (Dynamics' unreserve)."""
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
-    return _settle(reservation, _take(reservation, items, "released"), now, retention)
+    lines = _take(reservation, items, "released")
+    return _settle(reservation, lines, now, retention, Change.RELEASED)
 
 
 def fulfill(
@@ -155,7 +176,8 @@ def fulfill(
         items = [LineQuantity(x.sku, x.location, x.held) for x in reservation.lines if x.held]
         if not items:
             raise InvalidState(reservation.id, reservation.status.value)
-    return _settle(reservation, _take(reservation, items, "consumed"), now, retention)
+    lines = _take(reservation, items, "consumed")
+    return _settle(reservation, lines, now, retention, Change.FULFILLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +225,7 @@ def offset(
         else x
         for x in reservation.lines
     )
-    return Offset(_settle(reservation, lines, now, retention), applied)
+    return Offset(_settle(reservation, lines, now, retention, Change.OFFSET), applied)
 
 
 def change_items(
@@ -259,7 +281,7 @@ def change_items(
         changes |= {"expires_at": expires_at, "purge_at": retention.while_active(expires_at)}
     if tuple(lines) == reservation.lines and not changes:
         return reservation
-    after = _settle(reservation, tuple(lines), now, retention)
+    after = _settle(reservation, tuple(lines), now, retention, Change.CHANGED)
     return replace(after, **changes) if after.is_live else after  # type: ignore[arg-type]
 
 

@@ -14,6 +14,22 @@ class Status(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class Change(StrEnum):
+    """What the last step of a hold's life was: the header records it with each version, so
+    a reader of the table's stream can name a change without seeing the request
+    (docs/architecture.md, "Lifecycle events")."""
+
+    CREATED = "created"
+    CONFIRMED = "confirmed"
+    EXTENDED = "extended"
+    CHANGED = "changed"  # a cart update
+    RELEASED = "released"
+    FULFILLED = "fulfilled"
+    OFFSET = "offset"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
 # Statuses whose lines still hold stock.
 LIVE_STATUSES = frozenset({Status.ACTIVE, Status.CONFIRMED})
 
@@ -97,6 +113,7 @@ class Reservation:
     shipping_choice: str | None = None  # canonical JSON, as the client gave it
     pickup_at: str | None = None
     allow_split: bool = False
+    change: Change = Change.CREATED  # the step that wrote this version
 
     @property
     def is_live(self) -> bool:
@@ -146,6 +163,8 @@ class StockLevel:
     # Counts changes of physical stock (onHand), not of holds: compare-and-set of a stock
     # write (If-Match) is not disturbed by reserves placed meanwhile.
     version: int = 0
+    # stock.low is announced when available falls below it (None: never).
+    low_stock_threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from . import lifecycle
 from .clock import Clock
-from .commands import CartChange, ReserveRequest
+from .commands import CartChange, ReserveRequest, SetThreshold
 from .config import Settings
 from .errors import Contention, NotFound, PreconditionFailed
 from .expiry import Expiry, SweepReport
@@ -213,10 +214,12 @@ class ReservationService:
         on_hand: int,
         expected_versions: tuple[int, ...] | None = None,
         remember: Remember[StockLevel] | None = None,
+        threshold: SetThreshold | None = None,
     ) -> StockLevel:
         """Absolute physical stock; holds are kept. ``expected_versions`` makes it a
         compare-and-set: the record must be at one of them (ANY_VERSION: exist; none: never
-        matches), else PreconditionFailed with the record as it is."""
+        matches), else PreconditionFailed with the record as it is. ``threshold`` sets or
+        clears the record's low-stock threshold; None keeps it."""
         stock = self._store.stock
         if expected_versions == ():
             raise PreconditionFailed(stock.get_level(sku, location))
@@ -224,7 +227,12 @@ class ReservationService:
         if remember is None:
             try:
                 return stock.set_on_hand(
-                    sku, location, on_hand, self._now(), expected_version=expected_versions
+                    sku,
+                    location,
+                    on_hand,
+                    self._now(),
+                    expected_version=expected_versions,
+                    threshold=threshold,
                 )
             except VersionMismatch as moved:
                 raise PreconditionFailed(moved.current) from None
@@ -238,8 +246,10 @@ class ReservationService:
                     raise PreconditionFailed(before)
             now = self._now()
             reserved = 0 if before is None else before.reserved
-            after = StockLevel(
-                sku, location, on_hand, reserved, on_hand - reserved, now, version=found + 1
+            kept = None if before is None else before.low_stock_threshold
+            after = StockLevel(sku, location, on_hand, reserved, on_hand - reserved, now, found + 1)
+            after = replace(
+                after, low_stock_threshold=kept if threshold is None else threshold.value
             )
             remembered = remember.item(after, now)
 
@@ -249,7 +259,7 @@ class ReservationService:
                 after: StockLevel = after,
                 remembered: dict[str, Any] = remembered,
             ) -> None:
-                stock.set_on_hand_with(before, after, remembered, token=token)
+                stock.set_on_hand_with(before, after, remembered, token=token, threshold=threshold)
 
             try:
                 with_retries(write, self._retry)

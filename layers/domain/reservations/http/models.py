@@ -198,6 +198,13 @@ class FulfillReservationRequest(StrictModel):
 
 class SetOnHandRequest(StrictModel):
     onHand: OnHand
+    lowStockThreshold: OnHand | None = Field(
+        default=None,
+        description=(
+            "stock.low is published when available falls below it; null removes it, "
+            "absent keeps the record's"
+        ),
+    )
 
 
 class AllocationItem(ResponseModel):
@@ -308,6 +315,9 @@ class StockLevelResponse(ResponseModel):
     updatedAt: str | None = None
     version: int = Field(
         description="Moves with every change of onHand (not with holds); as ETag, for If-Match"
+    )
+    lowStockThreshold: int | None = Field(
+        default=None, description="stock.low is published when available falls below it"
     )
 
 

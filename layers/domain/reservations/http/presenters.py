@@ -136,6 +136,7 @@ def stock_level_response(level: StockLevel) -> StockLevelResponse:
         available=level.available,
         updatedAt=iso(level.updated_at) if level.updated_at else None,
         version=level.version,
+        lowStockThreshold=level.low_stock_threshold,
     )
 
 

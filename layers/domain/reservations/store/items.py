@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..records import (
+    Change,
     Destination,
     HeldLine,
     Line,
@@ -65,6 +66,7 @@ def header_item(reservation: Reservation) -> AttributeMap:
         "fingerprint": s(reservation.fingerprint),
         "requestToken": s(reservation.request_token),
         "version": n(reservation.version),
+        "lastChange": s(reservation.change),
     }
     if reservation.purge_at is not None:
         item[TTL_ATTRIBUTE] = n(reservation.purge_at)
@@ -191,7 +193,17 @@ def reservation_from_item(item: Mapping[str, Any], lines: Iterable[Line] = ()) -
         shipping_choice=item["shippingChoice"]["S"] if "shippingChoice" in item else None,
         pickup_at=item["pickupAt"]["S"] if "pickupAt" in item else None,
         allow_split=item.get("allowSplit", {}).get("BOOL", False),
+        change=change_of(item),
     )
+
+
+def change_of(header: Mapping[str, Any]) -> Change:
+    """The step that wrote a header's version (headers written before it was recorded
+    were written by a create or an unknown step: CREATED at version 1, else CHANGED)."""
+    raw = header.get("lastChange", {}).get("S")
+    if raw in Change.__members__.values():
+        return Change(raw)
+    return Change.CREATED if _int(header, "version", 1) <= 1 else Change.CHANGED
 
 
 def line_count(header: Mapping[str, Any], default: int) -> int:
@@ -225,6 +237,8 @@ def purged_line_item(key: AttributeMap, line: Line, now: int, keep_until: int) -
 
 # --- stock --------------------------------------------------------------------------------
 
+LOW_STOCK = "lowStockThreshold"
+
 
 def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
     return StockLevel(
@@ -235,6 +249,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         available=int(item["available"]["N"]),
         updated_at=_int(item, "updatedAt"),
         version=_int(item, "version"),
+        low_stock_threshold=_int(item, LOW_STOCK) if LOW_STOCK in item else None,
     )
 
 

@@ -34,6 +34,8 @@ IDEMPOTENCY_PREFIX = "IDEM#"
 IDEMPOTENCY_SK = "IDEM"
 # Every location item shares one partition: the network is read whole, one Query, and cached.
 LOCATIONS_PK = "LOCATIONS"
+DEAD_LETTER_PREFIX = "DLQ#"
+DEAD_LETTER_SK = "DLQ"
 
 
 class Entity(StrEnum):
@@ -46,6 +48,7 @@ class Entity(StrEnum):
     ERP_RECEIPT = "erp-receipt"
     IDEMPOTENCY_KEY = "idempotency-key"
     LOCATION = "location"
+    DEAD_LETTER = "dead-letter"  # an ERP message sent to the DLQ, told as an event
 
 
 def n(value: int) -> AttributeMap:
@@ -141,3 +144,9 @@ def locations_pk() -> AttributeMap:
 
 def location_key(location: str) -> AttributeMap:
     return {PK: locations_pk(), SK: s(f"{LOCATION_PREFIX}{location}")}
+
+
+def dead_letter_key(message_id: str) -> AttributeMap:
+    """SQS message ids are UUIDs; a digest keeps any other text out of the key all the same."""
+    digest = hashlib.sha256(message_id.encode()).hexdigest()
+    return {PK: s(f"{DEAD_LETTER_PREFIX}{digest}"), SK: s(DEAD_LETTER_SK)}

@@ -315,6 +315,7 @@ class ReservationStore:
             "version": n(after.version),
             "updatedAt": n(after.updated_at),
             "expiresAt": n(after.expires_at),
+            "lastChange": s(after.change),
         }
         if len(after.lines) != len(before.lines):
             present["lineCount"] = n(len(after.lines))

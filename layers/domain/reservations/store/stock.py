@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..commands import SetThreshold
 from ..errors import Contention
 from ..records import Inventory, Line, Receipt, StockLevel
 from .idempotency import raise_if_key_taken
-from .items import stock_level_from_item
+from .items import LOW_STOCK, stock_level_from_item
 from .keys import LOCATION_PREFIX, PK, SK, Entity, n, s, stock_key, stock_pk
 from .pages import query_all
 from .receipts import ReceiptLedger
@@ -218,11 +219,12 @@ class StockStore:
         now: int,
         *,
         expected_version: Versions | None = None,
+        threshold: SetThreshold | None = None,
     ) -> StockLevel:
         """Absolute physical stock. Holds are kept; ``available`` is computed in the write.
         With ``expected_version`` (a compare-and-set, 0 for a record that must not exist
         yet) VersionMismatch carries the record as it is when it moved."""
-        update = self._set_on_hand(sku, location, on_hand, now)
+        update = self._set_on_hand(sku, location, on_hand, now, threshold)
         if expected_version is not None:
             condition, values = _version_condition(expected_version)
             update["ConditionExpression"] = condition
@@ -244,11 +246,14 @@ class StockStore:
         remembered: dict[str, Any],
         *,
         token: str,
+        threshold: SetThreshold | None = None,
     ) -> None:
         """``after``'s onHand, written only if the record is still ``before`` (its version
         and what it holds), in one transaction with an idempotency key's answer. Raises
         VersionMismatch (read again), KeyCompleted or KeyInUse."""
-        update = self._set_on_hand(after.sku, after.location, after.on_hand, after.updated_at)
+        update = self._set_on_hand(
+            after.sku, after.location, after.on_hand, after.updated_at, threshold
+        )
         del update["ReturnValues"]
         condition, values = _version_condition(0 if before is None else before.version)
         update["ConditionExpression"] = f"({condition})"
@@ -290,20 +295,31 @@ class StockStore:
             raise StaleSequence(int(old.get("erpSequence", {}).get("N", sequence))) from None
         return stock_level_from_item(response["Attributes"])
 
-    def _set_on_hand(self, sku: str, location: str, on_hand: int, now: int) -> dict[str, Any]:
+    def _set_on_hand(
+        self,
+        sku: str,
+        location: str,
+        on_hand: int,
+        now: int,
+        threshold: SetThreshold | None = None,
+    ) -> dict[str, Any]:
+        expression = (
+            "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
+            "available = :onHand - if_not_exists(reserved, :zero), "
+            f"{_NEXT_VERSION}, {_IDENTITY_SET}"
+        )
+        values = {":onHand": n(on_hand), **_identity(sku, location, now)}
+        if threshold is not None and threshold.value is not None:
+            expression += f", {LOW_STOCK} = :threshold"
+            values[":threshold"] = n(threshold.value)
+        elif threshold is not None:
+            expression += f" REMOVE {LOW_STOCK}"
         return {
             "TableName": self._name,
             "Key": stock_key(sku, location),
-            "UpdateExpression": (
-                "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
-                "available = :onHand - if_not_exists(reserved, :zero), "
-                f"{_NEXT_VERSION}, {_IDENTITY_SET}"
-            ),
+            "UpdateExpression": expression,
             "ExpressionAttributeNames": {"#location": "location"},
-            "ExpressionAttributeValues": {
-                ":onHand": n(on_hand),
-                **_identity(sku, location, now),
-            },
+            "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
         }
 
