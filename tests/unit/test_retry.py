@@ -6,6 +6,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 from reservations.errors import Contention
 from reservations.store import WriteConflict, retry
 from reservations.store.retry import RetryPolicy, with_retries
+from reservations.store.transact import CancellationReason, TransactionCancelled, conflict_or
 
 POLICY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
 
@@ -88,6 +89,7 @@ def test_each_delay_is_drawn_below_a_ceiling_that_doubles_up_to_the_maximum(
             (ClientError({"Error": {"Code": code, "Message": "m"}}, "X"), True)
             for code in (
                 "TransactionInProgressException",
+                "TransactionConflictException",
                 "ThrottlingException",
                 "ProvisionedThroughputExceededException",
                 "InternalServerError",
@@ -119,3 +121,25 @@ def test_a_write_that_succeeds_at_once_never_sleeps() -> None:
     tokens, write = scripted(None)
     assert with_retries(write, POLICY, sleep=delays.append) == "done"  # type: ignore[arg-type]
     assert (delays, len(tokens)) == ([], 1)
+
+
+def test_a_plain_write_refused_by_an_ongoing_transaction_is_retried() -> None:
+    error = ClientError(
+        {"Error": {"Code": "TransactionConflictException", "Message": "ongoing"}}, "UpdateItem"
+    )
+    tokens, write = scripted(error, None)
+    assert with_retries(write, POLICY, sleep=lambda _: None) == "done"  # type: ignore[arg-type]
+    assert len(tokens) == 2
+
+
+@pytest.mark.parametrize("code", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_throttled_transaction_is_retried_like_a_conflict(code: str) -> None:
+    cancelled = TransactionCancelled(
+        [CancellationReason("None", None), CancellationReason(code, None)]
+    )
+    assert isinstance(conflict_or(cancelled), WriteConflict)
+
+
+def test_a_cancellation_for_another_reason_is_not_retried() -> None:
+    cancelled = TransactionCancelled([CancellationReason("ValidationError", None)])
+    assert conflict_or(cancelled) is cancelled

@@ -26,6 +26,8 @@ _AMBIGUOUS = (ReadTimeoutError, ConnectionClosedError)
 _RETRYABLE_CODES = frozenset(
     {
         "TransactionInProgressException",
+        # A plain write on an item an ongoing transaction holds; botocore does not retry it.
+        "TransactionConflictException",
         "ThrottlingException",
         "ProvisionedThroughputExceededException",
         "InternalServerError",

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 CONFLICT = "TransactionConflict"
+# An item over its partition's throughput: "ThrottlingError" on an on-demand table,
+# "ProvisionedThroughputExceeded" on a provisioned one (API reference, TransactWriteItems).
+THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,17 @@ class TransactionCancelled(Exception):
         return any(reason.code == CONFLICT for reason in self.reasons)
 
     @property
+    def throttled(self) -> bool:
+        return any(reason.code in THROTTLED for reason in self.reasons)
+
+    @property
     def any_condition_failed(self) -> bool:
         return any(reason.condition_failed for reason in self.reasons)
 
 
 class WriteConflict(Exception):
-    """A concurrent writer won this round; retrying the same write is safe."""
+    """A concurrent writer won this round, or a partition was over its throughput: nothing
+    was written, and retrying the same write is safe."""
 
 
 def error_code(error: ClientError) -> str:
@@ -65,9 +73,10 @@ def transact(client: DynamoDBClient, items: Sequence[Mapping[str, Any]], token: 
 
 
 def conflict_or(cancelled: TransactionCancelled) -> Exception:
-    """What a cancellation that no condition explains means: a conflict to retry, or
-    itself, re-raised as is."""
-    return WriteConflict(str(cancelled)) if cancelled.conflicted else cancelled
+    """What a cancellation that no condition explains means: a conflict or throttling to
+    retry, or itself, re-raised as is."""
+    retry = cancelled.conflicted or cancelled.throttled
+    return WriteConflict(str(cancelled)) if retry else cancelled
 
 
 def reasons(response: Mapping[str, Any], count: int) -> list[CancellationReason]:
