@@ -91,33 +91,44 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class StreamReader:
-    """Every shard of a table's stream, from its oldest record (TRIM_HORIZON), in order."""
+    """Every shard of a table's stream, from its oldest record (TRIM_HORIZON), in order.
+
+    Each poll takes a fresh iterator after the last record seen rather than chaining
+    NextShardIterator: moto restores a copy of its tables when a transaction is cancelled,
+    which strands every iterator handed out before on a shard nobody writes to any more."""
 
     streams: Any  # a dynamodbstreams client
     stream_arn: str
-    _iterators: dict[str, str | None] = field(default_factory=dict)
+    _last: dict[str, str | None] = field(default_factory=dict)
 
     def poll(self, limit: int = 1000) -> list[dict[str, Any]]:
         """What the stream gained since the last poll, in Lambda's shape."""
         found: list[dict[str, Any]] = []
         for shard in self._shards():
-            iterator = self._iterators.get(shard)
-            if iterator is None:
-                continue
-            response = self.streams.get_records(ShardIterator=iterator, Limit=limit)
-            self._iterators[shard] = response.get("NextShardIterator")
-            found += [lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
+            response = self.streams.get_records(ShardIterator=self._iterator(shard), Limit=limit)
+            records = response.get("Records", [])
+            if records:
+                self._last[shard] = records[-1]["dynamodb"]["SequenceNumber"]
+            found += [lambda_record(r, self.stream_arn) for r in records]
+        return found
+
+    def _iterator(self, shard: str) -> str:
+        last = self._last.get(shard)
+        where: dict[str, str] = (
+            {"ShardIteratorType": "TRIM_HORIZON"}
+            if last is None
+            else {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        )
+        found: str = self.streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard, **where
+        )["ShardIterator"]
         return found
 
     def _shards(self) -> Iterator[str]:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)
         for shard in description["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            yield shard_id
+            self._last.setdefault(shard["ShardId"], None)
+            yield shard["ShardId"]
 
 
 def deliver(
