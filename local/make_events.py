@@ -15,50 +15,27 @@ import argparse
 import json
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reservations import access
-from reservations.records import Line, Reservation, Status
-from reservations.store.items import line_item
-from reservations.store.keys import line_key
 
 from .apigw import proxy_event
 from .auth import api_gateway_claims, token_claims
-from .aws_events import (
-    erp_queue_arn,
-    fifo_message,
-    scheduled_event,
-    sqs_event,
-    sqs_record,
-    stream_event,
-    ttl_remove_record,
-)
-from .catalogue import DEMO_CATALOGUE, Stock
+from .function_samples import FUNCTION_SAMPLES
+from .sample_values import MUG, POSTER, REQUEST_TIME_EPOCH_MS, RESERVATION_ID, SHIRT_PARIS
 from .template import ROOT
 
 EVENTS_DIR = ROOT / "events"
 # What a request through the regional endpoint carries (api id "local", as apigw's context).
 HOST = "local.execute-api.us-east-1.amazonaws.com"
 CLIENT_IP = "203.0.113.10"  # TEST-NET-3: documentation addresses, never a real client
-REQUEST_TIME_EPOCH_MS = 1_767_268_800_000  # 2026-01-01T12:00:00Z
 REQUEST_TIME = "01/Jan/2026:12:00:00 +0000"
 
-RESERVATION_ID = "checkout-1001"
 OVERSELL_ID = "checkout-1002"
 ALLOCATED_ID = "checkout-1003"
-
-
-def _stock(sku: str, location: str) -> Stock:
-    """A line of the demo catalogue; fails here, not in ``make invoke``, if it is gone."""
-    return next(s for s in DEMO_CATALOGUE if (s.sku, s.location) == (sku, location))
-
-
-MUG = _stock("MUG-BLUE", "WH-LONDON")
-SHIRT_PARIS = _stock("TSHIRT-M-RED", "STORE-PARIS")
-POSTER = _stock("POSTER-A2", "WH-LONDON")
 
 
 # The channels of the samples: API Gateway's authorizer puts their tokens' claims into the
@@ -279,105 +256,6 @@ def build(sample: Sample) -> dict[str, Any]:
 
 def render(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2) + "\n"
-
-
-def scheduled_sweep() -> dict[str, Any]:
-    """The sweeper's EventBridge tick (make invoke FN=sweeper EVENT=events/scheduled_sweep.json)."""
-    return scheduled_event(
-        at=REQUEST_TIME_EPOCH_MS / 1000,
-        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "events/sweep")),
-    )
-
-
-def stream_ttl_remove() -> dict[str, Any]:
-    """A TTL deletion of a hold line that still held 2 mugs: the stream function gives them back
-    (``make invoke FN=stream EVENT=events/stream_ttl_remove.json``)."""
-    reservation_id = "checkout-abandoned"
-    now = REQUEST_TIME_EPOCH_MS // 1000
-    abandoned = Reservation(
-        id=reservation_id,
-        status=Status.ACTIVE,
-        channel="default",
-        lines=(Line(MUG.sku, MUG.location, quantity=2, held=2),),
-        created_at=now - 8100,
-        expires_at=now - 7200,
-        fingerprint="",
-        version=1,
-        purge_at=now - 3600,
-    )
-    old_image = line_item(abandoned, abandoned.lines[0])
-    keys = line_key(reservation_id, MUG.sku, MUG.location)
-    record = ttl_remove_record(
-        keys, old_image, "4421584500000000017450439091", at=REQUEST_TIME_EPOCH_MS / 1000
-    )
-    return stream_event([record])
-
-
-def erp_event(*bodies: tuple[str, dict[str, Any] | str]) -> dict[str, Any]:
-    """An SQS event from the ERP queue, one record per (message group, body)."""
-    records = []
-    for index, (group, body) in enumerate(bodies):
-        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
-        message = fifo_message(
-            text,
-            group,
-            message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"events/erp/{text}")),
-            sequence_number=f"1884949646046769{index:04d}",
-            at=REQUEST_TIME_EPOCH_MS / 1000,
-        )
-        records.append(sqs_record(message, erp_queue_arn()))
-    return sqs_event(records)
-
-
-def _erp(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "schemaVersion": 1, **fields}
-
-
-STOCK_SET = _erp("stock.set", sku=MUG.sku, location=MUG.location, onHand=30, sequence=1)
-STOCK_ADJUST = _erp(
-    "stock.adjust", adjustmentId="grn-2026-0042", sku=MUG.sku, location=MUG.location, delta=12
-)
-OFFSET = _erp(
-    "reservation.offset",
-    offsetId="so-line-7781",
-    reservationId=RESERVATION_ID,
-    sku=MUG.sku,
-    location=MUG.location,
-    quantity=1,
-)
-AUTO_OFFSET = _erp(
-    "reservation.offset", offsetId="pick-5521", sku=MUG.sku, location=MUG.location, quantity=1
-)
-
-# Events of the functions that are not behind the API. The ERP samples tell a story after
-# `create_reservation`: the ERP sets the mugs' stock, receives 12 more, takes over one mug
-# of checkout-1001 (by id) and one of the oldest hold (auto offset); a batch mixes two
-# skus with a message of an unknown type, which goes to the dead-letter queue.
-FUNCTION_SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
-    "scheduled_sweep": scheduled_sweep,
-    "stream_ttl_remove": stream_ttl_remove,
-    "erp_stock_set": lambda: erp_event((MUG.sku, STOCK_SET)),
-    "erp_stock_adjust": lambda: erp_event((MUG.sku, STOCK_ADJUST)),
-    "erp_offset": lambda: erp_event((MUG.sku, OFFSET)),
-    "erp_auto_offset": lambda: erp_event((MUG.sku, AUTO_OFFSET)),
-    "erp_batch_with_poison": lambda: erp_event(
-        (
-            POSTER.sku,
-            _erp("stock.set", sku=POSTER.sku, location=POSTER.location, onHand=7, sequence=3),
-        ),
-        (SHIRT_PARIS.sku, '{"type": "stock.delete", "sku": "TSHIRT-M-RED"}'),
-        (
-            SHIRT_PARIS.sku,
-            _erp(
-                "stock.adjust",
-                adjustmentId="count-2026-11",
-                sku=SHIRT_PARIS.sku,
-                location=SHIRT_PARIS.location,
-                delta=-2,
-            ),
-        ),
-    ),
-}
 
 
 def generated() -> dict[str, str]:
