@@ -30,7 +30,7 @@ from typing import Any
 
 import botocore.session
 
-from reservations.bootstrap import dynamodb_client, events_client, sqs_client
+from reservations.bootstrap import CLIENT_CONFIG, dynamodb_client, events_client, sqs_client
 from reservations.store import Store
 
 from .auth import console_token
@@ -325,8 +325,10 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     # moto server serves EventBridge too: the bus lives beside the queues.
     os.environ.setdefault("AWS_ENDPOINT_URL_EVENTBRIDGE", sqs_endpoint)
     bus = ensure_bus(events_client(), sqs_client(), prefix=table_name)
+    # The functions' timeouts: botocore's 60 s default kept Ctrl-C waiting on a busy engine.
+    stream_endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
     streams = botocore.session.get_session().create_client(
-        "dynamodbstreams", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or endpoint
+        "dynamodbstreams", endpoint_url=stream_endpoint, config=CLIENT_CONFIG
     )
     stream_arn = client.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
 

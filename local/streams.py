@@ -184,6 +184,10 @@ class StreamSource(BackgroundFunction):
         self.reader = StreamReader(streams, stream_arn)
         self.interval = interval
 
+    def stop(self, join_timeout: float | None = None) -> None:
+        # A read in flight ends within the client's timeouts; Ctrl-C never waits longer.
+        super().stop(15.0 if join_timeout is None else join_timeout)
+
     def _loop(self) -> None:
         while not self._stopping.wait(self.interval):
             try:
