@@ -33,7 +33,7 @@ MessageIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-
 
 
 def _iso(epoch: int) -> str | None:
-    from reservations.http.presenters import iso
+    from reservations.clock import iso
 
     return iso(epoch) if epoch else None
 

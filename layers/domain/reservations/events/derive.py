@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from ..clock import iso
 from ..records import Change as Step
 from ..records import Reservation, Status, StockLevel
 from ..store.changes import Change, ItemChange
@@ -44,10 +44,6 @@ class Event:
 
 def event_id(stream_event_id: str, detail_type: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{stream_event_id}/{detail_type}"))
-
-
-def iso(epoch_seconds: int) -> str:
-    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def derive(change: Change) -> list[Event]:

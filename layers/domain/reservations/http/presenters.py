@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+from ..clock import iso
 from ..records import HeldLine, Inventory, Line, Location, Reservation, Status, StockLevel
 from .checkout import ShippingChoiceResponse
 from .locations import AvailabilityResponse, LocationResponse, SkuAvailability
@@ -20,10 +20,6 @@ from .models import (
     SkuHoldsResponse,
     StockLevelResponse,
 )
-
-
-def iso(epoch_seconds: int) -> str:
-    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reservation_response(reservation: Reservation, status: Status) -> ReservationResponse:
