@@ -77,10 +77,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # for the client's delayed ACK (~40 ms) on a keep-alive connection.
     disable_nagle_algorithm = True
     client_left = False  # the client hung up before its answer was written
+    idle = False  # between two requests of a keep-alive connection, every answer written
 
     def parse_request(self) -> bool:
-        self.client_left = False  # a keep-alive connection carries many requests
+        self.client_left = self.idle = False  # a keep-alive connection carries many requests
         return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except ConnectionError:
+            if not self.idle:
+                raise  # hung up mid-request: ``handle_error`` says so in one line
+            # A reset after the last answer is how some clients close; nothing was lost.
+            self.close_connection = True
 
     def version_string(self) -> str:
         return self.server_version
@@ -176,6 +186,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status = self._send(result, request_id=event["requestContext"]["requestId"])
         finally:
             self._log_line(status, started, body, result)
+            self.idle = True
 
     def _log_line(
         self, status: int | str, started: float, body: bytes | None = None, result: Any = None

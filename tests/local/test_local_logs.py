@@ -100,10 +100,31 @@ def test_a_client_that_hangs_up_is_one_line(
         time.sleep(0.5)
         assert call("GET", f"{loud_api.url}/swagger").status == 200
         logged += capfd.readouterr().err
-    before_next = logged.split("GET /swagger ", 1)[0]
+    before_next = logged.split("GET /swagger ", 1)[0].strip().splitlines()
     assert "Traceback" not in logged, logged
-    assert [line for line in before_next.splitlines() if CLIENT_LEFT in line], logged
-    assert len(before_next.strip().splitlines()) == 1, logged
+    assert len(before_next) == 1, logged
+    if hang_up is before_the_answer and " 200 " in before_next[0]:
+        # The answer went out before the reset arrived: the request's own line, no more.
+        assert before_next[0].startswith("GET /openapi.json 200 "), logged
+    else:
+        assert CLIENT_LEFT in before_next[0], logged
+
+
+def test_a_reset_after_the_last_answer_is_not_a_client_that_left(
+    loud_api: LocalApi, capfd: pytest.CaptureFixture[str]
+) -> None:
+    port = int(loud_api.url.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert sock.recv(64).startswith(b"HTTP/1.1 200")
+    time.sleep(0.2)  # the rest of the answer is written; the connection is idle
+    reset(sock)
+    assert call("GET", f"{loud_api.url}/swagger").status == 200
+    time.sleep(0.2)
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("GET /openapi.json 200 "), lines
+    assert lines[1].startswith("GET /swagger 200 "), lines
+    assert len(lines) == 2, lines
 
 
 # --- the functions' own logs ---------------------------------------------------------------
