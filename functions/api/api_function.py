@@ -1,7 +1,8 @@
 """API Gateway (REST) entry point: the resolver, its routers and the handler.
 
 Routes live in one module per resource (``reservation_routes``, ``inventory_routes``,
-``docs_routes``), errors in ``error_handlers``, what routes are given in ``route_dependencies``.
+``docs_routes``), errors in ``error_handlers``, what routes are given in ``route_dependencies``;
+the operator's routes are included on first use (``operator_routers``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import console_routes
 import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
 import location_routes
-import operations_routes
+import operator_routers
 import reservation_routes
 import route_dependencies
 import search_routes
@@ -47,8 +47,6 @@ for module in (
     search_routes,
     inventory_routes,
     location_routes,
-    operations_routes,
-    console_routes,
     docs_routes,
     error_handlers,
 ):
@@ -117,6 +115,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event, route_dependencies.settings.max_body_bytes
     )
     if response is None:
+        operator_routers.include_for(app, str(event.get("resource", "")))
         app.context[route_dependencies.CALLER] = found  # resolve() clears the context after
         response = app.resolve(request_guard.with_canonical_content_type(event), context)
     logger.info(

@@ -62,9 +62,9 @@ def _client_id() -> str:
     name = os.environ.get("CONSOLE_CLIENT_ID_PARAMETER")
     if not name:
         return ""
-    import botocore.session
+    from reservations.bootstrap import session
 
-    ssm: Any = botocore.session.get_session().create_client("ssm")
+    ssm: Any = session().create_client("ssm")
     value: str = ssm.get_parameter(Name=name)["Parameter"]["Value"]
     return value
 

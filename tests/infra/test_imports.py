@@ -5,6 +5,7 @@ in the functions that have no HTTP (docs/architecture.md, "Components")."""
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -211,3 +212,27 @@ def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> N
     lazy = {"reservations.operations", "reservations.drift", "reservations.store.notices"}
     assert not loaded & lazy
     assert not {m for m in loaded if m.startswith("reservations.events")}
+
+
+def test_the_operator_routers_are_not_imported_at_cold_start() -> None:
+    """They are included on their first request (operator_routers); the document and every
+    operator route still reach them (tests/api/test_operations.py, the console's tests)."""
+    import subprocess
+    import sys
+
+    modules = operator_modules()
+    probe = f"import api_function, sys; print(sorted(set(sys.modules) & set({modules!r})))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "t"},
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def operator_modules() -> list[str]:
+    import operator_routers
+
+    return [*operator_routers.MODULES.values(), "reservations.http.operations_models"]
