@@ -59,3 +59,32 @@ def test_a_refused_claim_costs_one_request_when_the_engine_returns_the_item(
     assert done.value.existing.applied == 3
     assert [op for op, _ in seen] == ["PutItem"]
     assert [op for op, _ in finished] == ["PutItem"]
+
+
+class _Unprocessing:
+    """A client whose first BatchGetItem leaves every key unprocessed, as DynamoDB may when
+    a partition is busy."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.requests: list[dict[str, Any]] = []
+
+    def batch_get_item(self, **params: Any) -> Any:
+        self.requests.append(params)
+        if len(self.requests) == 1:
+            return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
+        return self.real.batch_get_item(**params)
+
+
+def test_allocation_reads_four_attributes_and_asks_again_for_unprocessed_keys(
+    erp: ErpService, moto_client: Any, moto_table: str
+) -> None:
+    erp.apply(stock_set(10, sequence=1))
+    client = _Unprocessing(moto_client)
+    counts = Store(client, moto_table).stock.get_counts([("A", "WH1"), ("A", "WH1"), ("B", "X")])
+    assert counts == {("A", "WH1"): (10, 0)}
+    assert len(client.requests) == 2
+    [asked] = client.requests[1]["RequestItems"].values()
+    assert len(asked["Keys"]) == 2  # the repeated key asked once
+    assert asked["ConsistentRead"] is True
+    assert asked["ProjectionExpression"] == "sku, #location, available, reserved"

@@ -76,10 +76,10 @@ class Allocating:
         self._retention = retention
 
     def _read(self, needs: Sequence[Need]) -> Snapshot:
-        levels = self._store.stock.get_levels(allocation.records_of(needs))
+        counts = self._store.stock.get_counts(allocation.records_of(needs))
         return Snapshot(
-            {key: level.available for key, level in levels.items()},
-            {key: level.reserved for key, level in levels.items()},
+            {key: count.available for key, count in counts.items()},
+            {key: count.reserved for key, count in counts.items()},
         )
 
     # --- reserve -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=64,
+    parameter_validation=False,
 )
 
 

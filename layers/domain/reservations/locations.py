@@ -116,8 +116,8 @@ class Locations:
         """Per sku, what the target's eligible locations have, in all and each: one
         BatchGetItem per 100 stock records (eventually consistent: a storefront's view)."""
         candidates = allocation.eligible(self.network(), target)
-        levels = self._stock.get_levels(
+        counts = self._stock.get_counts(
             [(sku, loc.location) for sku in skus for loc in candidates], consistent=False
         )
-        available = {key: level.available for key, level in levels.items()}
+        available = {key: count.available for key, count in counts.items()}
         return allocation.availability(skus, candidates, available)
