@@ -25,6 +25,7 @@ LINKS = {
     "tests": "tests",
     "functions": "functions",
     "local": "local",
+    "events": "events",
     "template.yaml": "template.yaml",
     "pyproject.toml": "pyproject.toml",
 }
@@ -78,7 +79,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help=f"default: {' '.join(TARGETS)}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse the last run's results")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # the Makefile puts options before the modules
     if args.command == "run":
         run(args.modules or list(TARGETS), args.workers, args.keep)
     return report()
