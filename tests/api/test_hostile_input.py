@@ -117,11 +117,24 @@ def test_the_json_media_type_and_charset_compare_case_insensitively(
     assert stocked.get("/inventory/SKU-A").json["reserved"] == 1
 
 
-BAD_IDENTIFIERS = ["a/b", "a#b", "-leading-dash", "white space", "é", "a\x00b", "x" * 65, "",
-                   "\ud800", "<script>", "a%2Fb"]  # fmt: skip
+# Named, not shown by repr: mutmut hands node ids back to pytest, and ids holding '/', '#'
+# or escapes were not found again.
+BAD_IDENTIFIERS = {
+    "slash": "a/b",
+    "hash": "a#b",
+    "leading-dash": "-leading-dash",
+    "space": "white space",
+    "non-ascii": "é",
+    "nul": "a\x00b",
+    "too-long": "x" * 65,
+    "empty": "",
+    "lone-surrogate": "\ud800",
+    "markup": "<script>",
+    "encoded-slash": "a%2Fb",
+}
 
 
-@pytest.mark.parametrize("value", BAD_IDENTIFIERS, ids=repr)
+@pytest.mark.parametrize("value", BAD_IDENTIFIERS.values(), ids=BAD_IDENTIFIERS.keys())
 @pytest.mark.parametrize("field", ["id", "orderId", "sku", "location"])
 def test_identifiers_outside_their_alphabet_or_length_are_400(
     stocked: HandlerClient, field: str, value: str
