@@ -22,7 +22,7 @@ import logging
 import os
 import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from types import FrameType
@@ -94,8 +94,15 @@ def background_functions(
     return functions
 
 
-class Stopped(Exception):
-    """SIGINT or SIGTERM: leave the wait and stop everything in order."""
+class Stopped(BaseException):
+    """SIGINT or SIGTERM: leave the wait and stop everything in order. Not an Exception, as
+    KeyboardInterrupt is not: library code that catches Exception where the signal lands
+    (botocore building a client) must not swallow it."""
+
+
+# Set with the signal's name, so the final wait ends even if the raise was swallowed.
+_requested = threading.Event()
+_requested_by: list[str] = []
 
 
 _deferring = False
@@ -110,6 +117,8 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     # A second signal while stopping means "now": skip the orderly shutdown.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
+    _requested_by.append(name)
+    _requested.set()
     raise Stopped(name)
 
 
@@ -374,8 +383,8 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     )
     if not args.quiet:  # after the banner, so no event line lands inside it
         stoppers.append(Printer(Tap(events_client(), sqs_client(), bus.name)).start().stop)
-    while True:
-        time.sleep(3600)  # until a signal raises Stopped
+    _requested.wait()  # until a signal raises Stopped, or has asked for it
+    raise Stopped(_requested_by[0])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

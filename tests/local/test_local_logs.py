@@ -182,3 +182,30 @@ def test_verbose_brings_back_the_functions_structured_log(tmp_path: Path) -> Non
             time.sleep(0.1)
     finally:
         assert running.stop() == 0, running.stderr()
+
+
+def test_a_stop_signal_is_not_swallowed_by_code_that_catches_exception(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI saw `make run` ignore SIGTERM: it landed while botocore built a client, inside an
+    ``except Exception``. The signal now raises a BaseException and also leaves a request
+    the final wait sees."""
+    import signal
+
+    from local import run
+
+    monkeypatch.setattr(run, "_requested", run.threading.Event())
+    monkeypatch.setattr(run, "_requested_by", [])
+    monkeypatch.setattr(signal, "signal", lambda *_: None)  # no real handlers touched
+
+    def library_code_interrupted_by(signum: int) -> None:
+        try:
+            run._on_signal(signum, None)
+        except Exception:  # what a library may do around the code the signal interrupts
+            pytest.fail("Stopped was caught as an Exception")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with pytest.raises(run.Stopped):
+            library_code_interrupted_by(signum)
+    assert run._requested.is_set()
+    assert run._requested_by == ["SIGINT", "SIGTERM"]
