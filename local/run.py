@@ -20,12 +20,9 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from types import FrameType
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import botocore.session
@@ -43,6 +40,7 @@ from .queue_consumer import QueueConsumer
 from .queues import ErpQueues, ensure_queues
 from .schedule import ScheduledFunction
 from .server import LocalApi
+from .stop_signals import Stopped, install, signals_deferred, wait_for_stop
 from .streams import StreamSource, stream_mappings
 from .template import ensure_table
 
@@ -92,51 +90,6 @@ def background_functions(
         env = {"EVENT_BUS_NAME": bus.name}
         functions += [StreamSource(m, streams, arn, env) for m in stream_mappings()]
     return functions
-
-
-class Stopped(BaseException):
-    """SIGINT or SIGTERM: leave the wait and stop everything in order. Not an Exception, as
-    KeyboardInterrupt is not: library code that catches Exception where the signal lands
-    (botocore building a client) must not swallow it."""
-
-
-# Set with the signal's name, so the final wait ends even if the raise was swallowed.
-_requested = threading.Event()
-_requested_by: list[str] = []
-
-
-_deferring = False
-_deferred: list[str] = []
-
-
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    name = signal.Signals(signum).name
-    if _deferring:
-        _deferred.append(name)
-        return
-    # A second signal while stopping means "now": skip the orderly shutdown.
-    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
-    _requested_by.append(name)
-    _requested.set()
-    raise Stopped(name)
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold a signal until what is being started has registered how to stop it.
-
-    Not a blocked signal mask: children (DynamoDB Local) would inherit it and ignore
-    the SIGTERM that stops them.
-    """
-    global _deferring
-    _deferring = True
-    try:
-        yield
-    finally:
-        _deferring = False
-    if _deferred:
-        _on_signal(signal.Signals[_deferred[0]], None)
 
 
 def curl_examples(url: str) -> list[str]:
@@ -383,16 +336,14 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
     )
     if not args.quiet:  # after the banner, so no event line lands inside it
         stoppers.append(Printer(Tap(events_client(), sqs_client(), bus.name)).start().stop)
-    _requested.wait()  # until a signal raises Stopped, or has asked for it
-    raise Stopped(_requested_by[0])
+    wait_for_stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # moto server logs every engine call through werkzeug; the API's own line is enough.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    install()
     try:
         # Whatever was started is stopped in reverse order, however we leave.
         with ExitStack() as stack:
