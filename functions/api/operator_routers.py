@@ -28,8 +28,7 @@ def include_for(app: APIGatewayRestResolver, resource: str) -> None:
 
 def include_all(app: APIGatewayRestResolver) -> APIGatewayRestResolver:
     for module in MODULES.values():
-        if module not in _included:
-            _include(app, module)
+        _include(app, module)
     return app
 
 

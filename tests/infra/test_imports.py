@@ -5,7 +5,6 @@ in the functions that have no HTTP (docs/architecture.md, "Components")."""
 from __future__ import annotations
 
 import ast
-import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -190,14 +189,14 @@ def test_no_import_cycle_inside_the_layer() -> None:
 
 def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> None:
     """Cold start: what only operators or the events function need is imported on first use
-    (docs/performance.md)."""
+    (docs/performance.md), the operator routers too (operator_routers); the document and
+    every operator route still reach them (tests/api/test_operations.py, the console's)."""
     import subprocess
     import sys
 
-    probe = (
-        "import sys, api_function; "
-        "print(' '.join(m for m in sys.modules if m.startswith('reservations.')))"
-    )
+    import operator_routers
+
+    probe = "import sys, api_function; print(' '.join(sys.modules))"
     paths = [str(LAYER), str(FUNCTIONS / "api"), str(ROOT)]
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -211,28 +210,6 @@ def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> N
     assert "reservations.service" in loaded  # the probe sees what init imports
     lazy = {"reservations.operations", "reservations.drift", "reservations.store.notices"}
     assert not loaded & lazy
+    routers = {*operator_routers.MODULES.values(), "reservations.http.operations_models"}
+    assert not loaded & routers
     assert not {m for m in loaded if m.startswith("reservations.events")}
-
-
-def test_the_operator_routers_are_not_imported_at_cold_start() -> None:
-    """They are included on their first request (operator_routers); the document and every
-    operator route still reach them (tests/api/test_operations.py, the console's tests)."""
-    import subprocess
-    import sys
-
-    modules = operator_modules()
-    probe = f"import api_function, sys; print(sorted(set(sys.modules) & set({modules!r})))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "t"},
-    )
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
-
-
-def operator_modules() -> list[str]:
-    import operator_routers
-
-    return [*operator_routers.MODULES.values(), "reservations.http.operations_models"]
