@@ -26,6 +26,7 @@ class ReserveLine:
     quantity: int
     allow_oversell: bool = False
     site: str | None = None  # without a location: any location of this site
+    labels: tuple[str, ...] = ()  # held whole; the line holds what they carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class ReserveRequest:
             }
             if line.site is not None:
                 item["site"] = line.site
+            if line.labels:
+                item["labels"] = list(line.labels)
             items.append(item)
         canonical: dict[str, Any] = {
             "channel": channel,

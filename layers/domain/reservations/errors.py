@@ -74,6 +74,70 @@ class IdempotencyConflict(DomainError):
         self.reservation_id = reservation_id
 
 
+@dataclass(frozen=True, slots=True)
+class LabelState:
+    """A label a request named, as it was found (``status`` None: no such label)."""
+
+    label: str
+    status: str | None
+    sku: str | None = None
+    location: str | None = None
+
+
+class LabelUnavailable(DomainError):
+    """A reserve named labels that are not ACTIVE stock of that line's sku and location."""
+
+    code = "LABEL_UNAVAILABLE"
+
+    def __init__(self, labels: list[LabelState]) -> None:
+        super().__init__(f"{len(labels)} label(s) cannot be reserved")
+        self.labels = labels
+
+
+class LabelReserved(LabelUnavailable):
+    """A label held by another reservation: it ships, or is changed, only through that one."""
+
+    code = "LABEL_RESERVED"
+
+    def __init__(self, labels: list[LabelState]) -> None:
+        DomainError.__init__(self, f"{len(labels)} label(s) are reserved by another hold")
+        self.labels = labels
+
+
+class LabelNotHeld(DomainError):
+    """A release or shipment named labels the hold does not hold (the service says why)."""
+
+    code = "LABEL_NOT_HELD"
+
+    def __init__(self, labels: list[str], states: list[LabelState] | None = None) -> None:
+        super().__init__(f"the hold does not hold label(s) {', '.join(labels)}")
+        self.names = labels
+        self.labels = states or [LabelState(label, None) for label in labels]
+
+
+class LabelsRequired(DomainError):
+    """A line without labels at a serialized (sku, location): its stock is reserved by label."""
+
+    code = "LABELS_REQUIRED"
+
+    def __init__(self, records: list[tuple[str, str]]) -> None:
+        where = ", ".join(f"{sku} at {location}" for sku, location in records)
+        super().__init__(f"stock is serialized: name the labels to reserve ({where})")
+        self.records = records
+
+
+class StockSerialized(DomainError):
+    """A counted stock write (onHand) to a (sku, location) whose stock is its labels."""
+
+    code = "STOCK_SERIALIZED"
+
+
+class StockCounted(DomainError):
+    """A label for a (sku, location) that holds counted stock: it is one or the other."""
+
+    code = "STOCK_COUNTED"
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
 

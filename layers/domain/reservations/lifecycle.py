@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from . import label_lines
 from .commands import CartLine
 from .config import MAX_LINES, Settings
-from .errors import InvalidRequest, InvalidState
+from .errors import InvalidRequest, InvalidState, LabelNotHeld
 from .records import Change, Line, Reservation, Status, end_status
 
 
@@ -41,6 +42,7 @@ class LineQuantity:
     sku: str
     location: str
     quantity: int
+    labels: tuple[str, ...] | None = None  # what shipped came off these labels
 
 
 def _require(reservation: Reservation, now: int, *allowed: Status) -> None:
@@ -93,7 +95,7 @@ def extend(
 
 
 def _release_all(reservation: Reservation) -> tuple[Line, ...]:
-    return tuple(replace(x, held=0, released=x.released + x.held) for x in reservation.lines)
+    return tuple(label_lines.release_whole(x) for x in reservation.lines)
 
 
 def cancel(reservation: Reservation, now: int, retention: Retention) -> Reservation:
@@ -117,6 +119,7 @@ def _take(
 ) -> tuple[Line, ...]:
     """Lines after moving the requested quantities from ``held`` to ``field``."""
     taken: dict[tuple[str, str], int] = {}
+    named: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
     for index, item in enumerate(requested):
         where = f"body.items[{index}]"
         line = reservation.line(item.sku, item.location)
@@ -132,11 +135,26 @@ def _take(
                 f"{where}.quantity",
                 f"{item.quantity} exceeds the {line.held} still held on this line",
             )
+        if item.labels is not None and not line.labels:
+            raise InvalidRequest(f"{where}.labels", "this line holds no labels")
+        if line.labels and field == "released" and item.quantity != line.held:
+            raise InvalidRequest(
+                f"{where}.quantity",
+                f"a line of labels is released whole ({line.held}) or label by label",
+            )
         taken[key] = item.quantity
+        named[key] = (where, item.labels)
     lines = []
     for line in reservation.lines:
-        quantity = taken.get((line.sku, line.location), 0)
-        if quantity:
+        key = (line.sku, line.location)
+        quantity = taken.get(key, 0)
+        if quantity and line.labels:
+            where, labels = named[key]
+            if field == "consumed":
+                line = label_lines.ship(line, quantity, labels, where)
+            else:
+                line = label_lines.release_whole(line)
+        elif quantity:
             line = replace(
                 line, held=line.held - quantity, **{field: getattr(line, field) + quantity}
             )
@@ -164,6 +182,20 @@ def release(
     """Give back part of a hold (Dynamics' unreserve)."""
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
     lines = _take(reservation, items, "released")
+    return _settle(reservation, lines, now, retention, Change.RELEASED)
+
+
+def release_label(
+    reservation: Reservation, label: str, now: int, retention: Retention
+) -> Reservation:
+    """One label goes back to stock whole (LabelNotHeld if the hold does not hold it)."""
+    _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    if not any(line.holds_label(label) for line in reservation.lines):
+        raise LabelNotHeld([label])
+    lines = tuple(
+        label_lines.release_label(x, label) if x.holds_label(label) else x
+        for x in reservation.lines
+    )
     return _settle(reservation, lines, now, retention, Change.RELEASED)
 
 
@@ -213,6 +245,17 @@ def offset(
     applied = min(quantity, line.held)
     if applied == 0:
         return Offset(reservation, 0)
+    if line.labels:
+        return Offset(
+            _settle(
+                reservation,
+                _offset_labels(reservation, line, applied, deduct_on_hand),
+                now,
+                retention,
+                Change.OFFSET,
+            ),
+            applied,
+        )
     moved = "consumed" if deduct_on_hand else "released"
     lines = tuple(
         replace(
@@ -228,6 +271,19 @@ def offset(
     return Offset(_settle(reservation, lines, now, retention, Change.OFFSET), applied)
 
 
+def _offset_labels(
+    reservation: Reservation, line: Line, applied: int, deduct_on_hand: bool
+) -> tuple[Line, ...]:
+    """A line of labels is settled whole by an offset: what it covers ships from the labels
+    (with ``deduct_on_hand``) or is released with them, and the rest goes back to them."""
+    if deduct_on_hand:
+        after = label_lines.ship(line, applied, None, "offset")
+    else:
+        after = label_lines.release_whole(line)
+    after = replace(after, offset=line.offset + applied)
+    return tuple(after if x is line else x for x in reservation.lines)
+
+
 def change_items(
     reservation: Reservation,
     cart: Sequence[CartLine],
@@ -241,6 +297,10 @@ def change_items(
     give stock back, new lines are added. Shipped goods stay shipped: a line cannot ask for
     less than it consumed. The very reservation when nothing changes."""
     _require(reservation, now, Status.ACTIVE, Status.CONFIRMED)
+    if any(line.labels for line in reservation.lines):
+        raise InvalidRequest(
+            "body.items", "a hold on labels changes label by label: release them, or cancel it"
+        )
     wanted: dict[tuple[str, str], tuple[int, CartLine]] = {}
     for index, item in enumerate(cart):
         if item.location is None:  # allocation places such lines before they come here

@@ -48,6 +48,50 @@ def end_status(lines: tuple[Line, ...], otherwise: Status) -> Status:
     return Status.FULFILLED if shipped else otherwise
 
 
+class LabelStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    RESERVED = "RESERVED"
+    SHIPPED = "SHIPPED"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelHold:
+    """A serialized label a line holds whole (issue 16): ``quantity`` is the label's when it
+    was reserved. Once the line lets it go, ``held`` is False and ``shipped`` says how much
+    of it left stock with the order (the rest went back to the label, ACTIVE again)."""
+
+    label: str
+    quantity: int
+    held: bool = True
+    shipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A serial number, lot or pallet label: stock at a location (docs/architecture.md,
+    "Serialized labels"). ``reservation_id``, ``order_id`` and ``channel`` are set while
+    it is RESERVED."""
+
+    label: str
+    sku: str
+    location: str
+    quantity: int
+    created_at: int
+    updated_at: int
+    status: LabelStatus = LabelStatus.ACTIVE
+    bin: str | None = None
+    reservation_id: str | None = None
+    order_id: str | None = None
+    channel: str | None = None
+    version: int = 1
+    erp_sequence: int | None = None
+
+    @property
+    def in_stock(self) -> int:
+        """What the label counts towards its stock record's onHand."""
+        return 0 if self.status is LabelStatus.SHIPPED else self.quantity
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One (sku, location) of a reservation. ``held`` is what it still holds on the stock record.
@@ -70,6 +114,9 @@ class Line:
     # The service chose the location (issue 14): the caller named none, or only a site.
     allocated: bool = False
     site: str | None = None  # the site the caller named instead of a location
+    # Serialized labels the line was placed on, held whole; ``held`` is then the sum of
+    # the quantities of those still held.
+    labels: tuple[LabelHold, ...] = ()
 
     def __post_init__(self) -> None:
         # One spelling of "as placed", so equal lines compare equal however they were made.
@@ -80,6 +127,9 @@ class Line:
     def taken(self) -> int:
         """All the line ever took from stock."""
         return self.quantity if self.granted is None else self.granted
+
+    def holds_label(self, label: str) -> bool:
+        return any(x.label == label and x.held for x in self.labels)
 
 
 @dataclass(frozen=True, slots=True)

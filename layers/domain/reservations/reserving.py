@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ulid import ULID
 
@@ -17,13 +17,20 @@ from .allocating import Allocating
 from .clock import Clock
 from .commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from .config import Settings
-from .errors import IdempotencyConflict, InsufficientStock, InvalidRequest, OversellLimit
+from .errors import (
+    Contention,
+    IdempotencyConflict,
+    InsufficientStock,
+    InvalidRequest,
+    OversellLimit,
+)
 from .expiry import Expiry
 from .idempotency import Remember
 from .lifecycle import Retention
 from .locations import Locations
 from .records import Line, Reservation, Status
-from .store import ReservationExists, StockShort, Store
+from .reserving_labels import LabelledLines
+from .store import LabelsRefused, ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
 
@@ -53,6 +60,7 @@ class Reserving:
         self._transitions = transitions
         self._expiry = expiry
         self._locations = locations
+        self._labelled = LabelledLines(store.labels)
         self.allocating = Allocating(
             self, store, locations, expiry, transitions, clock, self._retention
         )
@@ -86,6 +94,7 @@ class Reserving:
             if x.location is not None
         )
         reservation = self.draft(request, channel, lines, now, uuid.uuid4().hex)
+        reservation = replace(reservation, lines=self._labelled.counted(reservation.lines, request))
         try:
             return self.write(reservation, remember, now)
         except StockShort as short:
@@ -143,6 +152,17 @@ class Reserving:
         """One reserve transaction (retried on conflicts). The id taken by an identical
         request is its replay; by another request, IdempotencyConflict. StockShort when a
         line lacks stock."""
+        for _ in range(self._retry.attempts):
+            try:
+                return self._write_once(reservation, remember, now)
+            except LabelsRefused as refused:
+                # A label's quantity was not the one counted: count again and retry.
+                reservation = self._labelled.recounted(reservation, refused)
+        raise Contention(f"the labels of reservation {reservation.id!r} kept changing")
+
+    def _write_once(
+        self, reservation: Reservation, remember: Remember[ReserveResult] | None, now: int
+    ) -> ReserveResult:
         created = ReserveResult(reservation, created=True)
         remembered = None if remember is None else remember.item(created, now)
 

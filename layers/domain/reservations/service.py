@@ -10,12 +10,13 @@ from . import lifecycle
 from .clock import Clock
 from .commands import CartChange, ReserveRequest, SetThreshold
 from .config import Settings
-from .errors import Contention, NotFound, PreconditionFailed
+from .errors import Contention, LabelNotHeld, LabelReserved, NotFound, PreconditionFailed
 from .expiry import Expiry, SweepReport
 from .idempotency import Remember
+from .labelling import Labelling
 from .lifecycle import LineQuantity, Retention
 from .locations import Locations
-from .records import HeldLine, Inventory, Line, Reservation, Status, StockLevel
+from .records import HeldLine, Inventory, LabelStatus, Line, Reservation, Status, StockLevel
 from .reserving import ReserveResult, Reserving
 from .search import Search
 from .store import IdempotencyStore, Store
@@ -48,6 +49,15 @@ class ReservationService:
             store, clock, settings, self._retry, self._transitions, self._expiry, self.locations
         )
         self.search = Search(store, clock, settings.page_token_secret)
+        self.labels = Labelling(
+            store,
+            clock,
+            self._retry,
+            self._transitions,
+            self.locations,
+            self._retention,
+            settings.page_token_secret,
+        )
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -173,12 +183,20 @@ class ReservationService:
         remember: Remember[Reservation] | None = None,
     ) -> Reservation:
         wanted = None if items is None else list(items)
-        return self._transition(
-            reservation_id,
-            lambda current, now: lifecycle.fulfill(current, wanted, now, self._retention),
-            owner,
-            remember,
-        )
+        try:
+            return self._transition(
+                reservation_id,
+                lambda current, now: lifecycle.fulfill(current, wanted, now, self._retention),
+                owner,
+                remember,
+            )
+        except LabelNotHeld as not_held:
+            # A label another hold reserved ships only through that hold.
+            states = self.labels.states(not_held.names)
+            reserved = [x for x in states if x.status == LabelStatus.RESERVED.value]
+            if reserved:
+                raise LabelReserved(reserved) from None
+            raise LabelNotHeld(not_held.names, states) from None
 
     def cancel(
         self,

@@ -17,18 +17,19 @@ from ..config import (
     IDEMPOTENCY_RETENTION_SECONDS,
 )
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
+from .labels import CountedStock, LabelChanged, LabelsRefused, LabelStore
 from .locations import LocationStore
 from .pages import scan_all
 from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
-from .reservations import (
+from .refusals import (
     CountersDisagree,
     RecordBeingPurged,
     ReservationChanged,
     ReservationExists,
-    ReservationStore,
     StockShort,
 )
+from .reservations import ReservationStore
 from .retry import RetryPolicy
 from .search import HeaderSearch
 from .stock import StaleSequence, StockStore
@@ -53,7 +54,11 @@ class Store:
         self.name = table_name
         self.receipts = ReceiptLedger(client, table_name, receipt_retention_seconds, retry)
         self.stock = StockStore(client, table_name, self.receipts)
-        self.reservations = ReservationStore(client, table_name, self.stock, self.receipts)
+        # A removed label's tombstone outlives any ERP message that could still arrive.
+        self.labels = LabelStore(client, table_name, receipt_retention_seconds)
+        self.reservations = ReservationStore(
+            client, table_name, self.stock, self.receipts, self.labels
+        )
         self.search = HeaderSearch(client, table_name)
         self.locations = LocationStore(client, table_name)
         self.purged_lines = PurgedLines(client, table_name, self.stock)
@@ -69,11 +74,15 @@ class Store:
 __all__ = [
     "AlreadyApplied",
     "Claim",
+    "CountedStock",
     "CountersDisagree",
     "IdempotencyStore",
     "KeyClaim",
     "KeyCompleted",
     "KeyInUse",
+    "LabelChanged",
+    "LabelStore",
+    "LabelsRefused",
     "LocationStore",
     "MessageInProgress",
     "RecordBeingPurged",

@@ -31,6 +31,7 @@ from .keys import (
     reservation_key,
     s,
 )
+from .label_items import holds_attribute, holds_of
 
 # Placeholders for line attributes; "status" and "consumed" are DynamoDB reserved words.
 LINE_NAMES = {
@@ -124,6 +125,8 @@ def line_state(reservation: Reservation, line: Line) -> tuple[AttributeMap, list
         "expiresAt": n(reservation.expires_at),
     }
     absent: list[str] = []
+    if line.labels:
+        present["labels"] = holds_attribute(line.labels)
     # A cart update may turn a named line into an allocated one and back.
     if line.allocated:
         present["allocated"] = {"BOOL": True}
@@ -171,6 +174,7 @@ def line_from_item(item: Mapping[str, Any]) -> Line:
         granted=_int(item, "granted") if "granted" in item else None,
         allocated=item.get("allocated", {}).get("BOOL", False),
         site=item["site"]["S"] if "site" in item else None,
+        labels=holds_of(item),
     )
 
 

@@ -19,6 +19,7 @@ EXPIRY_INDEX = "ExpiryIndex"
 SKU_HOLDS_INDEX = "SkuHoldsIndex"
 ORDER_INDEX = "OrderIndex"
 CHANNEL_INDEX = "ChannelIndex"
+SKU_LABELS_INDEX = "SkuLabelsIndex"
 EXPIRY_SHARDS = 8
 
 STOCK_PREFIX = "SKU#"
@@ -36,6 +37,8 @@ IDEMPOTENCY_SK = "IDEM"
 LOCATIONS_PK = "LOCATIONS"
 DEAD_LETTER_PREFIX = "DLQ#"
 DEAD_LETTER_SK = "DLQ"
+LABEL_PREFIX = "LABEL#"
+LABEL_SK = "LABEL"
 
 
 class Entity(StrEnum):
@@ -49,6 +52,7 @@ class Entity(StrEnum):
     IDEMPOTENCY_KEY = "idempotency-key"
     LOCATION = "location"
     DEAD_LETTER = "dead-letter"  # an ERP message sent to the DLQ, told as an event
+    LABEL = "label"  # a serialized label: stock at a location, held whole
 
 
 def n(value: int) -> AttributeMap:
@@ -150,3 +154,12 @@ def dead_letter_key(message_id: str) -> AttributeMap:
     """SQS message ids are UUIDs; a digest keeps any other text out of the key all the same."""
     digest = hashlib.sha256(message_id.encode()).hexdigest()
     return {PK: s(f"{DEAD_LETTER_PREFIX}{digest}"), SK: s(DEAD_LETTER_SK)}
+
+
+def label_key(label: str) -> AttributeMap:
+    return {PK: s(f"{LABEL_PREFIX}{label}"), SK: s(LABEL_SK)}
+
+
+def label_sort(location: str, label: str) -> str:
+    """SkuLabelsIndex's sort key: a location's labels share the prefix ``<location>#``."""
+    return f"{location}#{label}"

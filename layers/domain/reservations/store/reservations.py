@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ShortItem
 from ..records import HeldLine, Line, Receipt, Reservation, Status
 from .idempotency import raise_if_key_taken
 from .items import (
     LINE_NAMES,
-    available_of,
     header_item,
     held_line_from_item,
     line_count,
@@ -19,7 +17,6 @@ from .items import (
     line_item,
     line_state,
     reservation_from_item,
-    reserved_of,
 )
 from .keys import (
     EXPIRY_INDEX,
@@ -43,57 +40,22 @@ from .keys import (
     reservation_pk,
     s,
 )
+from .labels import LabelsRefused, LabelStore
 from .pages import query_all
 from .receipts import ReceiptLedger, raise_if_receipt_exists
+from .refusals import (
+    CountersDisagree,
+    RecordBeingPurged,
+    ReservationChanged,
+    ReservationExists,
+    raise_if_serialized,
+    stock_short,
+)
 from .stock import StockStore
 from .transact import TransactionCancelled, conflict_or, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-
-class ReservationExists(Exception):
-    def __init__(self, existing: Reservation) -> None:
-        super().__init__(existing.id)
-        self.existing = existing
-
-
-class StockShort(Exception):
-    def __init__(self, items: list[ShortItem], held: dict[tuple[str, str], int]) -> None:
-        super().__init__(f"{len(items)} short item(s)")
-        self.items = items
-        # Short (sku, location)s on which something was reserved, and how much, when the
-        # transaction was refused: only there can an expired-but-unswept hold be in the way.
-        self.held = held
-
-
-class ReservationChanged(Exception):
-    """The reservation is no longer in the state the write was computed from."""
-
-
-class CountersDisagree(Exception):
-    """A stock record holds less than a hold's lines say they hold: the data drifted (the
-    drift check tells where). Refused, so it never drifts further."""
-
-
-class RecordBeingPurged(Exception):
-    """TTL has deleted part of this reservation's items; it can no longer change."""
-
-
-def _stock_short(failed: list[tuple[Line, AttributeMap | None]]) -> StockShort:
-    """The refused lines (each with the quantity it tried to take) and their records as the
-    refusal found them."""
-    return StockShort(
-        [
-            ShortItem(line.sku, line.location, line.quantity, available_of(old))
-            for line, old in failed
-        ],
-        held={
-            (line.sku, line.location): reserved_of(old)
-            for line, old in failed
-            if reserved_of(old) > 0
-        },
-    )
 
 
 def _expression(present: AttributeMap, absent: list[str], names: dict[str, str]) -> str:
@@ -106,12 +68,18 @@ def _expression(present: AttributeMap, absent: list[str], names: dict[str, str])
 
 class ReservationStore:
     def __init__(
-        self, client: DynamoDBClient, table_name: str, stock: StockStore, ledger: ReceiptLedger
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        stock: StockStore,
+        ledger: ReceiptLedger,
+        labels: LabelStore,
     ) -> None:
         self._client = client
         self._name = table_name
         self._stock = stock
         self._ledger = ledger
+        self._labels = labels
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -209,6 +177,9 @@ class ReservationStore:
             {"Put": {"TableName": self._name, "Item": line_item(reservation, line)}}
             for line in reservation.lines
         ]
+        labels = [(hold, line) for line in reservation.lines for hold in line.labels]
+        labels_at = len(items)
+        items += [self._labels.reserve_item(hold, line, reservation) for hold, line in labels]
         if remembered is not None:
             items.append(remembered)
         try:
@@ -219,6 +190,13 @@ class ReservationStore:
             head = cancelled.reasons[0]
             if head.condition_failed and head.item:
                 raise ReservationExists(reservation_from_item(head.item)) from None
+            refused = [
+                (hold.label, hold.quantity, reason.item)
+                for (hold, _), reason in zip(labels, cancelled.reasons[labels_at:], strict=False)
+                if reason.condition_failed
+            ]
+            if refused:  # they explain a short stock record too: its count was theirs
+                raise LabelsRefused(refused) from None
             line_reasons = cancelled.reasons[1 : 1 + len(reservation.lines)]
             failed = [
                 (line, reason.item)
@@ -226,7 +204,8 @@ class ReservationStore:
                 if reason.condition_failed
             ]
             if failed:
-                raise _stock_short(failed) from None
+                raise_if_serialized(failed)
+                raise stock_short(failed) from None
             raise conflict_or(cancelled) from None
 
     def save_transition(
@@ -280,6 +259,12 @@ class ReservationStore:
                 items.append(self._line_put(after, new))
             elif old != new or header_changed:
                 items.append(self._line_update(after, new))
+            if old is not None and old.labels != new.labels:
+                items += [
+                    self._labels.settle_item(hold, after.id, now)
+                    for was, hold in zip(old.labels, new.labels, strict=True)
+                    if was.held and not hold.held
+                ]
         if receipt is not None:
             items.append(self._ledger.put_item(receipt, now))
         if remembered is not None:
@@ -299,7 +284,8 @@ class ReservationStore:
                 if cancelled.reasons[index].condition_failed
             ]
             if short:
-                raise _stock_short(short) from None
+                raise_if_serialized(short)
+                raise stock_short(short) from None
             if any(
                 reason.condition_failed and entity_of(reason.item or {}) is Entity.STOCK
                 for reason in cancelled.reasons

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from ..commands import SetThreshold
-from ..errors import Contention
+from ..errors import Contention, StockSerialized
 from ..records import Inventory, Line, Receipt, StockLevel
 from .idempotency import raise_if_key_taken
 from .items import LOW_STOCK, stock_level_from_item
@@ -55,6 +55,18 @@ def _identity(sku: str, location: str, now: int) -> dict[str, Any]:
 _IDENTITY_SET = "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
 # Every write that changes onHand moves the record's version (one "+" in its own clause).
 _NEXT_VERSION = "version = if_not_exists(version, :zero) + :one"
+
+
+# Counted writes (onHand) are refused where stock is made of labels (issue 16).
+COUNTED = "attribute_not_exists(serialized)"
+
+
+def _refuse_serialized(old: Mapping[str, Any] | None, sku: str, location: str) -> None:
+    if old and "serialized" in old:
+        raise StockSerialized(
+            f"the stock of {sku!r} at {location!r} is its labels: "
+            "write the labels (PUT /labels/{label}, label.upsert), not onHand"
+        )
 
 
 ANY_VERSION = -1  # If-Match: *, any record that exists
@@ -104,6 +116,7 @@ class StockStore:
             condition = "available >= :floor"
             if line.quantity <= oversell_limit:
                 condition += " OR attribute_not_exists(available)"
+            condition = f"attribute_not_exists(serialized) AND ({condition})"
             return {
                 "Update": {
                     "TableName": self._name,
@@ -131,8 +144,10 @@ class StockStore:
                 "UpdateExpression": (
                     "SET reserved = reserved + :q, available = available - :q, updatedAt = :now"
                 ),
-                # A missing record fails it too: unknown stock is short.
-                "ConditionExpression": "available >= :q",
+                # A missing record fails it too: unknown stock is short. Serialized stock is
+                # taken by label only (the labels' own conditions guard those lines).
+                "ConditionExpression": "available >= :q"
+                + ("" if line.labels else " AND attribute_not_exists(serialized)"),
                 "ExpressionAttributeValues": {":q": n(line.quantity), ":now": n(now)},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
@@ -201,13 +216,17 @@ class StockStore:
                         self._name: {
                             "Keys": keys,
                             "ConsistentRead": consistent,
-                            "ProjectionExpression": "sku, #location, available, reserved",
+                            "ProjectionExpression": (
+                                "sku, #location, available, reserved, serialized"
+                            ),
                             "ExpressionAttributeNames": {"#location": "location"},
                         }
                     }
                 )
                 for item in response.get("Responses", {}).get(self._name, []):
-                    counts = StockCounts(int(item["available"]["N"]), int(item["reserved"]["N"]))
+                    # Serialized stock is reserved by label: nothing to allocate from.
+                    available = 0 if "serialized" in item else int(item["available"]["N"])
+                    counts = StockCounts(available, int(item["reserved"]["N"]))
                     found[(item["sku"]["S"], item["location"]["S"])] = counts
                 left = response.get("UnprocessedKeys", {}).get(self._name)
                 if not left:
@@ -242,15 +261,15 @@ class StockStore:
         update = self._set_on_hand(sku, location, on_hand, now, threshold)
         if expected_version is not None:
             condition, values = _version_condition(expected_version)
-            update["ConditionExpression"] = condition
+            update["ConditionExpression"] = f"({condition}) AND {COUNTED}"
             update["ExpressionAttributeValues"] |= values
-            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             response = self._client.update_item(**update)
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
             old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            _refuse_serialized(old, sku, location)
             raise VersionMismatch(stock_level_from_item(old) if old else None) from None
         return stock_level_from_item(response["Attributes"])
 
@@ -271,7 +290,7 @@ class StockStore:
         )
         del update["ReturnValues"]
         condition, values = _version_condition(0 if before is None else before.version)
-        update["ConditionExpression"] = f"({condition})"
+        update["ConditionExpression"] = f"({condition}) AND {COUNTED}"
         update["ExpressionAttributeValues"] |= values
         if before is None:
             update["ConditionExpression"] += f" AND attribute_not_exists({PK})"
@@ -283,6 +302,7 @@ class StockStore:
         except TransactionCancelled as cancelled:
             raise_if_key_taken(cancelled.reasons[-1])
             if cancelled.reasons[0].condition_failed:
+                _refuse_serialized(cancelled.reasons[0].item, after.sku, after.location)
                 raise VersionMismatch(None) from None
             raise conflict_or(cancelled) from None
 
@@ -297,16 +317,16 @@ class StockStore:
         update = self._set_on_hand(sku, location, on_hand, now)
         update["UpdateExpression"] += ", erpSequence = :sequence"
         update["ConditionExpression"] = (
-            "attribute_not_exists(erpSequence) OR erpSequence < :sequence"
+            f"(attribute_not_exists(erpSequence) OR erpSequence < :sequence) AND {COUNTED}"
         )
         update["ExpressionAttributeValues"][":sequence"] = n(sequence)
-        update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             response = self._client.update_item(**update)
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
             old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            _refuse_serialized(old, sku, location)
             raise StaleSequence(int(old.get("erpSequence", {}).get("N", sequence))) from None
         return stock_level_from_item(response["Attributes"])
 
@@ -333,9 +353,11 @@ class StockStore:
             "TableName": self._name,
             "Key": stock_key(sku, location),
             "UpdateExpression": expression,
+            "ConditionExpression": COUNTED,
             "ExpressionAttributeNames": {"#location": "location"},
             "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
     def adjust_on_hand(
@@ -356,11 +378,18 @@ class StockStore:
                     f"reserved = if_not_exists(reserved, :zero), {_NEXT_VERSION}, "
                     f"{_IDENTITY_SET}"
                 ),
+                "ConditionExpression": COUNTED,
                 "ExpressionAttributeNames": {"#location": "location"},
                 "ExpressionAttributeValues": {
                     ":delta": n(delta),
                     **_identity(sku, location, now),
                 },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        self._ledger.transact_with([adjust], receipt, now, token)
+        try:
+            self._ledger.transact_with([adjust], receipt, now, token)
+        except TransactionCancelled as cancelled:
+            if cancelled.reasons[0].condition_failed:
+                _refuse_serialized(cancelled.reasons[0].item or {"serialized": 1}, sku, location)
+            raise
