@@ -27,6 +27,7 @@ import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
+import label_routes
 import location_routes
 import operator_routers
 import reservation_routes
@@ -47,6 +48,7 @@ for module in (
     search_routes,
     inventory_routes,
     location_routes,
+    label_routes,
     docs_routes,
     error_handlers,
 ):

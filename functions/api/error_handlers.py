@@ -20,8 +20,13 @@ from reservations.errors import (
     InsufficientStock,
     InvalidRequest,
     InvalidState,
+    LabelNotHeld,
+    LabelsRequired,
+    LabelUnavailable,
     NotFound,
     PreconditionFailed,
+    StockCounted,
+    StockSerialized,
 )
 from reservations.http import presenters
 from reservations.http.errors import (
@@ -44,6 +49,23 @@ def on_validation_error(error: RequestValidationError) -> Response[Any]:
 def on_insufficient_stock(error: InsufficientStock) -> Response[Any]:
     metrics.add_metric(name="ReservationsRejected", unit=MetricUnit.Count, value=1)
     return error_response(409, error, **short_stock_extra(error))
+
+
+@router.exception_handler(LabelUnavailable)
+def on_label_unavailable(error: LabelUnavailable) -> Response[Any]:
+    # LABEL_UNAVAILABLE and LABEL_RESERVED: each label named, with its status.
+    return error_response(409, error, labels=presenters.label_states(error.labels))
+
+
+@router.exception_handler(LabelNotHeld)
+def on_label_not_held(error: LabelNotHeld) -> Response[Any]:
+    return error_response(409, error, labels=presenters.label_states(error.labels))
+
+
+@router.exception_handler([LabelsRequired, StockSerialized, StockCounted])
+def on_stock_kind(error: DomainError) -> Response[Any]:
+    # The request counts stock that is labelled there, or labels stock that is counted.
+    return error_response(409, error)
 
 
 @router.exception_handler(Forbidden)

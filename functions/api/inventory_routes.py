@@ -106,6 +106,7 @@ def get_stock_level(
     responses={
         200: {**documented("The stock level now", StockLevelResponse), "headers": ETAG_HEADER},
         412: documented("PRECONDITION_FAILED: the record moved; `current` is it now"),
+        409: documented("STOCK_SERIALIZED: this stock is its labels; write those instead"),
         **BODY_ERRORS,
     },
 )

@@ -57,7 +57,15 @@ def rendered(service: ReservationService) -> Callable[[Reservation], StoredRespo
 
 
 def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
-    return [LineQuantity(item.sku, item.location, item.quantity) for item in items]
+    return [
+        LineQuantity(
+            item.sku,
+            item.location,
+            item.quantity,
+            None if item.labels is None else tuple(item.labels),
+        )
+        for item in items
+    ]
 
 
 @router.post(
@@ -78,7 +86,9 @@ def line_quantities(items: list[LineQuantityRequest]) -> list[LineQuantity]:
         200: documented("Replay of an identical request: nothing more held", ReservationResponse),
         409: documented(
             "INSUFFICIENT_STOCK (every short item), OVERSELL_LIMIT (an allowOversell line past "
-            "the oversell limit; every refused item) or IDEMPOTENCY_CONFLICT"
+            "the oversell limit; every refused item), IDEMPOTENCY_CONFLICT, LABEL_UNAVAILABLE "
+            "(every named label not ACTIVE at its line's sku and location, with its status) "
+            "or LABELS_REQUIRED (a line without labels where stock is serialized)"
         ),
         **BODY_ERRORS,
         403: documented(
@@ -237,12 +247,17 @@ def release_reservation(
     summary="Ship what a reservation holds",
     description=(
         "The held quantity leaves onHand and reserved together; without items, "
-        "everything still held ships."
+        "everything still held ships. A line of labels ships from its labels (the ones "
+        "named, or in the order placed) and gives back what is left on them."
     ),
     tags=TAGS,
     responses={
         200: documented("Fulfilled: the reservation now", ReservationResponse),
         **TRANSITION,
+        409: documented(
+            "INVALID_STATE (not live), LABEL_RESERVED (a named label is another hold's) or "
+            "LABEL_NOT_HELD (a named label is not this line's; each with its status)"
+        ),
     },
 )
 def fulfill_reservation(
@@ -277,7 +292,8 @@ def fulfill_reservation(
         ),
         409: documented(
             "INSUFFICIENT_STOCK (every line that could not grow, with how much more it "
-            "needed), OVERSELL_LIMIT, or INVALID_STATE (the hold is no longer live)"
+            "needed), OVERSELL_LIMIT, INVALID_STATE (the hold is no longer live) or "
+            "LABELS_REQUIRED (a line on serialized stock)"
         ),
         **BODY_ERRORS,
     },

@@ -46,6 +46,7 @@ PUBLIC = frozenset[str]()
 ADMIN = frozenset({"reservations/admin"})
 HOLD = "hold-1"
 LINE = {"sku": "SKU-A", "location": "WH1", "quantity": 1}
+LABEL = {"sku": "SKU-L", "location": "WH1", "quantity": 1}
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,15 @@ EXPECTED: dict[tuple[str, str], Expected] = {
         {"skus": ["SKU-A"], "country": "GB"},
         200,
     ),
+    # Another writer stating the label as it is: allowed, and it changes nothing.
+    ("PUT", "/labels/{label}"): Expected(frozenset({"inventory/write"}), "/labels/L-1", LABEL, 200),
+    ("GET", "/labels/{label}"): Expected(frozenset({"inventory/read"}), "/labels/L-1", None, 200),
+    ("GET", "/skus/{sku}/labels"): Expected(
+        frozenset({"inventory/read"}), "/skus/SKU-L/labels", None, 200
+    ),
+    ("POST", "/reservations/{reservation_id}/labels/{label}/release"): Expected(
+        WRITE, f"/reservations/{HOLD}/labels/L-1/release", None, 404
+    ),
     ("GET", "/openapi.json"): Expected(PUBLIC, "/openapi.json", None, 200),
     ("GET", "/health"): Expected(PUBLIC, "/health", None, 200),
     ("GET", "/swagger"): Expected(PUBLIC, "/swagger", None, 200),
@@ -132,6 +142,7 @@ EXPECTED: dict[tuple[str, str], Expected] = {
 HOSTILE_BODY: dict[tuple[str, str], Any] = {
     ("PUT", "/inventory/{sku}/locations/{location}"): {"onHand": 999},
     ("PUT", "/locations/{location}"): {"country": "FR", "priority": -5, "active": True},
+    ("PUT", "/labels/{label}"): {**LABEL, "quantity": 999},
 }
 
 
@@ -225,6 +236,7 @@ def stack(moto_server: Engine) -> Iterator[Stack]:
             for sku, on_hand in (("SKU-A", 10), ("SKU-B", 1000)):
                 path = f"/inventory/{sku}/locations/WH1"
                 assert running.send("PUT", path, {"onHand": on_hand}, stock)[0] == 200
+            assert running.send("PUT", "/labels/L-1", LABEL, stock)[0] == 201
             hold = {"id": HOLD, "items": [{**LINE, "quantity": 2}]}
             storefront = issue_token("storefront", ["reservations/write"])
             assert running.send("POST", "/reservations", hold, storefront)[0] == 201

@@ -185,6 +185,13 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
         {"country": "GB", "priority": 1, "active": True},
     ),
     ("POST", "/availability"): ("/availability", {"skus": ["SKU-A"], "country": "GB"}),
+    ("PUT", "/labels/{label}"): ("/labels/L-9", {"sku": "SKU-L", "location": "WH1", "quantity": 1}),
+    ("GET", "/labels/{label}"): ("/labels/L-1", None),
+    ("GET", "/skus/{sku}/labels"): ("/skus/SKU-L/labels", None),
+    ("POST", "/reservations/{reservation_id}/labels/{label}/release"): (
+        "/reservations/hold-L/labels/L-1/release",
+        None,
+    ),
     ("GET", "/operations/drift"): ("/operations/drift", None),
     ("GET", "/operations/dead-letters"): ("/operations/dead-letters", None),
     # The message id is the dead letter's, set by the fixture below.
@@ -194,6 +201,30 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ),
 }
 REDRIVE = ("POST", "/operations/dead-letters/{message_id}/redrive")
+RELEASE_LABEL = ("POST", "/reservations/{reservation_id}/labels/{label}/release")
+# Routes whose example needs label L-1 (of SKU-L at WH1); the release, held by hold-L.
+NEED_A_LABEL = {("GET", "/labels/{label}"), ("GET", "/skus/{sku}/labels"), RELEASE_LABEL}
+
+
+@pytest.fixture(autouse=True)
+def labels_for_the_route(request: pytest.FixtureRequest) -> None:
+    """Only the label routes' examples get a label (and the release, a hold on it), so
+    every other route's effect is the same with them as without."""
+    params = getattr(request.node, "callspec", None)
+    route = None if params is None else params.params.get("route")
+    if route not in NEED_A_LABEL:
+        return
+    api: HandlerClient = request.getfixturevalue("api")
+    label = {"sku": "SKU-L", "location": "WH1", "quantity": 1}
+    assert api.put("/labels/L-1", label).status == 201
+    if route == RELEASE_LABEL:
+        on_label = {
+            "id": "hold-L",
+            "items": [{"sku": "SKU-L", "location": "WH1", "labels": ["L-1"]}],
+        }
+        assert api.as_(STOREFRONT).post("/reservations", on_label).status == 201
+
+
 DEAD = "unknown message type 'nope'"  # the reason of the one dead letter below
 
 
@@ -230,6 +261,10 @@ EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/locations/{location}"): ("inventory/read",),
     ("PUT", "/locations/{location}"): ("inventory/write",),
     ("POST", "/availability"): ("inventory/read",),
+    ("PUT", "/labels/{label}"): ("inventory/write",),
+    ("GET", "/labels/{label}"): ("inventory/read",),
+    ("GET", "/skus/{sku}/labels"): ("inventory/read",),
+    ("POST", "/reservations/{reservation_id}/labels/{label}/release"): (WRITE, ADMIN_SCOPE),
     ("GET", "/operations/drift"): (ADMIN_SCOPE,),
     ("GET", "/operations/dead-letters"): (ADMIN_SCOPE,),
     ("POST", "/operations/dead-letters/{message_id}/redrive"): (ADMIN_SCOPE,),
@@ -292,6 +327,21 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
         "ACTIVE", (10, 2, 8), lambda b: b["items"] == [
             {"sku": "SKU-A", "available": 0, "locations": []}
         ],
+    ),
+    ("PUT", "/labels/{label}"): (
+        "ACTIVE", (10, 2, 8), lambda b: (b["label"], b["status"], b["quantity"]) == ("L-9", "ACTIVE", 1),
+    ),
+    ("GET", "/labels/{label}"): (
+        "ACTIVE", (10, 2, 8), lambda b: (b["label"], b["sku"], b["status"]) == ("L-1", "SKU-L", "ACTIVE"),
+    ),
+    ("GET", "/skus/{sku}/labels"): (
+        "ACTIVE", (10, 2, 8), lambda b: [x["label"] for x in b["labels"]] == ["L-1"],
+    ),
+    # hold-L held only L-1: given back, it ends; hold-1 and SKU-A are untouched.
+    ("POST", "/reservations/{reservation_id}/labels/{label}/release"): (
+        "ACTIVE", (10, 2, 8),
+        lambda b: (b["id"], b["status"], b["items"][0]["labels"][0]["held"])
+        == ("hold-L", "CANCELLED", False),
     ),
     ("GET", "/operations/drift"): (
         "ACTIVE", (10, 2, 8), lambda b: b["ok"] is True and b["heldUnits"] == 2,

@@ -135,6 +135,10 @@ def _take(
                 f"{where}.quantity",
                 f"{item.quantity} exceeds the {line.held} still held on this line",
             )
+        if item.labels is not None and field == "released":
+            raise InvalidRequest(
+                f"{where}.labels", "release a label with POST .../labels/{label}/release"
+            )
         if item.labels is not None and not line.labels:
             raise InvalidRequest(f"{where}.labels", "this line holds no labels")
         if line.labels and field == "released" and item.quantity != line.held:

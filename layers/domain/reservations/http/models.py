@@ -5,8 +5,7 @@ Field names are camelCase because clients are written against them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -15,44 +14,11 @@ from ..config import MAX_EXPIRES_IN_SECONDS, MAX_LINES
 from ..errors import InvalidRequest
 from ..values import Identifier, OnHand, Quantity, StrictModel
 from .checkout import ShippingChoice, ShippingChoiceResponse, ShipTo
+from .label_models import LabelHoldResponse, LabelStateResponse
+from .line_rules import labels_fit, max_labels, one_line_per_stock_record
 from .response import ResponseModel, absent_when_null
 
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_EXPIRES_IN_SECONDS)]
-
-
-class StockLine(Protocol):
-    sku: str
-
-    @property
-    def location(self) -> str | None: ...
-
-
-Lines = TypeVar("Lines", bound=Sequence[StockLine])
-
-
-def one_line_per_stock_record(items: Lines) -> Lines:
-    """A transaction cannot touch the same item twice, and merging silently would hide a
-    client bug: reject a repeated (sku, location) and name both lines. A line without a
-    location is allocated, possibly over several locations: it is its sku's only line."""
-    seen: dict[tuple[str, str | None], int] = {}
-    for index, item in enumerate(items):
-        key = (item.sku, item.location)
-        if key in seen:
-            raise ValueError(
-                f"items[{index}] repeats sku {item.sku!r} at location {item.location!r} "
-                f"of items[{seen[key]}]; send one line per (sku, location)"
-            )
-        seen[key] = index
-    first: dict[str, int] = {}
-    unlocated = {item.sku for item in items if item.location is None}
-    for index, item in enumerate(items):
-        if item.sku in unlocated and item.sku in first:
-            raise ValueError(
-                f"items[{index}] repeats sku {item.sku!r} of items[{first[item.sku]}]; a line "
-                "without a location must be the only line of its sku"
-            )
-        first.setdefault(item.sku, index)
-    return items
 
 
 class ReservationItemRequest(StrictModel):
@@ -64,13 +30,25 @@ class ReservationItemRequest(StrictModel):
     site: Identifier | None = Field(
         default=None, description="Instead of a location: any location of this site"
     )
-    quantity: Quantity
+    quantity: Quantity | None = Field(
+        default=None, description="Required without labels; with them, the labels' own"
+    )
     allowOversell: Annotated[bool, Field(strict=True)] = False
+    labels: list[Identifier] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=max_labels(1),
+        description="Serialized labels to hold whole, ACTIVE at this sku and location",
+    )
 
     def check(self, index: int, located_elsewhere: bool) -> None:
         """Rules across fields, each a 400 naming its field. ``located_elsewhere``: the
         request says where lines without a location go (shipTo or pickupAt)."""
         where = f"body.items[{index}]"
+        if self.labels is not None and (self.location is None or self.allowOversell):
+            raise InvalidRequest(f"{where}.labels", "need a location, and no allowOversell")
+        if self.labels is None and self.quantity is None:
+            raise InvalidRequest(f"{where}.quantity", "required without labels")
         if self.location is not None and self.site is not None:
             raise InvalidRequest(f"{where}.site", "give location or site, not both")
         if self.allowOversell and self.location is None:
@@ -81,9 +59,14 @@ class ReservationItemRequest(StrictModel):
             raise InvalidRequest(f"{where}.location", "required without shipTo or pickupAt")
 
     def to_line(self) -> ReserveLine:
-        return ReserveLine(self.sku, self.location, self.quantity, self.allowOversell, self.site)
+        labels = tuple(self.labels or ())
+        quantity = self.quantity or 0
+        return ReserveLine(self.sku, self.location, quantity, self.allowOversell, self.site, labels)
 
-    def to_cart_line(self) -> CartLine:
+    def to_cart_line(self, index: int) -> CartLine:
+        if self.labels is not None:
+            raise InvalidRequest(f"body.items[{index}].labels", "a cart update takes no labels")
+        assert self.quantity is not None  # check() required it
         return CartLine(self.sku, self.location, self.quantity, self.allowOversell, self.site)
 
 
@@ -116,11 +99,15 @@ class CreateReservationRequest(StrictModel):
         description="Lines without a location may ship from several locations",
     )
 
-    _unique = field_validator("items")(lambda items: one_line_per_stock_record(items))
+    _unique = field_validator("items")(lambda items: labels_fit(one_line_per_stock_record(items)))
 
     def to_command(self) -> ReserveRequest:
         if self.shipTo is not None and self.pickupAt is not None:
             raise InvalidRequest("body.pickupAt", "give shipTo or pickupAt, not both")
+        if any(x.labels for x in self.items) and any(x.location is None for x in self.items):
+            raise InvalidRequest(
+                "body.items", "a request that names labels names every line's location"
+            )
         elsewhere = self.shipTo is not None or self.pickupAt is not None
         for index, item in enumerate(self.items):
             item.check(index, elsewhere)
@@ -160,7 +147,7 @@ class ChangeItemsRequest(StrictModel):
         for index, item in enumerate(self.items):
             item.check(index, located_elsewhere=True)
         return CartChange(
-            lines=tuple(item.to_cart_line() for item in self.items),
+            lines=tuple(item.to_cart_line(index) for index, item in enumerate(self.items)),
             expires_in_seconds=self.expiresInSeconds,
             order_id=self.orderId,
         )
@@ -174,6 +161,14 @@ class LineQuantityRequest(StrictModel):
     sku: Identifier
     location: Identifier
     quantity: Quantity
+    labels: list[Identifier] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=max_labels(1),
+        description=(
+            "Fulfil only: the labels this quantity shipped from (default: the line's, in order)"
+        ),
+    )
 
 
 class ReleaseReservationRequest(StrictModel):
@@ -243,6 +238,7 @@ class ReservationItem(ResponseModel):
     allocations: list[AllocationItem] | None = absent_when_null(
         "A line split over several locations: each part (absent otherwise)"
     )
+    labels: list[LabelHoldResponse] | None = absent_when_null("The labels the line was placed on")
 
 
 class DestinationResponse(ResponseModel):
@@ -381,6 +377,7 @@ class ErrorResponse(ResponseModel):
     details: list[ErrorDetail] | None = None
     items: list[ShortItemResponse] | None = None
     status: str | None = None
+    labels: list[LabelStateResponse] | None = None
     current: StockLevelResponse | None = Field(
         default=None, description="PRECONDITION_FAILED: the record as it is now"
     )

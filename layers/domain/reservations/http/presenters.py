@@ -5,8 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..clock import iso
-from ..records import HeldLine, Inventory, Line, Location, Reservation, Status, StockLevel
+from ..errors import LabelState
+from ..records import (
+    HeldLine,
+    Inventory,
+    Label,
+    Line,
+    Location,
+    Reservation,
+    Status,
+    StockLevel,
+)
 from .checkout import ShippingChoiceResponse
+from .label_models import (
+    LabelHoldResponse,
+    LabelListResponse,
+    LabelResponse,
+    LabelStateResponse,
+)
 from .locations import AvailabilityResponse, LocationResponse, SkuAvailability
 from .models import (
     AllocationItem,
@@ -73,6 +89,12 @@ def _item(group: list[Line]) -> ReservationItem:
         offset=sum(line.offset for line in group),
         site=first.site,
         allocated=True if any(line.allocated for line in group) else None,
+        labels=[
+            LabelHoldResponse(label=x.label, quantity=x.quantity, held=x.held, shipped=x.shipped)
+            for x in first.labels
+        ]
+        if first.labels
+        else None,
         allocations=[
             AllocationItem(
                 location=line.location,
@@ -144,6 +166,39 @@ def inventory_response(inventory: Inventory) -> InventoryResponse:
         available=inventory.available,
         locations=[stock_level_response(level) for level in inventory.locations],
     )
+
+
+def label_response(label: Label, holder_shown: bool) -> LabelResponse:
+    """``holder_shown``: the caller is the holding channel or an admin."""
+    return LabelResponse(
+        label=label.label,
+        sku=label.sku,
+        location=label.location,
+        bin=label.bin,
+        quantity=label.quantity,
+        status=label.status.value,
+        createdAt=iso(label.created_at),
+        updatedAt=iso(label.updated_at),
+        reservationId=label.reservation_id if holder_shown else None,
+        orderId=label.order_id if holder_shown else None,
+    )
+
+
+def label_list_response(labels: Sequence[Label], next_token: str | None) -> LabelListResponse:
+    # A listing shows stock, not who holds it: a holder reads the label itself.
+    return LabelListResponse(
+        labels=[label_response(x, holder_shown=False) for x in labels], nextToken=next_token
+    )
+
+
+def label_states(states: Sequence[LabelState]) -> list[dict[str, object]]:
+    return [
+        LabelStateResponse(
+            label=x.label, status=x.status, sku=x.sku, location=x.location
+        ).model_dump(exclude_none=True)
+        | {"status": x.status}
+        for x in states
+    ]
 
 
 def location_response(location: Location) -> LocationResponse:
