@@ -58,7 +58,11 @@ def apply(record: SQSRecord) -> None:
     where = {"messageId": record.message_id, "messageGroupId": record.attributes.message_group_id}
     try:
         message = parse_message(record.body)
-        where |= {"type": message.type, "sku": message.sku, "location": message.location}
+        where |= {
+            "type": message.type,
+            "sku": getattr(message, "sku", None),  # a label.remove names only its label
+            "location": getattr(message, "location", None),
+        }
         outcome = erp.apply(message)
     except MessageInProgress:
         # Another delivery of this auto offset is at work: SQS brings this one back later.

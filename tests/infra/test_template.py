@@ -40,6 +40,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuHoldsIndex"),
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/OrderIndex"),
         ("dynamodb:Query", "${ReservationsTable.Arn}/index/ChannelIndex"),
+        ("dynamodb:Query", "${ReservationsTable.Arn}/index/SkuLabelsIndex"),
         # The drift check of GET /operations/drift (admin only, capped): the one Scan.
         ("dynamodb:Scan", TABLE_ARN),
         *{

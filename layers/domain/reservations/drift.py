@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .records import LIVE_STATUSES, Line, Status, StockLevel
+from .records import LIVE_STATUSES, Label, LabelStatus, Line, Status, StockLevel
 from .store import Store
 from .store.items import (
     line_from_item,
@@ -21,6 +21,7 @@ from .store.items import (
     stock_level_from_item,
 )
 from .store.keys import Entity, entity_of
+from .store.label_items import is_removed, label_from_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -47,6 +48,8 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     lines: list[tuple[str, Line]] = []
     levels: dict[Key, StockLevel] = {}
     listed: dict[str, bool] = {}  # location -> registered
+    labels: list[Label] = []
+    serialized: set[Key] = set()
     for item in items:
         entity = entity_of(item)
         if entity is Entity.RESERVATION:
@@ -57,6 +60,10 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
         elif entity is Entity.STOCK:
             level = stock_level_from_item(item)
             levels[(level.sku, level.location)] = level
+            if "serialized" in item:
+                serialized.add((level.sku, level.location))
+        elif entity is Entity.LABEL and not is_removed(item):
+            labels.append(label_from_item(item))
         elif entity is Entity.LOCATION:
             location = location_from_item(item)
             listed[location.location] = location.registered
@@ -92,11 +99,58 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
     for key, quantity in held.items():
         if key not in levels:
             problems.append(f"stock {key}: live lines hold {quantity} but there is no stock record")
+    problems += _label_problems(labels, lines, statuses, levels, serialized)
     warnings = [
         f"stock at {location} but the location network does not list it"
         for location in sorted({location for _, location in levels} - set(listed))
     ]
     return DriftReport(dict(held), levels, problems, warnings)
+
+
+def _label_problems(
+    labels: list[Label],
+    lines: list[tuple[str, Line]],
+    statuses: dict[str, Status],
+    levels: dict[Key, StockLevel],
+    serialized: set[Key],
+) -> list[str]:
+    """A serialized record's onHand is its labels' stock; a RESERVED label is held by
+    exactly the live line that says it holds it, at its quantity; a line of labels holds
+    the sum of the labels it still holds (docs/architecture.md, "Serialized labels")."""
+    problems: list[str] = []
+    on_labels: dict[Key, int] = defaultdict(int)
+    for label in labels:
+        on_labels[(label.sku, label.location)] += label.in_stock
+    for key in serialized | set(on_labels):
+        level = levels.get(key)
+        if key not in serialized or level is None:
+            problems.append(f"labels of {key} on a record that is not serialized")
+        elif level.on_hand != on_labels.get(key, 0):
+            problems.append(
+                f"stock {key}: onHand {level.on_hand} but its labels hold {on_labels.get(key, 0)}"
+            )
+    holders: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for reservation_id, line in lines:
+        where = f"reservation {reservation_id} line {line.sku}@{line.location}"
+        held_labels = [x for x in line.labels if x.held]
+        if line.labels and line.held != sum(x.quantity for x in held_labels):
+            problems.append(f"{where}: holds {line.held}, its labels {held_labels}")
+        if statuses.get(reservation_id) in LIVE_STATUSES:
+            for hold in held_labels:
+                holders[hold.label].append((reservation_id, hold.quantity))
+    by_name = {label.label: label for label in labels}
+    for name, found in holders.items():
+        stored = by_name.get(name)
+        if stored is None or stored.status is not LabelStatus.RESERVED or len(found) > 1:
+            problems.append(f"label {name}: held by {found} but is {stored}")
+        elif (stored.reservation_id, stored.quantity) != found[0]:
+            problems.append(f"label {name}: {stored} but held as {found[0]}")
+    for label in labels:
+        if label.status is LabelStatus.RESERVED and label.label not in holders:
+            problems.append(
+                f"label {label.label}: RESERVED by {label.reservation_id}, no line holds it"
+            )
+    return problems
 
 
 def check_table(client: DynamoDBClient, table_name: str) -> DriftReport:

@@ -13,8 +13,23 @@ from enum import StrEnum
 from . import lifecycle
 from .clock import Clock
 from .config import Settings
-from .erp_messages import PoisonMessage, ReservationOffset, StockAdjust, StockSet
-from .errors import InvalidRequest, NotFound
+from .erp_messages import (
+    LabelRemove,
+    LabelUpsert,
+    Message,
+    PoisonMessage,
+    ReservationOffset,
+    StockAdjust,
+    StockSet,
+)
+from .errors import (
+    InvalidRequest,
+    LabelReserved,
+    NotFound,
+    StockCounted,
+    StockSerialized,
+)
+from .labelling import Labelling, LabelWrite
 from .lifecycle import Retention
 from .locations import Locations
 from .records import Receipt, Reservation
@@ -57,16 +72,54 @@ class ErpService:
         self._transitions = Transitions(store, clock, self._retry)
         # The ERP may send stock for a location nobody registered: the network lists it.
         self._locations = Locations(store, clock, settings.locations_cache_seconds, self._retry)
+        self._labels = Labelling(
+            store,
+            clock,
+            self._retry,
+            self._transitions,
+            self._locations,
+            self._retention,
+            settings.page_token_secret,
+        )
 
     def _now(self) -> int:
         return int(self._clock.now())
 
-    def apply(self, message: StockSet | StockAdjust | ReservationOffset) -> Outcome:
-        if isinstance(message, StockSet):
-            return self.set_stock(message)
-        if isinstance(message, StockAdjust):
-            return self.adjust_stock(message)
-        return self.offset(message)
+    def apply(self, message: Message) -> Outcome:
+        try:
+            if isinstance(message, StockSet):
+                return self.set_stock(message)
+            if isinstance(message, StockAdjust):
+                return self.adjust_stock(message)
+            if isinstance(message, LabelUpsert | LabelRemove):
+                return self.label(message)
+            return self.offset(message)
+        except (StockSerialized, StockCounted, LabelReserved) as refused:
+            # Counted stock where labels are, or the reverse, or a reserved label moved:
+            # no redelivery changes that; the ERP must send what matches.
+            raise PoisonMessage(f"{refused.code}: {refused}") from None
+
+    # --- labels --------------------------------------------------------------------------
+
+    def label(self, message: LabelUpsert | LabelRemove) -> Outcome:
+        """label.upsert and label.remove, guarded by the ERP's sequence per label."""
+        try:
+            if isinstance(message, LabelRemove):
+                removed = self._labels.remove(message.label, message.sequence)
+                gone = 0 if removed is None else removed.in_stock
+                return Outcome(Effect.APPLIED, applied=-gone)
+            wanted = LabelWrite(
+                message.label,
+                message.sku,
+                message.location,
+                message.quantity,
+                message.bin,
+                message.sequence,
+            )
+            self._labels.put(wanted)
+        except StaleSequence as stale:
+            return Outcome(Effect.STALE, detail=f"sequence {stale.current} is in place")
+        return Outcome(Effect.APPLIED, applied=message.quantity)
 
     # --- stock ---------------------------------------------------------------------------
 

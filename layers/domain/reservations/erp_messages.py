@@ -69,8 +69,30 @@ class ReservationOffset(ErpMessageBase):
     deductOnHand: Annotated[bool, Field(strict=True)] = True
 
 
-ErpMessage = Annotated[StockSet | StockAdjust | ReservationOffset, Field(discriminator="type")]
-MESSAGE_TYPES = ("stock.set", "stock.adjust", "reservation.offset")
+class LabelUpsert(ErpMessageBase):
+    """A serialized label as the ERP has it now (issue 16), as of its ``sequence``: a late or
+    replayed one never rolls a newer one back."""
+
+    type: Literal["label.upsert"]
+    label: Identifier
+    sku: Identifier
+    location: Identifier
+    quantity: Quantity
+    bin: Identifier | None = None
+    sequence: Sequence
+
+
+class LabelRemove(ErpMessageBase):
+    """The label left stock outside this service (scrapped, relabelled), as of ``sequence``."""
+
+    type: Literal["label.remove"]
+    label: Identifier
+    sequence: Sequence
+
+
+Message = StockSet | StockAdjust | ReservationOffset | LabelUpsert | LabelRemove
+ErpMessage = Annotated[Message, Field(discriminator="type")]
+MESSAGE_TYPES = ("stock.set", "stock.adjust", "reservation.offset", "label.upsert", "label.remove")
 
 
 class PoisonMessage(Exception):
@@ -88,7 +110,7 @@ def _adapter() -> TypeAdapter[ErpMessage]:
     return TypeAdapter(ErpMessage)
 
 
-def parse_message(body: str) -> StockSet | StockAdjust | ReservationOffset:
+def parse_message(body: str) -> Message:
     """The message in an SQS body, or PoisonMessage saying what is wrong and where."""
     problem = shape_problem(body)
     if problem is not None:

@@ -3,7 +3,8 @@
 A header's version announces one reservation event, named by the step that wrote it
 (``lastChange``); a stock record announces ``stock.changed`` when onHand moved and
 ``stock.low`` / ``stock.negative`` when available crossed below the record's threshold or
-zero; a dead-letter notice announces ``erp.message.deadLettered``. Each event's id comes
+zero; a dead-letter notice announces ``erp.message.deadLettered``; a label announces
+``label.changed`` when its stock or its status moved. Each event's id comes
 from the stream record's eventID, so a redelivered record gives the same ids.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..clock import iso
 from ..records import Change as Step
-from ..records import Reservation, Status, StockLevel
+from ..records import Label, Reservation, Status, StockLevel
 from ..store.changes import Change, ItemChange
 from ..store.notices import DeadLetterNotice
 
@@ -26,7 +27,15 @@ NAMESPACE = uuid.UUID("5b1c7a8e-2f4d-4c1e-9a57-3d0f6e2b9c41")
 RESERVATION_TYPES = tuple(f"reservation.{step.value}" for step in Step)
 STOCK_CHANGED, STOCK_LOW, STOCK_NEGATIVE = "stock.changed", "stock.low", "stock.negative"
 DEAD_LETTERED = "erp.message.deadLettered"
-DETAIL_TYPES = (*RESERVATION_TYPES, STOCK_CHANGED, STOCK_LOW, STOCK_NEGATIVE, DEAD_LETTERED)
+LABEL_CHANGED = "label.changed"
+DETAIL_TYPES = (
+    *RESERVATION_TYPES,
+    STOCK_CHANGED,
+    STOCK_LOW,
+    STOCK_NEGATIVE,
+    DEAD_LETTERED,
+    LABEL_CHANGED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,8 @@ def derive(change: Change) -> list[Event]:
         return _stock(change)  # type: ignore[arg-type]
     if isinstance(found, DeadLetterNotice):
         return _dead_letter(change)  # type: ignore[arg-type]
+    if isinstance(found, Label):
+        return _label(change)  # type: ignore[arg-type]
     return []
 
 
@@ -167,3 +178,34 @@ def _dead_letter(change: ItemChange[DeadLetterNotice]) -> list[Event]:
         "deadLetteredAt": iso(notice.at),
     }
     return [_event(change, DEAD_LETTERED, detail)]
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def _label_state(label: Label | None) -> tuple[object, ...] | None:
+    if label is None:
+        return None
+    return (label.sku, label.location, label.bin, label.quantity, label.status)
+
+
+def _label(change: ItemChange[Label]) -> list[Event]:
+    old, new = change.old, change.new
+    if _label_state(old) == _label_state(new):
+        return []  # nothing a subscriber tracks moved (a tombstone written again)
+    shown = new if new is not None else old
+    assert shown is not None
+    detail = {
+        "label": shown.label,
+        "sku": shown.sku,
+        "location": shown.location,
+        "bin": shown.bin,
+        "quantity": 0 if new is None else new.quantity,
+        "status": None if new is None else new.status.value,
+        "previousStatus": None if old is None else old.status.value,
+        "reservationId": None if new is None else new.reservation_id,
+        "orderId": None if new is None else new.order_id,
+        "removed": new is None,
+        "occurredAt": iso(change.at or shown.updated_at),
+    }
+    return [_event(change, LABEL_CHANGED, detail)]

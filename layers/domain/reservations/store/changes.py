@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..records import Reservation, StockLevel
+from ..records import Label, Reservation, StockLevel
 from .items import reservation_from_item, stock_level_from_item
 from .keys import Entity, entity_of
+from .label_items import is_removed, label_from_item
 from .notices import DeadLetterNotice, notice_from_item
 
 T = TypeVar("T")
@@ -37,7 +38,8 @@ class ItemChange(Generic[T]):
 HeaderChange = ItemChange[Reservation]
 StockChange = ItemChange[StockLevel]
 NoticeChange = ItemChange[DeadLetterNotice]
-Change = HeaderChange | StockChange | NoticeChange
+LabelChange = ItemChange[Label]
+Change = HeaderChange | StockChange | NoticeChange | LabelChange
 
 
 def _decoded(entity: Entity, image: Mapping[str, Any] | None) -> Any:
@@ -47,6 +49,8 @@ def _decoded(entity: Entity, image: Mapping[str, Any] | None) -> Any:
         return reservation_from_item(image)
     if entity is Entity.STOCK:
         return stock_level_from_item(image)
+    if entity is Entity.LABEL:
+        return None if is_removed(image) else label_from_item(image)  # a tombstone: gone
     return notice_from_item(image)
 
 
@@ -60,11 +64,11 @@ def _epoch(value: Any) -> int:
 
 def read_change(record: Mapping[str, Any]) -> Change | None:
     """The change a stream record (as Lambda passes it) tells, or None for an item whose
-    changes are not told (hold lines, receipts, idempotency keys, markers)."""
+    changes are not told (hold lines, receipts, idempotency keys, markers, locations)."""
     body = record.get("dynamodb") or {}
     old_image, new_image = body.get("OldImage"), body.get("NewImage")
     entity = entity_of(new_image or old_image or {})
-    if entity not in (Entity.RESERVATION, Entity.STOCK, Entity.DEAD_LETTER):
+    if entity not in (Entity.RESERVATION, Entity.STOCK, Entity.DEAD_LETTER, Entity.LABEL):
         return None
     identity = record.get("userIdentity") or {}
     change: Change = ItemChange(
