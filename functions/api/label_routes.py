@@ -51,15 +51,13 @@ MAX_PAGE = 200
 def put_label(
     label: IdentifierPath, request: LabelRequest, service: Service, keys: IdempotencyKeys
 ) -> Response[Any]:
-    written: dict[str, bool] = {}
-
-    def render(found: Label) -> StoredResponse:
-        status = 201 if written.get("created") else 200
-        return answer(status, presenters.label_response(found, holder_shown=False))
+    def render(result: tuple[Label, bool]) -> StoredResponse:
+        found, created = result
+        return answer(201 if created else 200, presenters.label_response(found, False))
 
     wanted = LabelWrite(label, request.sku, request.location, request.quantity, request.bin)
-    found, written["created"] = service.labels.put(wanted, keys.remember(render))
-    return keys.respond(found, render)
+    result = service.labels.put(wanted, keys.remember(render))
+    return keys.respond(result, render)
 
 
 @router.get(

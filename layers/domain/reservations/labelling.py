@@ -101,7 +101,9 @@ class Labelling:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def put(self, wanted: LabelWrite, remember: Remember[Any] | None = None) -> tuple[Label, bool]:
+    def put(
+        self, wanted: LabelWrite, remember: Remember[tuple[Label, bool]] | None = None
+    ) -> tuple[Label, bool]:
         """Create or change a label; its stock record moves with it. A RESERVED label keeps
         its sku, location and quantity (LabelReserved); a label cannot join a counted stock
         record (StockCounted). Returns the label and whether it is new."""
@@ -119,7 +121,7 @@ class Labelling:
             ):
                 return before, False  # nothing to change
             try:
-                self._write(item, after, now, remember)
+                self._write(item, after, now, remember, created=before is None)
             except LabelChanged:
                 continue
             return after, before is None
@@ -137,7 +139,7 @@ class Labelling:
             if before.status is LabelStatus.RESERVED:
                 raise LabelReserved([state_of(name, before)])
             try:
-                self._write(item, None, self._now(), None)
+                self._write(item, None, self._now(), None, created=False)
             except LabelChanged:
                 continue
             return before
@@ -183,9 +185,17 @@ class Labelling:
         )
 
     def _write(
-        self, item: Any, after: Label | None, now: int, remember: Remember[Any] | None
+        self,
+        item: Any,
+        after: Label | None,
+        now: int,
+        remember: Remember[tuple[Label, bool]] | None,
+        *,
+        created: bool,
     ) -> None:
-        remembered = None if remember is None or after is None else remember.item(after, now)
+        remembered = None
+        if remember is not None and after is not None:
+            remembered = remember.item((after, created), now)
 
         def write(token: str) -> None:
             self._labels.write(item, after, now, token=token, remembered=remembered)

@@ -104,13 +104,13 @@ class CreateReservationRequest(StrictModel):
     def to_command(self) -> ReserveRequest:
         if self.shipTo is not None and self.pickupAt is not None:
             raise InvalidRequest("body.pickupAt", "give shipTo or pickupAt, not both")
+        elsewhere = self.shipTo is not None or self.pickupAt is not None
+        for index, item in enumerate(self.items):
+            item.check(index, elsewhere)
         if any(x.labels for x in self.items) and any(x.location is None for x in self.items):
             raise InvalidRequest(
                 "body.items", "a request that names labels names every line's location"
             )
-        elsewhere = self.shipTo is not None or self.pickupAt is not None
-        for index, item in enumerate(self.items):
-            item.check(index, elsewhere)
         return ReserveRequest(
             lines=tuple(item.to_line() for item in self.items),
             id=self.id,
