@@ -13,6 +13,10 @@ request; more fails the run. One refusal costs more by design: where live holds 
 a short (sku, location), the service first looks for expired holds to release there (one
 Query per short sku on the per-sku index), so an expired hold never blocks a sale.
 
+A line on serialized labels (issue 16) is one transaction when the environment knows the
+labels' quantities or they are single units (serial numbers); labels of more units that it
+never saw cost one more, the refusal that tells their true count.
+
 A reserve that names no location (issue 14) reads its candidates' stock first: a 3-line
 cart costs 2 (one BatchGetItem, one transaction) and ``POST /availability`` for 100 skus
 over 3 locations at most 3; both with the location list already cached, as a warm
@@ -33,6 +37,7 @@ from reservations import access
 from reservations.bootstrap import build_service
 from reservations.config import Settings
 from reservations.errors import DomainError
+from reservations.labelling import LabelWrite
 from reservations.records import Location
 from reservations.service import ReservationService
 
@@ -40,6 +45,7 @@ from .dynamodb_operations import (
     HEADERS,
     LOCATION,
     OPERATIONS,
+    PALLET,
     WAREHOUSES,
     Names,
     Operation,
@@ -131,6 +137,15 @@ def _register_network(service: ReservationService) -> None:
     service.locations.network()
 
 
+def _seed_labels(stack: Stack, table_name: str, names: tuple[Names, ...]) -> None:
+    """Labels written by another execution environment: the one counted never saw them."""
+    elsewhere = build_service(Settings(table_name=table_name), client(stack.endpoint))
+    for n in names:
+        for kind, quantity in (("SN", 1), ("PAL", PALLET)):
+            for label in n.labels(kind):
+                elsewhere.labels.put(LabelWrite(label, n.labelled_sku, LOCATION, quantity))
+
+
 def run(stack: Stack, options: Options) -> Section:
     del options  # nothing to tune: each operation runs once per path
     table_name = stack.new_table(NAME)
@@ -152,6 +167,7 @@ def run(stack: Stack, options: Options) -> Section:
             for warehouse in WAREHOUSES
         },
     )
+    _seed_labels(stack, table_name, (service_names, handler_names))
     dynamodb = client(stack.endpoint)
     counter = RequestCounter(dynamodb)
     service = build_service(Settings(table_name=table_name), dynamodb)

@@ -9,6 +9,7 @@ from typing import Any
 
 from reservations.http.locations import AvailabilityRequest
 from reservations.http.models import ChangeItemsRequest, CreateReservationRequest
+from reservations.records import LabelStatus
 from reservations.service import ReservationService
 from reservations.store.search import HeaderQuery
 
@@ -111,7 +112,20 @@ class Names:
     def release_body(self) -> dict[str, Any]:
         return {"items": [{"sku": self.other_sku, "location": LOCATION, "quantity": 1}]}
 
+    @property
+    def labelled_sku(self) -> str:
+        return f"{self.prefix}-SERIAL"
 
+    def labels(self, kind: str) -> list[str]:
+        """Three labels of ``kind`` (SN: a unit each, PAL: pallets of PALLET units)."""
+        return [f"{self.prefix}-{kind}-{i}" for i in range(3)]
+
+    def labels_body(self, kind: str) -> dict[str, Any]:
+        line = {"sku": self.labelled_sku, "location": LOCATION, "labels": self.labels(kind)}
+        return {"id": f"{self.prefix}-labels-{kind}", "items": [line]}
+
+
+PALLET = 4  # units on each PAL label
 ServiceCall = Callable[[ReservationService, Names], object]
 KEYED = {**HEADERS, "Idempotency-Key": "bench-release-1"}
 
@@ -260,6 +274,42 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         limit=1,  # the claim finds the answer: nothing else is read or written
         headers=KEYED,
+    ),
+    Operation(
+        "POST reservation, a line on 3 serial labels this environment never saw",
+        "POST /reservations",
+        lambda n: "/reservations",
+        lambda n: n.labels_body("SN"),
+        201,
+        _reserve(lambda n: n.labels_body("SN")),
+        limit=1,  # counted a unit each, which they are: one transaction
+    ),
+    Operation(
+        f"POST reservation, a line on 3 labels of {PALLET} units never seen here",
+        "POST /reservations",
+        lambda n: "/reservations",
+        lambda n: n.labels_body("PAL"),
+        201,
+        _reserve(lambda n: n.labels_body("PAL")),
+        limit=2,  # counted a unit, refused with the true count, written again
+    ),
+    Operation(
+        "POST release of one label",
+        "POST /reservations/{id}/labels/{label}/release",
+        lambda n: f"/reservations/{n.prefix}-labels-SN/labels/{n.labels('SN')[0]}/release",
+        lambda n: None,
+        200,
+        lambda s, n: s.labels.release(f"{n.prefix}-labels-SN", n.labels("SN")[0]),
+        limit=2,  # the read, one transaction
+    ),
+    Operation(
+        "GET a sku's labels (a page)",
+        "GET /skus/{sku}/labels",
+        lambda n: f"/skus/{n.labelled_sku}/labels?status=ACTIVE",
+        lambda n: None,
+        200,
+        lambda s, n: s.labels.page(n.labelled_sku, None, LabelStatus.ACTIVE, 50, None),
+        limit=1,
     ),
     Operation(
         "GET reservation",
