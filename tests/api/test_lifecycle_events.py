@@ -172,3 +172,22 @@ def test_a_batch_that_fails_to_publish_is_retried_from_its_first_failed_record(
         "reservation.created",
         "stock.changed",
     ]
+
+
+def test_a_label_tells_each_step_of_its_life(api: HandlerClient, bus: Bus) -> None:
+    label = {"sku": "S", "location": "WH1", "quantity": 3}
+    assert api.put("/labels/L-1", label).status == 201
+    line = {"sku": "S", "location": "WH1", "labels": ["L-1"]}
+    assert api.post("/reservations", {"id": "r1", "items": [line]}).status == 201
+    shipped = {"items": [{"sku": "S", "location": "WH1", "quantity": 2}]}
+    assert api.post("/reservations/r1/fulfill", shipped).status == 200
+
+    published = bus.pump()
+    steps = [
+        (e["detail"]["status"], e["detail"]["previousStatus"], e["detail"]["quantity"])
+        for e in published
+        if e["detail-type"] == "label.changed"
+    ]
+    assert steps == [("ACTIVE", None, 3), ("RESERVED", "ACTIVE", 3), ("ACTIVE", "RESERVED", 1)]
+    changed = [e["detail"]["onHand"] for e in published if e["detail-type"] == "stock.changed"]
+    assert changed == [3, 1]  # the label's arrival, then what shipped from it
