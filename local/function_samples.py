@@ -93,6 +93,16 @@ AUTO_OFFSET = _erp(
     "reservation.offset", offsetId="pick-5521", sku=MUG.sku, location=MUG.location, quantity=1
 )
 
+LABEL_UPSERT = _erp(
+    "label.upsert",
+    label="SN-0002",
+    sku="CAMERA-X100",
+    location=MUG.location,
+    quantity=1,
+    bin="A-02",
+    sequence=1,
+)
+
 # Events of the functions that are not behind the API. The ERP samples tell a story after
 # `create_reservation`: the ERP sets the mugs' stock, receives 12 more, takes over one mug
 # of checkout-1001 (by id) and one of the oldest hold (auto offset); a batch mixes two
@@ -104,6 +114,7 @@ FUNCTION_SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
     "erp_stock_adjust": lambda: erp_event((MUG.sku, STOCK_ADJUST)),
     "erp_offset": lambda: erp_event((MUG.sku, OFFSET)),
     "erp_auto_offset": lambda: erp_event((MUG.sku, AUTO_OFFSET)),
+    "erp_label_upsert": lambda: erp_event(("CAMERA-X100", LABEL_UPSERT)),
     "erp_batch_with_poison": lambda: erp_event(
         (
             POSTER.sku,

@@ -36,6 +36,9 @@ REQUEST_TIME = "01/Jan/2026:12:00:00 +0000"
 
 OVERSELL_ID = "checkout-1002"
 ALLOCATED_ID = "checkout-1003"
+LABELLED_ID = "checkout-1004"
+LABEL = "SN-0001"
+CAMERA = {"sku": "CAMERA-X100", "location": "WH-LONDON"}
 
 
 # The channels of the samples: API Gateway's authorizer puts their tokens' claims into the
@@ -202,6 +205,26 @@ SAMPLES = (
     Sample("confirm_reservation", "POST", f"/reservations/{RESERVATION_ID}/confirm"),
     Sample("fulfill_reservation", "POST", f"/reservations/{RESERVATION_ID}/fulfill"),
     Sample("cancel_reservation", "DELETE", f"/reservations/{OVERSELL_ID}", caller=CALL_CENTRE),
+    # A serialized camera: the back office labels one unit, the storefront finds it, holds
+    # that very unit for checkout-1004, then gives it back.
+    Sample(
+        "put_label",
+        "PUT",
+        f"/labels/{LABEL}",
+        {**CAMERA, "quantity": 1, "bin": "A-01"},
+        caller=BACK_OFFICE,
+    ),
+    Sample("list_sku_labels", "GET", f"/skus/{CAMERA['sku']}/labels?status=ACTIVE"),
+    Sample("get_label", "GET", f"/labels/{LABEL}"),
+    Sample(
+        "create_reservation_labelled",
+        "POST",
+        "/reservations",
+        {"id": LABELLED_ID, "items": [{**CAMERA, "labels": [LABEL]}]},
+    ),
+    Sample(
+        "release_reservation_label", "POST", f"/reservations/{LABELLED_ID}/labels/{LABEL}/release"
+    ),
     Sample("run_drift_check", "GET", "/operations/drift", caller=OPERATOR),
     Sample("list_dead_letters", "GET", "/operations/dead-letters", caller=OPERATOR),
     Sample(

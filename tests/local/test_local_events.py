@@ -147,6 +147,11 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
         "confirm_reservation": 200,
         "fulfill_reservation": 200,
         "cancel_reservation": 200,
+        "put_label": 201,
+        "list_sku_labels": 200,
+        "get_label": 200,
+        "create_reservation_labelled": 201,
+        "release_reservation_label": 200,
         "run_drift_check": 200,
         # This environment names no ERP queues (make run's export line does): none to read.
         "list_dead_letters": 404,
