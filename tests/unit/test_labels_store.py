@@ -20,7 +20,7 @@ from reservations.store.changes import ItemChange
 from reservations.store.keys import label_key
 from reservations.store.retry import RetryPolicy
 from tests.conftest import make_service
-from tests.support.erp import adjust, level, stock_set
+from tests.support.erp import adjust, level, offset, stock_set
 from tests.support.event_bus import validate
 from tests.support.invariants import check_invariants
 
@@ -102,6 +102,24 @@ def test_messages_that_mix_counted_and_labelled_stock_are_poison(
     with pytest.raises(PoisonMessage, match="LABEL_RESERVED"):
         erp.apply(upsert("L-1", 3, sequence=2))
     assert (level(service, "S"), level(service, "C")) == ((1, 1, 0), (5, 0, 5))
+
+
+@pytest.mark.parametrize("deduct", [True, False])
+def test_an_erp_offset_settles_a_line_of_labels_whole(
+    erp: ErpService, service: ReservationService, moto_client: Any, moto_table: str, deduct: bool
+) -> None:
+    erp.apply(upsert("L-1", 2, sequence=1))
+    erp.apply(upsert("L-2", 1, sequence=1))
+    reserve(service, "r1", ["L-1", "L-2"])
+    taken = offset("o-1", 2, "r1", sku="S", deductOnHand=deduct)
+    assert erp.apply(taken).applied == 2
+    states = {x.label: x.status for x in service.labels.states(["L-1", "L-2"])}
+    if deduct:  # L-1 shipped whole, L-2 back in stock
+        assert states == {"L-1": "SHIPPED", "L-2": "ACTIVE"} and level(service, "S") == (1, 0, 1)
+    else:  # the ERP holds them now; here both are stock again until it says otherwise
+        assert states == {"L-1": "ACTIVE", "L-2": "ACTIVE"} and level(service, "S") == (3, 0, 3)
+    assert service.get("r1").status.value == "FULFILLED"
+    check_invariants(moto_client, moto_table)
 
 
 # --- counting labels in one transaction ---------------------------------------------------

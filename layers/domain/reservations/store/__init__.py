@@ -61,7 +61,7 @@ class Store:
         )
         self.search = HeaderSearch(client, table_name)
         self.locations = LocationStore(client, table_name)
-        self.purged_lines = PurgedLines(client, table_name, self.stock)
+        self.purged_lines = PurgedLines(client, table_name, self.stock, self.labels)
         self.idempotency = IdempotencyStore(
             client, table_name, idempotency_retention_seconds, idempotency_lease_seconds
         )

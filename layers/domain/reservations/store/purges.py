@@ -4,11 +4,13 @@ stock, once (docs/architecture.md, "Expiry", 3)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..records import Line
 from .items import purged_line_item
 from .keys import PK, line_key, purged_line_key
+from .labels import LabelStore
 from .stock import StockStore
 from .transact import TransactionCancelled, conflict_or, transact
 
@@ -25,10 +27,13 @@ class SettlementRefused(Exception):
 
 
 class PurgedLines:
-    def __init__(self, client: DynamoDBClient, table_name: str, stock: StockStore) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, stock: StockStore, labels: LabelStore
+    ) -> None:
         self._client = client
         self._name = table_name
         self._stock = stock
+        self._labels = labels
 
     def settle(
         self, reservation_id: str, line: Line, now: int, keep_until: int, created_at: int = 0
@@ -55,10 +60,16 @@ class PurgedLines:
             },
             self._stock.settle_item(line.sku, line.location, line.held, 0, now),
         ]
+        # The labels it held are ACTIVE again, in the same transaction.
+        items += [
+            self._labels.settle_item(replace(hold, held=False), reservation_id, now)
+            for hold in line.labels
+            if hold.held
+        ]
         try:
             transact(self._client, items, uuid.uuid4().hex)
         except TransactionCancelled as cancelled:
-            marker, present, stock = cancelled.reasons
+            marker, present, stock, *labels = cancelled.reasons
             if marker.condition_failed:
                 return False
             if present.condition_failed:
@@ -68,5 +79,7 @@ class PurgedLines:
                 raise SettlementRefused(
                     f"the stock record reserves {held}, less than the {line.held} claimed"
                 ) from None
+            if any(label.condition_failed for label in labels):
+                raise SettlementRefused("a label of the line is not reserved by its hold") from None
             raise conflict_or(cancelled) from None
         return True
