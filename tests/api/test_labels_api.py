@@ -176,6 +176,27 @@ def test_label_lines_are_checked_before_anything_is_written(
     assert level(api) == (1, 0, 1)
 
 
+def test_a_label_is_named_once_and_a_request_names_what_one_transaction_carries(
+    api: HandlerClient,
+) -> None:
+    put_label(api, "L-1", 1)
+    put_label(api, "L-2", 1, location="WH2")
+    twice = [
+        {"sku": "SER", "location": "WH1", "labels": ["L-1"]},
+        {"sku": "SER", "location": "WH2", "labels": ["L-2", "L-1"]},
+    ]
+    refused = api.post("/reservations", {"items": twice})
+    assert refused.status == 400 and "items[1] names label 'L-1' of items[0]" in refused.text
+    # Two lines: 100 - 2 - 2 * 2 = 94 labels at most, over both.
+    many = [
+        {"sku": "SER", "location": "WH1", "labels": [f"A-{i}" for i in range(50)]},
+        {"sku": "SER", "location": "WH2", "labels": [f"B-{i}" for i in range(45)]},
+    ]
+    too_many = api.post("/reservations", {"items": many})
+    assert too_many.status == 400 and "names at most 94" in too_many.text
+    assert level(api) == (1, 0, 1)
+
+
 def test_as_many_labels_as_one_transaction_carries(api: HandlerClient) -> None:
     names = [f"L-{i}" for i in range(96)]
     for name in names:

@@ -16,8 +16,10 @@ from reservations.events.derive import LABEL_CHANGED, derive
 from reservations.http.models import CreateReservationRequest
 from reservations.records import Label, LabelStatus
 from reservations.service import ReservationService
+from reservations.store import labels as labels_module
 from reservations.store.changes import ItemChange
 from reservations.store.keys import label_key
+from reservations.store.labels import LabelStore
 from reservations.store.retry import RetryPolicy
 from tests.conftest import make_service
 from tests.support.erp import adjust, level, offset, stock_set
@@ -148,6 +150,19 @@ def test_an_environment_that_never_saw_a_label_counts_it_a_unit_then_learns(
     reserve(fresh, "r2", ["L-1", "L-2", "L-3"])
     assert counting.transactions == 1
     check_invariants(moto_client, moto_table)
+
+
+def test_an_environment_remembers_a_bounded_number_of_label_quantities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(labels_module, "_KNOWN_QUANTITIES", 2)
+    store = LabelStore(None, "t", 60)  # type: ignore[arg-type]
+    store.learn("L-1", 5)
+    store.learn("L-2", 6)
+    store.learn("L-2", 7)  # known already: nothing is forgotten
+    assert (store.guess("L-1"), store.guess("L-2")) == (5, 7)
+    store.learn("L-3", 8)  # the oldest goes
+    assert (store.guess("L-1"), store.guess("L-2"), store.guess("L-3")) == (1, 7, 8)
 
 
 # --- the drift check and the events ---------------------------------------------------------

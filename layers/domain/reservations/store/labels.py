@@ -137,6 +137,9 @@ class LabelStore:
         if after is not None:
             key = (after.sku, after.location)
             deltas[key] = deltas.get(key, 0) + after.in_stock
+        if old is not None:
+            # A label that stays where it was with its quantity (a new bin) moves no stock.
+            deltas = {key: delta for key, delta in deltas.items() if delta}
         stock_at = len(items)
         items += [self._stock_item(sku, loc, delta, now) for (sku, loc), delta in deltas.items()]
         if remembered is not None:
