@@ -457,6 +457,12 @@ class TestDocuments:
             ("GET", "/locations/{location}"): "getLocation",
             ("PUT", "/locations/{location}"): "registerLocation",
             ("POST", "/availability"): "getAvailability",
+            ("PUT", "/labels/{label}"): "putLabel",
+            ("GET", "/labels/{label}"): "getLabel",
+            ("GET", "/skus/{sku}/labels"): "listSkuLabels",
+            ("POST", "/reservations/{reservation_id}/labels/{label}/release"): (
+                "releaseReservationLabel"
+            ),
             ("GET", "/health"): "getHealth",
             ("GET", "/operations/drift"): "runDriftCheck",
             ("GET", "/operations/dead-letters"): "listDeadLetters",
@@ -464,7 +470,7 @@ class TestDocuments:
             ("GET", "/console"): "getConsole",
             ("GET", "/console/{asset}"): "getConsoleAsset",
         }
-        tags = (["Reservations"], ["Inventory"], ["Operations"], ["Console"])
+        tags = (["Reservations"], ["Inventory"], ["Labels"], ["Operations"], ["Console"])
         for key, operation in operations.items():
             assert operation["tags"] in tags, key
             assert operation["summary"] and operation["description"], key

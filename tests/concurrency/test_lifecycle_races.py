@@ -81,7 +81,7 @@ class Sweeping(ReservationStore):
     listed the due holds and when it begins writing their expiries."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store.client, store.name, store.stock, store.receipts)
+        super().__init__(store.client, store.name, store.stock, store.receipts, store.labels)
         self.listed = threading.Event()
         self.expiring = threading.Event()
 
@@ -618,7 +618,7 @@ class SweptMeanwhile(ReservationStore):
     """A sweep that finishes between a reserve's refusal and its look for due holds."""
 
     def __init__(self, store: Store, sweeper: ReservationService) -> None:
-        super().__init__(store.client, store.name, store.stock, store.receipts)
+        super().__init__(store.client, store.name, store.stock, store.receipts, store.labels)
         self.sweeper = sweeper
 
     def holds_on_sku(self, sku: str, location: str | None = None) -> list[Any]:
