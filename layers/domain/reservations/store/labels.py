@@ -19,9 +19,9 @@ from .keys import (
     label_key,
     n,
     s,
-    stock_key,
 )
 from .label_items import is_removed, label_from_item, label_item
+from .stock_expressions import move_on_hand
 from .transact import TransactionCancelled, conflict_or, transact
 
 if TYPE_CHECKING:
@@ -194,36 +194,15 @@ class LabelStore:
             "(serialized = :true OR attribute_not_exists(onHand) "
             "OR (onHand = :zero AND reserved = :zero))"
         )
-        values: AttributeMap = {
-            ":delta": n(delta),
-            ":true": {"BOOL": True},
-            ":zero": n(0),
-            ":one": n(1),
-            ":sku": s(sku),
-            ":location": s(location),
-            ":entity": s(Entity.STOCK),
-            ":now": n(now),
-        }
+        update = move_on_hand(self._name, sku, location, delta, now)
+        update["UpdateExpression"] += ", serialized = :true"
+        values = update["ExpressionAttributeValues"]
+        values[":true"] = {"BOOL": True}
         if delta < 0:
             condition += " AND available >= :lost"
             values[":lost"] = n(-delta)
-        return {
-            "Update": {
-                "TableName": self._name,
-                "Key": stock_key(sku, location),
-                "UpdateExpression": (
-                    "SET onHand = if_not_exists(onHand, :zero) + :delta, "
-                    "available = if_not_exists(available, :zero) + :delta, "
-                    "reserved = if_not_exists(reserved, :zero), serialized = :true, "
-                    "version = if_not_exists(version, :zero) + :one, "
-                    "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
-                ),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#location": "location"},
-                "ExpressionAttributeValues": values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+        update["ConditionExpression"] = condition
+        return {"Update": update}
 
     # --- items of a hold's transactions ---------------------------------------------------
 

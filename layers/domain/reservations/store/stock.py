@@ -14,9 +14,10 @@ from ..errors import Contention, StockSerialized
 from ..records import Inventory, Line, Receipt, StockLevel
 from .idempotency import raise_if_key_taken
 from .items import LOW_STOCK, stock_level_from_item
-from .keys import LOCATION_PREFIX, PK, SK, Entity, n, s, stock_key, stock_pk
+from .keys import LOCATION_PREFIX, PK, SK, n, s, stock_key, stock_pk
 from .pages import query_all
 from .receipts import ReceiptLedger
+from .stock_expressions import IDENTITY_SET, NEXT_VERSION, identity, move_on_hand
 from .transact import TransactionCancelled, conflict_or, error_code, transact
 
 if TYPE_CHECKING:
@@ -37,24 +38,6 @@ class StaleSequence(Exception):
     def __init__(self, current: int) -> None:
         super().__init__(f"sequence {current} is already applied")
         self.current = current
-
-
-def _identity(sku: str, location: str, now: int) -> dict[str, Any]:
-    """Values that make an update create a well-formed record where none exists, and move
-    its version."""
-    return {
-        ":sku": s(sku),
-        ":location": s(location),
-        ":entity": s(Entity.STOCK),
-        ":now": n(now),
-        ":zero": n(0),
-        ":one": n(1),
-    }
-
-
-_IDENTITY_SET = "sku = :sku, #location = :location, entity = :entity, updatedAt = :now"
-# Every write that changes onHand moves the record's version (one "+" in its own clause).
-_NEXT_VERSION = "version = if_not_exists(version, :zero) + :one"
 
 
 # Counted writes (onHand) are refused where stock is made of labels (issue 16).
@@ -125,14 +108,14 @@ class StockStore:
                         "SET reserved = if_not_exists(reserved, :zero) + :q, "
                         "available = if_not_exists(available, :zero) - :q, "
                         "onHand = if_not_exists(onHand, :zero), "
-                        f"version = if_not_exists(version, :one), {_IDENTITY_SET}"
+                        f"version = if_not_exists(version, :one), {IDENTITY_SET}"
                     ),
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#location": "location"},
                     "ExpressionAttributeValues": {
                         ":q": n(line.quantity),
                         ":floor": n(line.quantity - oversell_limit),
-                        **_identity(line.sku, line.location, now),
+                        **identity(line.sku, line.location, now),
                     },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
@@ -341,9 +324,9 @@ class StockStore:
         expression = (
             "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
             "available = :onHand - if_not_exists(reserved, :zero), "
-            f"{_NEXT_VERSION}, {_IDENTITY_SET}"
+            f"{NEXT_VERSION}, {IDENTITY_SET}"
         )
-        values = {":onHand": n(on_hand), **_identity(sku, location, now)}
+        values = {":onHand": n(on_hand), **identity(sku, location, now)}
         if threshold is not None and threshold.value is not None:
             expression += f", {LOW_STOCK} = :threshold"
             values[":threshold"] = n(threshold.value)
@@ -367,26 +350,9 @@ class StockStore:
 
         Raises AlreadyApplied when the receipt exists (the change is not made again).
         """
-        adjust: dict[str, Any] = {
-            "Update": {
-                "TableName": self._name,
-                "Key": stock_key(sku, location),
-                # A never-stocked record starts at zero: a receipt of goods creates it.
-                "UpdateExpression": (
-                    "SET onHand = if_not_exists(onHand, :zero) + :delta, "
-                    "available = if_not_exists(available, :zero) + :delta, "
-                    f"reserved = if_not_exists(reserved, :zero), {_NEXT_VERSION}, "
-                    f"{_IDENTITY_SET}"
-                ),
-                "ConditionExpression": COUNTED,
-                "ExpressionAttributeNames": {"#location": "location"},
-                "ExpressionAttributeValues": {
-                    ":delta": n(delta),
-                    **_identity(sku, location, now),
-                },
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+        # A never-stocked record starts at zero: a receipt of goods creates it.
+        adjust = {"Update": move_on_hand(self._name, sku, location, delta, now)}
+        adjust["Update"]["ConditionExpression"] = COUNTED
         try:
             self._ledger.transact_with([adjust], receipt, now, token)
         except TransactionCancelled as cancelled:
