@@ -12,6 +12,7 @@ import pytest
 
 import stream_function
 from local.apigw import LambdaContext
+from local.aws_events import stream_event, ttl_remove_record
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
 from reservations.store.keys import line_key
@@ -335,16 +336,8 @@ def test_the_stream_backstop_frees_the_labels_of_a_ttl_deleted_line(
     assert hold(api, "r1", ["L-1", "L-2"]).status == 201
     key = line_key("r1", "SER", "WH1")
     old = engine_client.delete_item(TableName=engine_table, Key=key, ReturnValues="ALL_OLD")
-    record = {
-        "eventID": "1",
-        "eventName": "REMOVE",
-        "eventSource": "aws:dynamodb",
-        "dynamodb": {"Keys": key, "OldImage": old["Attributes"], "SequenceNumber": "100",
-                     "ApproximateCreationDateTime": 1.8e9, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026",
-    }  # fmt: skip
-    event = {"Records": [record, {**record, "eventID": "2"}]}  # delivered twice
+    record = ttl_remove_record(key, old["Attributes"], "100", engine_table)
+    event = stream_event([record, record])  # delivered twice
     for _ in range(2):
         answer = stream_function.lambda_handler(event, LambdaContext("stream"))
         assert answer == {"batchItemFailures": []}
