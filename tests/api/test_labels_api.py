@@ -347,3 +347,30 @@ def test_the_stream_backstop_frees_the_labels_of_a_ttl_deleted_line(
     # would otherwise see a live header whose line is gone.
     header = {"PK": key["PK"], "SK": {"S": "RES"}}
     engine_client.delete_item(TableName=engine_table, Key=header)
+
+
+def test_a_hold_of_counted_and_labelled_lines_names_its_order_on_its_labels(
+    api: HandlerClient,
+) -> None:
+    assert api.put("/inventory/CNT/locations/WH1", {"onHand": 5}).status == 200
+    put_label(api, "L-1", 2)
+    put_label(api, "L-2", 1, location="WH2")
+    items = [
+        {"sku": "CNT", "location": "WH1", "quantity": 2},
+        {"sku": "SER", "location": "WH1", "labels": ["L-1"]},
+    ]
+    created = api.as_(STOREFRONT).post(
+        "/reservations", {"id": "r1", "orderId": "o-1", "items": items}
+    )
+    assert created.status == 201, created.text
+    assert [(x["sku"], x["held"]) for x in created.json["items"]] == [("CNT", 2), ("SER", 2)]
+    mine = label(api, "L-1")
+    assert (mine["reservationId"], mine["orderId"]) == ("r1", "o-1")
+    assert level(api, "CNT") == (5, 2, 3) and level(api) == (2, 2, 0)
+    elsewhere = hold(api, "r2", ["L-2"])  # L-2 is at WH2, the line at WH1
+    assert elsewhere.json["labels"] == [
+        {"label": "L-2", "status": "ACTIVE", "sku": "SER", "location": "WH2"}
+    ]
+    assert api.as_(STOREFRONT).post("/reservations/r1/labels/L-1/release").status == 200
+    freed = label(api, "L-1")
+    assert freed["status"] == "ACTIVE" and "reservationId" not in freed and "orderId" not in freed

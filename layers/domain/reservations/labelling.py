@@ -139,7 +139,7 @@ class Labelling:
             if before.status is LabelStatus.RESERVED:
                 raise LabelReserved([state_of(name, before)])
             try:
-                self._write(item, None, self._now(), None, created=False)
+                self._write(item, None, self._now(), None, created=False, sequence=sequence)
             except LabelChanged:
                 continue
             return before
@@ -192,13 +192,16 @@ class Labelling:
         remember: Remember[tuple[Label, bool]] | None,
         *,
         created: bool,
+        sequence: int | None = None,
     ) -> None:
         remembered = None
         if remember is not None and after is not None:
             remembered = remember.item((after, created), now)
 
         def write(token: str) -> None:
-            self._labels.write(item, after, now, token=token, remembered=remembered)
+            self._labels.write(
+                item, after, now, token=token, remembered=remembered, sequence=sequence
+            )
 
         try:
             with_retries(write, self._retry)

@@ -9,13 +9,11 @@ from typing import Any
 from ..records import Label, LabelHold, LabelStatus
 from .keys import ENTITY, AttributeMap, Entity, label_key, label_sort, n, s
 
-# Names of optional label attributes that a write sets or removes.
-_OPTIONAL = ("bin", "reservationId", "orderId", "channel", "erpSequence")
 
-
-def label_attributes(label: Label) -> tuple[AttributeMap, list[str]]:
-    """Every attribute a label item has in this state, and the optional ones it lacks."""
-    present: AttributeMap = {
+def label_item(label: Label) -> AttributeMap:
+    """The whole item of a label in this state (a Put replaces it whole)."""
+    item: AttributeMap = {
+        **label_key(label.label),
         ENTITY: s(Entity.LABEL),
         "label": s(label.label),
         "sku": s(label.sku),
@@ -29,26 +27,16 @@ def label_attributes(label: Label) -> tuple[AttributeMap, list[str]]:
         "labelSku": s(label.sku),
         "labelSort": s(label_sort(label.location, label.label)),
     }
-    optional = {
+    texts = {
         "bin": label.bin,
         "reservationId": label.reservation_id,
         "orderId": label.order_id,
         "channel": label.channel,
-        "erpSequence": label.erp_sequence,
     }
-    absent = []
-    for name in _OPTIONAL:
-        value = optional[name]
-        if value is None:
-            absent.append(name)
-        else:
-            present[name] = n(value) if isinstance(value, int) else s(value)
-    return present, absent
-
-
-def label_item(label: Label) -> AttributeMap:
-    present, _ = label_attributes(label)
-    return {**label_key(label.label), **present}
+    item.update({name: s(value) for name, value in texts.items() if value is not None})
+    if label.erp_sequence is not None:
+        item["erpSequence"] = n(label.erp_sequence)
+    return item
 
 
 def is_removed(item: Mapping[str, Any]) -> bool:

@@ -124,13 +124,15 @@ class LabelStore:
         *,
         token: str,
         remembered: dict[str, Any] | None = None,
+        sequence: int | None = None,
     ) -> None:
-        """The label as ``after`` (None: removed, a tombstone), written only if its item is
-        still ``before``; every stock record it leaves or joins moves by what it counts
-        there. Raises LabelChanged, CountedStock, KeyCompleted or KeyInUse."""
+        """The label as ``after`` (None: removed, a tombstone that keeps ``sequence``, the
+        ERP's), written only if its item is still ``before``; every stock record it leaves
+        or joins moves by what it counts there. Raises LabelChanged, CountedStock,
+        KeyCompleted or KeyInUse."""
         old = None if before is None or is_removed(before) else label_from_item(before)
         version = 0 if before is None else int(before["version"]["N"])
-        items: list[dict[str, Any]] = [self._label_put(before, after, version, now)]
+        items: list[dict[str, Any]] = [self._label_put(before, after, version, now, sequence)]
         deltas: dict[tuple[str, str], int] = {}
         if old is not None:
             deltas[(old.sku, old.location)] = -old.in_stock
@@ -160,7 +162,12 @@ class LabelStore:
             self.learn(after.label, after.quantity)
 
     def _label_put(
-        self, before: Mapping[str, Any] | None, after: Label | None, version: int, now: int
+        self,
+        before: Mapping[str, Any] | None,
+        after: Label | None,
+        version: int,
+        now: int,
+        sequence: int | None,
     ) -> dict[str, Any]:
         if after is not None:
             item = label_item(after)
@@ -176,7 +183,9 @@ class LabelStore:
                 "updatedAt": n(now),
                 TTL_ATTRIBUTE: n(now + self._tombstone_seconds),
             }
-            if "erpSequence" in before:
+            if sequence is not None:
+                item["erpSequence"] = n(sequence)
+            elif "erpSequence" in before:
                 item["erpSequence"] = before["erpSequence"]
         put: dict[str, Any] = {"TableName": self._name, "Item": item}
         if before is None:
