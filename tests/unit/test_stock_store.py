@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
+from reservations.commands import SetThreshold
 from reservations.records import Line, Receipt, StockLevel
 from reservations.store import KeyInUse, StaleSequence, Store
 from reservations.store.keys import PK, SK, n, s, stock_key
 from reservations.store.stock import ANY_VERSION, StockStore, VersionMismatch
+from reservations.store.transact import WriteConflict
+from tests.support.engine_hooks import conflicts, requests_seen
 
 NOW = 1_000_000
 
@@ -160,6 +163,48 @@ def test_a_set_whose_answer_is_already_there_says_so(store: Store, stock: StockS
     with pytest.raises(KeyInUse):
         stock.set_on_hand_with(read, after(6, 0, 2), answer(store), token="t2")
     assert level(store) == (5, 0, 5, 1)
+
+
+def test_a_set_with_an_answer_sets_keeps_or_clears_the_threshold(
+    store: Store, stock: StockStore
+) -> None:
+    def threshold() -> int | None:
+        found = stock.get_level("A", "WH1")
+        assert found is not None
+        return found.low_stock_threshold
+
+    stock.set_on_hand_with(
+        None, after(5, 0, 1), answer(store), token="t1", threshold=SetThreshold(3)
+    )
+    assert threshold() == 3
+    read = stock.get_level("A", "WH1")
+    stock.set_on_hand_with(read, after(6, 0, 2), answer(store, "k2"), token="t2")
+    assert threshold() == 3  # a write that carries none keeps the record's
+    read = stock.get_level("A", "WH1")
+    cleared = SetThreshold(None)
+    stock.set_on_hand_with(read, after(7, 0, 3), answer(store, "k3"), token="t3", threshold=cleared)
+    assert threshold() is None
+
+
+def test_a_set_with_an_answer_that_meets_a_conflict_is_a_conflict_to_retry(
+    store: Store, stock: StockStore
+) -> None:
+    with conflicts(store.client, 1), pytest.raises(WriteConflict):
+        stock.set_on_hand_with(None, after(5, 0, 1), answer(store), token="t1")
+    assert stock.get_level("A", "WH1") is None
+
+
+def test_stock_transactions_are_sent_with_the_callers_token(
+    store: Store, stock: StockStore
+) -> None:
+    # The caller repeats a write whose answer was lost with the same token: only then does
+    # DynamoDB answer the repeat of a committed transaction without applying it twice.
+    with requests_seen(store.client) as seen:
+        stock.set_on_hand_with(None, after(5, 0, 1), answer(store), token="t1")
+        stock.adjust_on_hand(Receipt("adjust", "a1", "fp"), "A", "WH1", 2, NOW, token="t2")
+    sent = [params for operation, params in seen if operation == "TransactWriteItems"]
+    assert [params["ClientRequestToken"] for params in sent] == ["t1", "t2"]
+    assert level(store) == (7, 0, 7, 2)
 
 
 # --- the ERP's sequenced sets and adjustments -----------------------------------------------
