@@ -88,3 +88,25 @@ def test_allocation_reads_four_attributes_and_asks_again_for_unprocessed_keys(
     assert len(asked["Keys"]) == 2  # the repeated key asked once
     assert asked["ConsistentRead"] is True
     assert asked["ProjectionExpression"] == "sku, #location, available, reserved"
+
+
+class _Sparse(_Unprocessing):
+    """As ``_Unprocessing``, from an engine that leaves out a map with nothing in it: the
+    first answer has no ``Responses``, the second no ``UnprocessedKeys``."""
+
+    def batch_get_item(self, **params: Any) -> Any:
+        answer = dict(super().batch_get_item(**params))
+        if len(self.requests) == 1:
+            del answer["Responses"]
+        else:
+            answer.pop("UnprocessedKeys", None)
+        return answer
+
+
+def test_allocation_reads_an_answer_that_leaves_out_empty_maps(
+    erp: ErpService, moto_client: Any, moto_table: str
+) -> None:
+    erp.apply(stock_set(10, sequence=1))
+    client = _Sparse(moto_client)
+    assert Store(client, moto_table).stock.get_counts([("A", "WH1")]) == {("A", "WH1"): (10, 0)}
+    assert len(client.requests) == 2

@@ -148,6 +148,7 @@ def test_the_receipt_and_the_idempotency_answer_go_with_the_write() -> None:
     assert result == "done"
     [write] = stub.writes
     assert (write.receipt, write.remembered) == (receipt, {"answer": "done"})
+    assert len(write.token) == 32  # the retry loop's ClientRequestToken, made for this write
     assert remember.rendered == [("done", 1_000_000)]
     assert remember.written is True
 
