@@ -14,7 +14,7 @@ from reservations.store import KeyInUse, StaleSequence, Store
 from reservations.store.keys import PK, SK, n, s, stock_key
 from reservations.store.stock import ANY_VERSION, StockStore, VersionMismatch
 from reservations.store.transact import WriteConflict
-from tests.support.engine_hooks import conflicts, requests_seen
+from tests.support.engine_hooks import conflicts, requests_seen, without_old_items
 
 NOW = 1_000_000
 
@@ -218,6 +218,16 @@ def test_a_sequenced_set_applies_only_when_newer(stock: StockStore) -> None:
         assert stale.value.current == 5
         assert str(stale.value) == "sequence 5 is already applied"
     assert stock.set_on_hand_in_sequence("A", "WH1", 8, 6, NOW).on_hand == 8
+
+
+def test_a_stale_sequence_from_an_engine_that_omits_the_record_names_the_one_sent(
+    store: Store, stock: StockStore
+) -> None:
+    stock.set_on_hand_in_sequence("A", "WH1", 10, 5, NOW)
+    with without_old_items(store.client, "UpdateItem"), pytest.raises(StaleSequence) as stale:
+        stock.set_on_hand_in_sequence("A", "WH1", 99, 4, NOW)
+    assert stale.value.current == 4  # at least that one is applied: nothing newer is known
+    assert level(store)[0] == 10
 
 
 def test_an_adjustment_creates_a_whole_record_where_none_was(
