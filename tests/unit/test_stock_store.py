@@ -300,3 +300,14 @@ def test_released_stock_is_available_again_and_consumed_stock_leaves_on_hand(
     settle(store, released=1, consumed=3)
     assert level(store) == (7, 0, 7, 2)  # onHand moved: so does the version
     assert stock.get_level("A", "WH1").updated_at == NOW + 9  # type: ignore[union-attr]
+
+
+def test_a_shipment_from_a_record_written_before_versions_starts_them_at_one(
+    store: Store, stock: StockStore
+) -> None:
+    old = {**stock_key("A", "WH1"), "sku": s("A"), "location": s("WH1"),
+           "onHand": n(5), "reserved": n(0), "available": n(5)}  # fmt: skip
+    store.client.put_item(TableName=store.name, Item=old)
+    hold(store, 3)
+    settle(store, released=0, consumed=2)
+    assert level(store) == (3, 1, 2, 1)
