@@ -311,3 +311,18 @@ def test_a_shipment_from_a_record_written_before_versions_starts_them_at_one(
     hold(store, 3)
     settle(store, released=0, consumed=2)
     assert level(store) == (3, 1, 2, 1)
+
+
+def test_a_settlement_the_record_cannot_account_for_is_refused_with_the_record(
+    store: Store, stock: StockStore
+) -> None:
+    # The record comes back with the refusal: the reservation store tells drift (the record
+    # holds less than the lines say) from a reservation that moved by it.
+    stock.set_on_hand("A", "WH1", 10, NOW)
+    hold(store, 2)
+    with pytest.raises(store.client.exceptions.TransactionCanceledException) as refused:
+        settle(store, released=2, consumed=1)
+    [reason] = refused.value.response["CancellationReasons"]
+    assert reason["Code"] == "ConditionalCheckFailed"
+    assert (reason["Item"]["entity"], reason["Item"]["reserved"]) == (s("stock"), n(2))
+    assert level(store) == (10, 2, 8, 1)
