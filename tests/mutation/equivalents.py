@@ -33,7 +33,10 @@ SORTED = (
     "characters all sort below '{'"
 )
 STRICT = "the lengths were compared just before: strict never has anything to catch"
+CASE = "DynamoDB's expression keywords are case-insensitive"
 NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
+CODEC = "Python's codec names are case-insensitive, and UTF-8 is str.encode's default"
+NO_METHOD = "an event without httpMethod: no stand-in for it is a method with a body"
 
 
 def _same_line(
@@ -46,6 +49,8 @@ _ZIP = "for part, segment in zip(parts, segments, strict=True)"
 _SORT = "for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):"
 _ASSERT = 'raise AssertionError("unreachable")'
 _MOVED = 'super().__init__("the stock record moved")'
+_METHOD = 'method = str(event.get("httpMethod", "")).upper()'
+_ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
     # lifecycle
@@ -58,6 +63,13 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
             "quantity = taken.get((line.sku, line.location), )",
         ],
         FALSY,
+    ),
+    Equivalent(
+        "lifecycle",
+        "_follow",
+        "if target >= line.held:",
+        "if target > line.held:",
+        "at target == held both branches build the same line: nothing grows, nothing is released",
     ),
     # access
     *_same_line(
@@ -81,6 +93,39 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         ],
         STRICT,
     ),
+    # http.request_guard
+    *_same_line(
+        "http.request_guard",
+        "refuse",
+        _METHOD,
+        [
+            _METHOD.replace('""', '"XXXX"'),
+            _METHOD.replace('""', "None"),
+            _METHOD.replace(', ""', ", "),
+        ],
+        NO_METHOD,
+    ),
+    Equivalent(
+        "http.request_guard",
+        "refuse",
+        '_, declared = _content_type_header(event) or ("", "")',
+        '_, declared = _content_type_header(event) or ("XXXX", "")',
+        "the header's name is thrown away here",
+    ),
+    *_same_line(
+        "http.request_guard",
+        "refuse",
+        _ENCODE,
+        [_ENCODE.replace('"utf-8", ', ""), _ENCODE.replace("utf-8", "UTF-8")],
+        CODEC,
+    ),
+    Equivalent(
+        "http.request_guard",
+        "refuse",
+        'text = raw.decode("utf-8")',
+        'text = raw.decode("UTF-8")',
+        CODEC,
+    ),
     # store.retry
     *_same_line(
         "store.retry",
@@ -99,7 +144,14 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "ReceiptLedger.complete",
         'item["Put"]["ConditionExpression"] = "#state = :claimed AND #owner = :owner"',
         'item["Put"]["ConditionExpression"] = "#state = :claimed and #owner = :owner"',
-        "DynamoDB's expression keywords are case-insensitive",
+        CASE,
+    ),
+    *_same_line(
+        "store.receipts",
+        "ReceiptLedger._refuse_claim",
+        ').get("Item", {})',
+        [').get("Item", None)', ').get("Item", )'],
+        FALSY,
     ),
     # store.stock
     *_same_line(
@@ -112,5 +164,19 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
             'super().__init__("THE STOCK RECORD MOVED")',
         ],
         NEVER_SHOWN,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.set_on_hand_with",
+        'update["ConditionExpression"] += " AND reserved = :reserved"',
+        'update["ConditionExpression"] += " and reserved = :reserved"',
+        CASE,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.set_on_hand_with",
+        "raise_if_key_taken(cancelled.reasons[-1])",
+        "raise_if_key_taken(cancelled.reasons[+1])",
+        "the transaction has two items, the stock record's and the key's: the last is index 1",
     ),
 )

@@ -120,3 +120,38 @@ def test_oversell_needs_its_own_scope_line_by_line() -> None:
     assert access.oversell_refused(frozenset({"reservations/write"}), [False, False]) == []
     granted = frozenset({"reservations/write", "reservations/oversell"})
     assert access.oversell_refused(granted, asked) == []
+
+
+def test_the_methods_a_path_takes_for_a_405s_allow_header() -> None:
+    assert access.methods_of("/reservations") == ["GET", "POST"]
+    assert access.methods_of("/reservations/{reservation_id}") == ["DELETE", "GET"]
+    assert access.methods_of("/inventory/{sku}/locations/{location}") == ["GET", "PUT"]
+    assert access.methods_of("/health") == ["GET"]  # a public route's too
+    assert access.methods_of("/nowhere") == []
+
+
+def test_every_path_of_the_api_once_in_order() -> None:
+    # Written out: each one is also an ANY route of the template, answered with a 405.
+    assert access.paths() == [
+        "/availability",
+        "/console",
+        "/console/{asset}",
+        "/health",
+        "/inventory/{sku}",
+        "/inventory/{sku}/locations/{location}",
+        "/inventory/{sku}/reservations",
+        "/locations",
+        "/locations/{location}",
+        "/openapi.json",
+        "/operations/dead-letters",
+        "/operations/dead-letters/{message_id}/redrive",
+        "/operations/drift",
+        "/reservations",
+        "/reservations/{reservation_id}",
+        "/reservations/{reservation_id}/confirm",
+        "/reservations/{reservation_id}/extend",
+        "/reservations/{reservation_id}/fulfill",
+        "/reservations/{reservation_id}/items",
+        "/reservations/{reservation_id}/release",
+        "/swagger",
+    ]

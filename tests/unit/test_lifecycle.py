@@ -14,7 +14,7 @@ import pytest
 from reservations import lifecycle
 from reservations.errors import InvalidRequest, InvalidState
 from reservations.lifecycle import LineQuantity, Retention
-from reservations.records import Line, Reservation, Status
+from reservations.records import Change, Line, Reservation, Status
 
 NOW = 1_000_000
 RETENTION = Retention(ended_seconds=5_000, expiry_grace_seconds=300)
@@ -71,6 +71,16 @@ TRANSITIONS: dict[str, Transition] = {
     "fulfill": lambda r: lifecycle.fulfill(r, ONE_A, NOW, RETENTION),
     "fulfill-all": lambda r: lifecycle.fulfill(r, None, NOW, RETENTION),
 }
+# What the header records as the step that wrote the version (the stream's events name it).
+CHANGES = {
+    "confirm": Change.CONFIRMED,
+    "extend": Change.EXTENDED,
+    "cancel": Change.CANCELLED,
+    "expire": Change.EXPIRED,
+    "release": Change.RELEASED,
+    "fulfill": Change.FULFILLED,
+    "fulfill-all": Change.FULFILLED,
+}
 STATES = ["ACTIVE", "DUE", "CONFIRMED", "FULFILLED", "CANCELLED", "EXPIRED"]
 # (transition, state) -> the status after, or the status InvalidState reports.
 ALLOWED: dict[tuple[str, str], Status] = {
@@ -102,6 +112,7 @@ def test_every_transition_from_every_status(name: str, state: str) -> None:
         return
     after = TRANSITIONS[name](before)
     assert after.status is allowed
+    assert after.change is CHANGES[name]
     assert after.version == before.version + 1
     assert after.updated_at == NOW
     assert (after.id, after.channel, after.created_at) == (before.id, before.channel, CREATED)
@@ -262,6 +273,7 @@ def test_an_offset_covers_at_most_what_is_held_and_ends_the_hold_fulfilled() -> 
     result = lifecycle.offset(one_line, "A", "WH1", 10, False, NOW, RETENTION)
     assert result.applied == 3
     assert result.reservation.status is Status.FULFILLED  # offset counts as shipped
+    assert result.reservation.change is Change.OFFSET
     assert result.reservation.purge_at == NOW + RETENTION.ended_seconds
 
 

@@ -65,8 +65,9 @@ def test_a_claim_is_kept_only_for_its_lease_and_a_second_delivery_waits(
     )
     assert stored["owner"]["S"] == claim.owner
     assert (claim.parts, claim.covered) == ((), 0)
-    with pytest.raises(MessageInProgress):
+    with pytest.raises(MessageInProgress) as waiting:
         ledger.claim(MESSAGE, NOW + LEASE, NOW + 2 * LEASE)  # at its last second: still held
+    assert str(waiting.value) == "auto-1"  # what the ERP function's error log names
 
 
 def test_completing_a_claim_turns_it_into_the_receipt(ledger: ReceiptLedger, item: Any) -> None:
@@ -200,4 +201,8 @@ def test_completing_a_claim_through_a_conflict_retries(
     with conflicts(moto_client, 1) as sent:
         ledger.complete(claim, 2, NOW + 1)
     assert len(sent) == 2
+    # A conflicted transaction was never applied: the retry is a new one, with a new token.
+    tokens = [params["ClientRequestToken"] for params in sent]
+    assert all(isinstance(token, str) and token for token in tokens)
+    assert tokens[0] != tokens[1]
     assert int(item()["applied"]["N"]) == 2

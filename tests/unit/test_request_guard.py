@@ -194,3 +194,47 @@ def test_a_base64_body_is_measured_and_scanned_once_decoded() -> None:
     assert (
         json.loads(invalid["body"])["message"] == "body is flagged base64 but is not valid base64"
     )
+
+
+def test_a_refused_content_type_is_named_as_sent_in_a_415() -> None:
+    response = refuse(event("<a/>", " Text/XML "), 100)
+    assert response is not None
+    assert response["statusCode"] == 415
+    message = "content type 'Text/XML' is not supported; send application/json in UTF-8"
+    assert json.loads(response["body"]) == {
+        "error": "UNSUPPORTED_MEDIA_TYPE",
+        "message": message,
+        "details": [{"field": "header.content-type", "reason": message}],
+    }
+
+
+def test_a_charset_is_utf8_only_when_its_whole_value_says_so() -> None:
+    for declared in (
+        "application/json; charset=UTF-8X",  # not a quote, not a charset name we speak
+        "application/json; charset=utf-8=x",  # the value runs to the end, "=" and all
+    ):
+        assert code(refuse(event("{}", declared), 100)) == "UNSUPPORTED_MEDIA_TYPE", declared
+
+
+def test_an_empty_body_is_not_looked_at_whatever_its_content_type() -> None:
+    assert refuse(event("", "text/plain"), 10) is None
+    assert refuse(event(None, "text/plain"), 10) is None
+
+
+def test_a_body_flagged_base64_that_is_not_is_a_400() -> None:
+    response = refuse(event("***", b64=True), 100)
+    assert response is not None
+    assert (response["statusCode"], code(response)) == (400, "MALFORMED_BODY")
+
+
+def test_the_json_content_type_replaces_the_header_as_sent_and_keeps_the_others() -> None:
+    shouted = {
+        "httpMethod": "POST",
+        "headers": {"x-request-id": "1", "content-type": "Application/JSON", "Accept": "*/*"},
+        "body": "{}",
+    }
+    assert with_canonical_content_type(shouted)["headers"] == {
+        "x-request-id": "1",
+        "Accept": "*/*",
+        "Content-Type": "application/json",
+    }

@@ -29,6 +29,8 @@ def test_ambiguous_failures_repeat_the_same_token() -> None:
     tokens, write = scripted(ReadTimeoutError(endpoint_url="x"), None)
     assert with_retries(write, POLICY, sleep=lambda _: None) == "done"  # type: ignore[arg-type]
     assert len(tokens) == 2 and tokens[0] == tokens[1]
+    # A ClientRequestToken DynamoDB takes: 1 to 36 characters.
+    assert isinstance(tokens[0], str) and len(tokens[0]) == 32
 
 
 def test_conflicts_get_a_fresh_token() -> None:

@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
+from reservations.commands import SetThreshold
 from reservations.records import Line, Receipt, StockLevel
 from reservations.store import KeyInUse, StaleSequence, Store
 from reservations.store.keys import PK, SK, n, s, stock_key
 from reservations.store.stock import ANY_VERSION, StockStore, VersionMismatch
+from reservations.store.transact import WriteConflict
+from tests.support.engine_hooks import conflicts, requests_seen, without_old_items
 
 NOW = 1_000_000
 
@@ -162,6 +165,48 @@ def test_a_set_whose_answer_is_already_there_says_so(store: Store, stock: StockS
     assert level(store) == (5, 0, 5, 1)
 
 
+def test_a_set_with_an_answer_sets_keeps_or_clears_the_threshold(
+    store: Store, stock: StockStore
+) -> None:
+    def threshold() -> int | None:
+        found = stock.get_level("A", "WH1")
+        assert found is not None
+        return found.low_stock_threshold
+
+    stock.set_on_hand_with(
+        None, after(5, 0, 1), answer(store), token="t1", threshold=SetThreshold(3)
+    )
+    assert threshold() == 3
+    read = stock.get_level("A", "WH1")
+    stock.set_on_hand_with(read, after(6, 0, 2), answer(store, "k2"), token="t2")
+    assert threshold() == 3  # a write that carries none keeps the record's
+    read = stock.get_level("A", "WH1")
+    cleared = SetThreshold(None)
+    stock.set_on_hand_with(read, after(7, 0, 3), answer(store, "k3"), token="t3", threshold=cleared)
+    assert threshold() is None
+
+
+def test_a_set_with_an_answer_that_meets_a_conflict_is_a_conflict_to_retry(
+    store: Store, stock: StockStore
+) -> None:
+    with conflicts(store.client, 1), pytest.raises(WriteConflict):
+        stock.set_on_hand_with(None, after(5, 0, 1), answer(store), token="t1")
+    assert stock.get_level("A", "WH1") is None
+
+
+def test_stock_transactions_are_sent_with_the_callers_token(
+    store: Store, stock: StockStore
+) -> None:
+    # The caller repeats a write whose answer was lost with the same token: only then does
+    # DynamoDB answer the repeat of a committed transaction without applying it twice.
+    with requests_seen(store.client) as seen:
+        stock.set_on_hand_with(None, after(5, 0, 1), answer(store), token="t1")
+        stock.adjust_on_hand(Receipt("adjust", "a1", "fp"), "A", "WH1", 2, NOW, token="t2")
+    sent = [params for operation, params in seen if operation == "TransactWriteItems"]
+    assert [params["ClientRequestToken"] for params in sent] == ["t1", "t2"]
+    assert level(store) == (7, 0, 7, 2)
+
+
 # --- the ERP's sequenced sets and adjustments -----------------------------------------------
 
 
@@ -173,6 +218,16 @@ def test_a_sequenced_set_applies_only_when_newer(stock: StockStore) -> None:
         assert stale.value.current == 5
         assert str(stale.value) == "sequence 5 is already applied"
     assert stock.set_on_hand_in_sequence("A", "WH1", 8, 6, NOW).on_hand == 8
+
+
+def test_a_stale_sequence_from_an_engine_that_omits_the_record_names_the_one_sent(
+    store: Store, stock: StockStore
+) -> None:
+    stock.set_on_hand_in_sequence("A", "WH1", 10, 5, NOW)
+    with without_old_items(store.client, "UpdateItem"), pytest.raises(StaleSequence) as stale:
+        stock.set_on_hand_in_sequence("A", "WH1", 99, 4, NOW)
+    assert stale.value.current == 4  # at least that one is applied: nothing newer is known
+    assert level(store)[0] == 10
 
 
 def test_an_adjustment_creates_a_whole_record_where_none_was(
@@ -245,3 +300,29 @@ def test_released_stock_is_available_again_and_consumed_stock_leaves_on_hand(
     settle(store, released=1, consumed=3)
     assert level(store) == (7, 0, 7, 2)  # onHand moved: so does the version
     assert stock.get_level("A", "WH1").updated_at == NOW + 9  # type: ignore[union-attr]
+
+
+def test_a_shipment_from_a_record_written_before_versions_starts_them_at_one(
+    store: Store, stock: StockStore
+) -> None:
+    old = {**stock_key("A", "WH1"), "sku": s("A"), "location": s("WH1"),
+           "onHand": n(5), "reserved": n(0), "available": n(5)}  # fmt: skip
+    store.client.put_item(TableName=store.name, Item=old)
+    hold(store, 3)
+    settle(store, released=0, consumed=2)
+    assert level(store) == (3, 1, 2, 1)
+
+
+def test_a_settlement_the_record_cannot_account_for_is_refused_with_the_record(
+    store: Store, stock: StockStore
+) -> None:
+    # The record comes back with the refusal: the reservation store tells drift (the record
+    # holds less than the lines say) from a reservation that moved by it.
+    stock.set_on_hand("A", "WH1", 10, NOW)
+    hold(store, 2)
+    with pytest.raises(store.client.exceptions.TransactionCanceledException) as refused:
+        settle(store, released=2, consumed=1)
+    [reason] = refused.value.response["CancellationReasons"]
+    assert reason["Code"] == "ConditionalCheckFailed"
+    assert (reason["Item"]["entity"], reason["Item"]["reserved"]) == (s("stock"), n(2))
+    assert level(store) == (10, 2, 8, 1)

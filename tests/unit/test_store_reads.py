@@ -10,10 +10,12 @@ import pytest
 
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
+from reservations.errors import Contention
 from reservations.lifecycle import LineQuantity
 from reservations.records import Receipt
 from reservations.service import ReservationService
 from reservations.store import AlreadyApplied, MessageInProgress, Store
+from reservations.store.stock import UNPROCESSED_ROUNDS
 from tests.support.engine_hooks import requests_seen
 from tests.support.erp import adjust, hold, offset, stock_set
 
@@ -89,3 +91,46 @@ def test_allocation_reads_what_it_needs_and_asks_again_for_unprocessed_keys(
     assert asked["ConsistentRead"] is True
     # serialized: a record made of labels has nothing to allocate from (issue 16)
     assert asked["ProjectionExpression"] == "sku, #location, available, reserved, serialized"
+
+
+class _Sparse(_Unprocessing):
+    """As ``_Unprocessing``, from an engine that leaves out a map with nothing in it: the
+    first answer has no ``Responses``, the second no ``UnprocessedKeys``."""
+
+    def batch_get_item(self, **params: Any) -> Any:
+        answer = dict(super().batch_get_item(**params))
+        if len(self.requests) == 1:
+            del answer["Responses"]
+        else:
+            answer.pop("UnprocessedKeys", None)
+        return answer
+
+
+def test_allocation_reads_an_answer_that_leaves_out_empty_maps(
+    erp: ErpService, moto_client: Any, moto_table: str
+) -> None:
+    erp.apply(stock_set(10, sequence=1))
+    client = _Sparse(moto_client)
+    assert Store(client, moto_table).stock.get_counts([("A", "WH1")]) == {("A", "WH1"): (10, 0)}
+    assert len(client.requests) == 2
+
+
+class _Busy(_Unprocessing):
+    """Every BatchGetItem leaves every key unprocessed."""
+
+    def batch_get_item(self, **params: Any) -> Any:
+        self.requests.append(params)
+        return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
+
+
+def test_unprocessed_keys_are_asked_again_after_doubling_pauses_then_given_up(
+    moto_client: Any, moto_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("reservations.store.stock.time.sleep", pauses.append)
+    client = _Busy(moto_client)
+    with pytest.raises(Contention) as busy:
+        Store(client, moto_table).stock.get_counts([("A", "WH1")])
+    assert str(busy.value) == "stock records could not be read in time; try again"
+    assert len(client.requests) == UNPROCESSED_ROUNDS
+    assert pauses[: UNPROCESSED_ROUNDS - 1] == pytest.approx([0.02, 0.04, 0.08, 0.16, 0.32])

@@ -39,6 +39,7 @@ class Write:
     token: str
     receipt: Receipt | None
     remembered: dict[str, Any] | None
+    oversell_limit: int
 
 
 @dataclass
@@ -70,8 +71,7 @@ class StubReservations:
         remembered: dict[str, Any] | None = None,
         oversell_limit: int = 0,
     ) -> None:
-        del oversell_limit  # what a growing line may oversell: no line grows here
-        self.writes.append(Write(before, after, token, receipt, remembered))
+        self.writes.append(Write(before, after, token, receipt, remembered, oversell_limit))
         if len(self.writes) <= self.conflicts:
             raise ReservationChanged(after.id)
 
@@ -93,8 +93,11 @@ class Remembered:
         return {"answer": result}
 
 
-def transitions(stub: StubReservations) -> Transitions:
-    return Transitions(StubStore(stub), ManualClock(START), POLICY)  # type: ignore[arg-type]
+def transitions(stub: StubReservations, oversell_limit: int | None = None) -> Transitions:
+    store = StubStore(stub)
+    if oversell_limit is None:
+        return Transitions(store, ManualClock(START), POLICY)  # type: ignore[arg-type]
+    return Transitions(store, ManualClock(START), POLICY, oversell_limit)  # type: ignore[arg-type]
 
 
 def bump(current: Reservation, now: int) -> Plan[int]:
@@ -145,6 +148,7 @@ def test_the_receipt_and_the_idempotency_answer_go_with_the_write() -> None:
     assert result == "done"
     [write] = stub.writes
     assert (write.receipt, write.remembered) == (receipt, {"answer": "done"})
+    assert len(write.token) == 32  # the retry loop's ClientRequestToken, made for this write
     assert remember.rendered == [("done", 1_000_000)]
     assert remember.written is True
 
@@ -175,3 +179,11 @@ def test_the_owner_reads_and_writes_its_own_hold() -> None:
     stub = StubReservations([reservation(4, channel="web")])
     assert transitions(stub).apply("r1", bump, owner="web") == 4
     assert len(stub.writes) == 1
+
+
+def test_a_growing_line_may_oversell_only_by_the_limit_given_and_by_default_not_at_all() -> None:
+    # The ERP's transitions take the default: nothing they write may oversell a record.
+    stub = StubReservations([reservation(4)])
+    transitions(stub).apply("r1", bump)
+    transitions(stub, oversell_limit=7).apply("r1", bump)
+    assert [write.oversell_limit for write in stub.writes] == [0, 7]
