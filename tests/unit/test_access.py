@@ -140,6 +140,7 @@ def test_every_path_of_the_api_once_in_order() -> None:
         "/inventory/{sku}",
         "/inventory/{sku}/locations/{location}",
         "/inventory/{sku}/reservations",
+        "/labels/{label}",
         "/locations",
         "/locations/{location}",
         "/openapi.json",
@@ -152,6 +153,8 @@ def test_every_path_of_the_api_once_in_order() -> None:
         "/reservations/{reservation_id}/extend",
         "/reservations/{reservation_id}/fulfill",
         "/reservations/{reservation_id}/items",
+        "/reservations/{reservation_id}/labels/{label}/release",
         "/reservations/{reservation_id}/release",
+        "/skus/{sku}/labels",
         "/swagger",
     ]
