@@ -16,6 +16,7 @@ from local.aws_events import stream_event, ttl_remove_record
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
 from reservations.store.keys import line_key
+from tests.api.test_idempotency import TRANSACT, CrashAfterCommit
 from tests.support.api_client import ADMIN, HandlerClient, Identity
 from tests.support.invariants import check_invariants
 
@@ -374,3 +375,27 @@ def test_a_hold_of_counted_and_labelled_lines_names_its_order_on_its_labels(
     assert api.as_(STOREFRONT).post("/reservations/r1/labels/L-1/release").status == 200
     freed = label(api, "L-1")
     assert freed["status"] == "ACTIVE" and "reservationId" not in freed and "orderId" not in freed
+
+
+def test_a_label_release_with_a_key_applies_once_even_after_a_crash(
+    api: HandlerClient, engine_client: Any
+) -> None:
+    put_label(api, "L-1", 1)
+    put_label(api, "L-2", 2)
+    assert hold(api, "r1", ["L-1", "L-2"]).status == 201
+    owner = api.as_(STOREFRONT)
+    keyed = {"Idempotency-Key": "release-L-1"}
+    first = owner.post("/reservations/r1/labels/L-1/release", headers=keyed)
+    again = owner.post("/reservations/r1/labels/L-1/release", headers=keyed)
+    assert (first.status, again.status, again.text) == (200, 200, first.text)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    fault = CrashAfterCommit()
+    engine_client.meta.events.register(f"after-call.{TRANSACT}", fault)
+    try:
+        with pytest.raises(RuntimeError):
+            owner.post("/reservations/r1/labels/L-2/release", headers={"Idempotency-Key": "c"})
+    finally:
+        engine_client.meta.events.unregister(f"after-call.{TRANSACT}", fault)
+    retried = owner.post("/reservations/r1/labels/L-2/release", headers={"Idempotency-Key": "c"})
+    assert retried.status == 200 and retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.json["status"] == "CANCELLED" and level(api) == (3, 0, 3)
