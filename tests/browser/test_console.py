@@ -168,6 +168,23 @@ def test_an_operator_sees_holds_cancels_one_and_uses_the_queue_and_drift_screens
     row.get_by_role("button", name=re.compile("^Redrive message")).click()
     page.locator("#status", has_text="Redriven to the ERP queue").wait_for()
 
+    # Which order holds a label: its screen names the hold and the order, and leads there.
+    label = f"SN-{run}"
+    stocked = {"sku": f"CAM-{run}", "location": LOCATION, "quantity": 1, "bin": "A-01"}
+    assert call("PUT", f"{stack.url}/labels/{label}", stocked).status == 201
+    on_label = {"id": f"web-{run}-3", "orderId": order,
+                "items": [{"sku": stocked["sku"], "location": LOCATION, "labels": [label]}]}  # fmt: skip
+    assert call("POST", f"{stack.url}/reservations", on_label).status == 201
+    page.get_by_role("link", name="Find a label").click()
+    page.get_by_label("Label").fill(label)
+    page.get_by_role("button", name="Show").click()
+    page.locator("#label-status", has_text="RESERVED").wait_for()
+    assert order in page.locator("main").inner_text()
+    screen(page, shots, "label")
+    page.get_by_role("link", name=f"web-{run}-3").click()
+    lines = page.get_by_role("table", name="Lines")
+    lines.get_by_text(label).wait_for()
+
     # The drift check.
     page.get_by_role("link", name="Drift check").click()
     page.get_by_role("button", name="Run the drift check").click()

@@ -124,6 +124,21 @@ async function ordersScreen(orderId) {
       x.status, x.channel, x.lineCount, when(x.createdAt), when(x.expiresAt)])));
 }
 
+async function labelScreen(name) {
+  const form = searchForm("Label", "label", name, (value) => { location.hash = `#/labels/${encodeURIComponent(value)}`; });
+  if (!name) return show(h("h2", {}, "Find a label"), form);
+  const x = await api("GET", `/labels/${encodeURIComponent(name)}`);
+  // An admin sees which hold and order hold a RESERVED label.
+  const holder = x.reservationId
+    ? h("a", { href: `#/reservation/${encodeURIComponent(x.reservationId)}` }, x.reservationId) : "—";
+  show(h("h2", {}, "Find a label"), form, h("h2", {}, `Label ${x.label}`),
+    h("dl", {}, h("dt", {}, "SKU"), h("dd", {}, h("a", { href: `#/sku/${encodeURIComponent(x.sku)}` }, x.sku)),
+      h("dt", {}, "Location"), h("dd", {}, x.location), h("dt", {}, "Bin"), h("dd", {}, x.bin || "—"),
+      h("dt", {}, "Quantity"), h("dd", {}, x.quantity), h("dt", {}, "Status"), h("dd", { id: "label-status" }, x.status),
+      h("dt", {}, "Held by"), h("dd", {}, holder), h("dt", {}, "Order"), h("dd", {}, x.orderId || "—"),
+      h("dt", {}, "Created"), h("dd", {}, when(x.createdAt))));
+}
+
 async function act(what, method, path, body, reservationId) {
   try {
     await api(method, path, body);
@@ -138,7 +153,7 @@ async function reservationScreen(id, keepStatus = false) {
   const r = await api("GET", `/reservations/${encodeURIComponent(id)}`);
   const path = `/reservations/${encodeURIComponent(id)}`;
   const live = r.status === "ACTIVE" || r.status === "CONFIRMED";
-  const lines = table("Lines", ["SKU", "Location", "Quantity#", "Held#", "Released#", "Consumed#", "Offset#", "Release"],
+  const lines = table("Lines", ["SKU", "Location", "Quantity#", "Held#", "Released#", "Consumed#", "Offset#", "Labels held", "Release"],
     r.items.map((line, i) => {
       const quantity = h("input", { id: `release-${i}`, type: "number", min: 1, max: line.held, value: line.held, inputmode: "numeric" });
       const release = live && line.held > 0 ? h("form", {
@@ -149,7 +164,8 @@ async function reservationScreen(id, keepStatus = false) {
         },
       }, h("label", { for: `release-${i}` }, `Quantity of ${line.sku} to release`, quantity),
         h("button", { type: "submit", class: "quiet" }, `Release ${line.sku}`)) : "—";
-      return [line.sku, line.location, line.quantity, line.held, line.released, line.consumed, line.offset, release];
+      const labels = (line.labels || []).filter((x) => x.held).map((x) => x.label).join(", ") || "—";
+      return [line.sku, line.location, line.quantity, line.held, line.released, line.consumed, line.offset, labels, release];
     }));
   const seconds = h("input", { id: "extend-seconds", type: "number", min: 1, value: 900, inputmode: "numeric" });
   const actions = live ? h("div", { class: "actions" },
@@ -210,7 +226,7 @@ async function driftScreen() {
 // --- routing and sign-in ----------------------------------------------------------------
 
 const screens = {
-  sku: skuScreen, orders: ordersScreen, reservation: reservationScreen,
+  sku: skuScreen, orders: ordersScreen, reservation: reservationScreen, labels: labelScreen,
   "dead-letters": deadLettersScreen, drift: driftScreen,
 };
 
