@@ -74,10 +74,16 @@ def test_a_removed_label_leaves_a_tombstone_for_the_receipts_retention(
     assert tombstone["erpSequence"] == {"N": "8"}
     assert int(tombstone["purgeAt"]["N"]) == NOW + 35 * 24 * 3600
     assert "labelSku" not in tombstone  # out of every listing
-    unknown = {**removed, "label": "L-404"}
-    assert erp.apply(LabelRemove.model_validate(unknown)).applied == 0
     again = erp.apply(LabelUpsert.model_validate({**upsert, "sequence": 8}))
     assert again.effect is Effect.STALE  # the same sequence is no newer
+    # Removed again later, then an upsert older than that second remove arrives: stale.
+    assert erp.apply(LabelRemove.model_validate({**removed, "sequence": 10})).applied == 0
+    assert erp.apply(LabelUpsert.model_validate({**upsert, "sequence": 9})).effect is Effect.STALE
+    # A label never seen, removed: the tombstone stops an older upsert arriving after it.
+    unknown = {**removed, "label": "L-404"}
+    assert erp.apply(LabelRemove.model_validate(unknown)).applied == 0
+    late = {**upsert, "label": "L-404", "sequence": 7}
+    assert erp.apply(LabelUpsert.model_validate(late)).effect is Effect.STALE
     check_invariants(moto_client, moto_table)
 
 

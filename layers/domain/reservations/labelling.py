@@ -128,18 +128,21 @@ class Labelling:
         raise Contention(f"label {wanted.label!r} kept changing; try again")
 
     def remove(self, name: str, sequence: int | None) -> Label | None:
-        """The ERP's label.remove: the label leaves stock (a tombstone keeps its sequence).
-        None when there was no such label."""
+        """The ERP's label.remove: the label leaves stock, and a tombstone keeps the
+        sequence, so an older upsert arriving later (of a label never seen too) changes
+        nothing. None when there was no such label."""
         for _ in range(self._retry.attempts):
             item = self._labels.get_item(name)
             self._refuse_stale(item, sequence)
-            if item is None or is_removed(item):
-                return None
-            before = label_from_item(item)
-            if before.status is LabelStatus.RESERVED:
+            before = None if item is None or is_removed(item) else label_from_item(item)
+            if before is not None and before.status is LabelStatus.RESERVED:
                 raise LabelReserved([state_of(name, before)])
+            if before is None and sequence is None:
+                return None  # nothing to remove, and no sequence to keep
             try:
-                self._write(item, None, self._now(), None, created=False, sequence=sequence)
+                self._write(
+                    item, None, self._now(), None, created=False, sequence=sequence, name=name
+                )
             except LabelChanged:
                 continue
             return before
@@ -193,6 +196,7 @@ class Labelling:
         *,
         created: bool,
         sequence: int | None = None,
+        name: str | None = None,
     ) -> None:
         remembered = None
         if remember is not None and after is not None:
@@ -200,7 +204,13 @@ class Labelling:
 
         def write(token: str) -> None:
             self._labels.write(
-                item, after, now, token=token, remembered=remembered, sequence=sequence
+                item,
+                after,
+                now,
+                token=token,
+                remembered=remembered,
+                sequence=sequence,
+                name=name,
             )
 
         try:

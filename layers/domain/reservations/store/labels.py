@@ -125,14 +125,15 @@ class LabelStore:
         token: str,
         remembered: dict[str, Any] | None = None,
         sequence: int | None = None,
+        name: str | None = None,
     ) -> None:
-        """The label as ``after`` (None: removed, a tombstone that keeps ``sequence``, the
-        ERP's), written only if its item is still ``before``; every stock record it leaves
-        or joins moves by what it counts there. Raises LabelChanged, CountedStock,
-        KeyCompleted or KeyInUse."""
+        """The label as ``after`` (None: removed, a tombstone of label ``name`` that keeps
+        ``sequence``, the ERP's), written only if its item is still ``before``; every stock
+        record it leaves or joins moves by what it counts there. Raises LabelChanged,
+        CountedStock, KeyCompleted or KeyInUse."""
         old = None if before is None or is_removed(before) else label_from_item(before)
         version = 0 if before is None else int(before["version"]["N"])
-        items: list[dict[str, Any]] = [self._label_put(before, after, version, now, sequence)]
+        items: list[dict[str, Any]] = [self._label_put(before, after, version, now, sequence, name)]
         deltas: dict[tuple[str, str], int] = {}
         if old is not None:
             deltas[(old.sku, old.location)] = -old.in_stock
@@ -168,16 +169,18 @@ class LabelStore:
         version: int,
         now: int,
         sequence: int | None,
+        name: str | None,
     ) -> dict[str, Any]:
         if after is not None:
             item = label_item(after)
         else:
-            assert before is not None
+            assert before is not None or sequence is not None, "a tombstone keeps a sequence"
+            name = name or before["label"]["S"]  # type: ignore[index]
             # A tombstone keeps the ERP's sequence, so a late upsert cannot bring it back.
             item = {
-                **label_key(before["label"]["S"]),
+                **label_key(name),
                 "entity": s(Entity.LABEL),
-                "label": before["label"],
+                "label": s(name),
                 "removed": {"BOOL": True},
                 "version": n(version + 1),
                 "updatedAt": n(now),
@@ -185,7 +188,7 @@ class LabelStore:
             }
             if sequence is not None:
                 item["erpSequence"] = n(sequence)
-            elif "erpSequence" in before:
+            elif before is not None and "erpSequence" in before:
                 item["erpSequence"] = before["erpSequence"]
         put: dict[str, Any] = {"TableName": self._name, "Item": item}
         if before is None:
