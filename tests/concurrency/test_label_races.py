@@ -6,45 +6,20 @@ labels or none, and the drift check (labels included) is clean."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from local.contention.proxy import ContentionProxy
-from local.contention.rules import Outcome
-from reservations.clock import ManualClock
 from reservations.commands import ReserveLine, ReserveRequest
 from reservations.errors import Contention, LabelUnavailable
 from reservations.labelling import LabelWrite
 from reservations.records import LabelStatus, Reservation
 from reservations.service import ReservationService
-from reservations.store.retry import RetryPolicy
-from tests.conftest import client_for, make_service
 from tests.support.invariants import check_invariants
 from tests.support.race import race
 
 LABELS = [f"L-{i}" for i in range(5)]
 CLIENTS = 32
-
-
-@pytest.fixture(params=["plain", "faithful"])
-def racing(
-    request: pytest.FixtureRequest,
-    dynamodb_local: Any,
-    local_client: Any,
-    local_table: str,
-    clock: ManualClock,
-    fast_retries: RetryPolicy,
-) -> Iterator[ReservationService]:
-    if request.param == "plain":
-        yield make_service(local_client, local_table, clock, fast_retries)
-        return
-    with ContentionProxy(dynamodb_local.endpoint, seed=7) as proxy:
-        yield make_service(client_for(proxy.endpoint), local_table, clock, fast_retries)
-        conflicts = sum(n for (_, outcome), n in proxy.rules.stats.counts.items()
-                        if outcome is Outcome.CONFLICT)  # fmt: skip
-        assert conflicts, "the race met no TransactionConflict: it did not race"
 
 
 def wanted(rng: random.Random) -> tuple[str, ...]:

@@ -126,8 +126,12 @@ class ErpService:
     def set_stock(self, message: StockSet) -> Outcome:
         self._locations.note_stock_at(message.location)
         try:
-            level = self._stock.set_on_hand_in_sequence(
-                message.sku, message.location, message.onHand, message.sequence, self._now()
+            # A plain write on a record in a reserve's transaction is refused for now.
+            level = with_retries(
+                lambda _: self._stock.set_on_hand_in_sequence(
+                    message.sku, message.location, message.onHand, message.sequence, self._now()
+                ),
+                self._retry,
             )
         except StaleSequence as stale:
             return Outcome(Effect.STALE, detail=f"sequence {stale.current} is in place")

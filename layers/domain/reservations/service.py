@@ -244,13 +244,18 @@ class ReservationService:
         self.locations.note_stock_at(location)  # GET /locations lists where stock is
         if remember is None:
             try:
-                return stock.set_on_hand(
-                    sku,
-                    location,
-                    on_hand,
-                    self._now(),
-                    expected_version=expected_versions,
-                    threshold=threshold,
+                # Retried like a transaction: a plain write on a record a reserve's
+                # transaction has in flight is refused for now (TransactionConflict).
+                return with_retries(
+                    lambda _: stock.set_on_hand(
+                        sku,
+                        location,
+                        on_hand,
+                        self._now(),
+                        expected_version=expected_versions,
+                        threshold=threshold,
+                    ),
+                    self._retry,
                 )
             except VersionMismatch as moved:
                 raise PreconditionFailed(moved.current) from None
