@@ -31,7 +31,8 @@ def put_claim(
 ) -> Mapping[str, Any] | None:
     """Put ``item`` (with :func:`claim_fields`) where nothing is, or where a claim's lease
     ran out. None when it is ours now; else what is there (``{}`` from an engine that
-    leaves the old item out of its refusal)."""
+    leaves the old item out of its refusal, or when a transaction has the item in flight:
+    its holder is completing it)."""
     try:
         client.put_item(
             TableName=table_name,
@@ -44,6 +45,9 @@ def put_claim(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
+        if error_code(error) == "TransactionConflictException":
+            # The item is in a transaction in flight: the claim's holder completing it.
+            return {}
         if error_code(error) != "ConditionalCheckFailedException":
             raise
         found: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
