@@ -52,4 +52,5 @@ def racing(
         yield make_service(client_for(proxy.endpoint), local_table, clock, retry)
         conflicts = sum(n for (_, outcome), n in proxy.rules.stats.counts.items()
                         if outcome is Outcome.CONFLICT)  # fmt: skip
-        assert conflicts, "the race met no TransactionConflict: it did not race"
+        if request.node.get_closest_marker("may_not_conflict") is None:
+            assert conflicts, "the race met no TransactionConflict: it did not race"

@@ -117,6 +117,9 @@ def test_the_same_checkout_id_from_many_clients_holds_once(
     assert check_invariants(local_client, local_table).held[("HOT", "WH1")] == 3
 
 
+# The first cancel to write ends the hold; the others mostly read it ended and write
+# nothing, so whether two transactions overlap is up to the scheduler.
+@pytest.mark.may_not_conflict
 def test_concurrent_cancels_release_once(
     racing: ReservationService, local_client: Any, local_table: str, request: Any
 ) -> None:
