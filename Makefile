@@ -28,7 +28,7 @@ help:
 	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
 	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
-	@echo "make mutation [MODULES=...] [KEEP=1] [WORKERS=2]: mutation scores in docs/testing.md"
+	@echo "make mutation [MODULES=...] [KEEP=1 | LIVE=1] [WORKERS=2]: mutation scores in docs/testing.md"
 
 # Progress goes to stderr: `make -s invoke ... | jq` must see the handler's result alone,
 # even on the run that installs.
@@ -149,10 +149,11 @@ bench: engines sam-tools
 
 # mutmut over the domain layer against the fast tiers (tests/mutation, docs/testing.md).
 # CPU-heavy and slow, so not part of `make test`. MODULES as named in the table (default:
-# the target modules; `all`: every one); KEEP=1 reuses the last run's test map and results.
+# the target modules; `all`: every one); KEEP=1 reuses the last run's test map and results;
+# LIVE=1 also runs again only the mutants that lived (after tests were only added).
 WORKERS ?= 2
 mutation: install
-	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) --workers $(WORKERS) $(MODULES)
+	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) $(if $(LIVE),--live) --workers $(WORKERS) $(MODULES)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation

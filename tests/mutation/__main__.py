@@ -1,10 +1,13 @@
-"""``python -m tests.mutation [run] [--keep] [--workers N] [MODULE ...]``, or ``report``.
+"""``python -m tests.mutation [run] [--keep | --live] [--workers N] [MODULE ...]``, or
+``report``.
 
 ``run`` mutates the named modules of the domain layer (default: the target modules; ``all``:
 every one), runs the fast tiers against each mutant, then renders docs/testing.md's table.
 Without ``--keep`` it starts from nothing, so no verdict of older code or tests survives;
 with it, mutmut's test map and the other modules' verdicts are reused (the named modules'
-mutants are always run again). ``report`` only renders.
+mutants are always run again). ``--live`` is ``--keep`` that runs again only the named
+modules' mutants no test killed (less the listed equivalents): for when tests were only
+added since, so every kill still stands. ``report`` only renders.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import shutil
 import subprocess
 import sys
 
+from .equivalents import EQUIVALENTS
 from .report import TARGET, TARGETS, tally, write
-from .results import PACKAGE, ROOT, STAGE, module_names, read_mutants
+from .results import KILLED, PACKAGE, ROOT, STAGE, module_names, read_mutants
 
 # What the staging folder links to: the layer's package at the top (mutmut's file names
 # are then the import names), and what the tests need beside it.
@@ -41,13 +45,33 @@ def stage(fresh: bool) -> None:
             link.symlink_to(os.path.relpath(ROOT / target, STAGE))
 
 
-def run(modules: list[str], workers: int, keep: bool) -> None:
+def live_names(modules: list[str]) -> list[str]:
+    """mutmut's names of the modules' mutants that were not killed and are not listed as
+    equivalent, those not run yet included."""
+    wanted = None if "all" in modules else {f"{PACKAGE}.{m}" for m in modules}
+    return [
+        mutant.name
+        for mutant in read_mutants()
+        if (wanted is None or mutant.module in wanted)
+        and mutant.status not in KILLED
+        and not any(equivalent.matches(mutant) for equivalent in EQUIVALENTS)
+    ]
+
+
+def run(modules: list[str], workers: int, keep: bool, live: bool = False) -> None:
     known = module_names()
     unknown = [m for m in modules if m != "all" and m not in known]
     if unknown:
         raise SystemExit(f"not modules of the layer: {unknown}; choose from {known}")
-    stage(fresh=not keep)
+    if live and not (STAGE / "mutants").is_dir():
+        raise SystemExit("--live needs the results of a run: run without it first")
+    stage(fresh=not (keep or live))
     patterns = [] if "all" in modules else [f"{PACKAGE}.{m}.*" for m in modules]
+    if live:
+        patterns = live_names(modules)
+        if not patterns:
+            print("every mutant of these modules is killed or listed as equivalent")
+            return
     # mutmut puts its copy first on sys.path; the Makefile's PYTHONPATH would let the
     # original layer in behind it, so it goes.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -79,9 +103,12 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help=f"default: {' '.join(TARGETS)}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse the last run's results")
+    parser.add_argument(
+        "--live", action="store_true", help="--keep, and run only the mutants that lived"
+    )
     args = parser.parse_intermixed_args()  # the Makefile puts options before the modules
     if args.command == "run":
-        run(args.modules or list(TARGETS), args.workers, args.keep)
+        run(args.modules or list(TARGETS), args.workers, args.keep, args.live)
     return report()
 
 

@@ -167,6 +167,20 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     ),
     Equivalent(
         "store.stock",
+        "StockStore.hold_item",
+        'condition += " OR attribute_not_exists(available)"',
+        'condition += " or attribute_not_exists(available)"',
+        CASE,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.hold_item",
+        '"SET reserved = if_not_exists(reserved, :zero) + :q, "',
+        '"set reserved = if_not_exists(reserved, :zero) + :q, "',
+        CASE + " (and every name in it is lower-case already)",
+    ),
+    Equivalent(
+        "store.stock",
         "StockStore.set_on_hand_with",
         'update["ConditionExpression"] += " AND reserved = :reserved"',
         'update["ConditionExpression"] += " and reserved = :reserved"',

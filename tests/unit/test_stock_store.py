@@ -226,7 +226,7 @@ def test_a_stale_sequence_from_an_engine_that_omits_the_record_names_the_one_sen
     stock.set_on_hand_in_sequence("A", "WH1", 10, 5, NOW)
     with without_old_items(store.client, "UpdateItem"), pytest.raises(StaleSequence) as stale:
         stock.set_on_hand_in_sequence("A", "WH1", 99, 4, NOW)
-    assert stale.value.current == 4  # at least that one is applied: nothing newer is known
+    assert stale.value.current == 4  # all the refusal tells: one at least as new is applied
     assert level(store)[0] == 10
 
 
@@ -326,3 +326,20 @@ def test_a_settlement_the_record_cannot_account_for_is_refused_with_the_record(
     assert reason["Code"] == "ConditionalCheckFailed"
     assert (reason["Item"]["entity"], reason["Item"]["reserved"]) == (s("stock"), n(2))
     assert level(store) == (10, 2, 8, 1)
+
+
+def test_a_set_sets_keeps_or_clears_the_threshold(stock: StockStore) -> None:
+    assert stock.set_on_hand("A", "WH1", 5, NOW, threshold=SetThreshold(2)).low_stock_threshold == 2
+    assert stock.set_on_hand("A", "WH1", 6, NOW).low_stock_threshold == 2
+    cleared = stock.set_on_hand("A", "WH1", 7, NOW, threshold=SetThreshold(None))
+    assert cleared.low_stock_threshold is None
+
+
+def test_a_hold_marks_the_record_updated_at_its_time(store: Store, stock: StockStore) -> None:
+    stock.set_on_hand("A", "WH1", 5, NOW)
+    line = Line("A", "WH1", 2, held=2)
+    store.client.transact_write_items(TransactItems=[stock.hold_item(line, NOW + 7, 0)])  # type: ignore[list-item]
+    stored = item(store)
+    assert stored is not None
+    assert stored["updatedAt"] == n(NOW + 7)
+    assert "updatedat" not in stored
