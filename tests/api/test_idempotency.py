@@ -13,8 +13,8 @@ from local.apigw import proxy_event
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
 from tests.support.api_client import DEFAULT_IDENTITY, ApiResponse, HandlerClient, Identity
+from tests.support.faults import TRANSACT, CrashAfterCommit
 
-TRANSACT = "dynamodb.TransactWriteItems"
 LINE = {"sku": "IDEM", "location": "WH1", "quantity": 2}
 OTHER_CHANNEL = Identity("marketplace")
 
@@ -230,18 +230,6 @@ def test_reads_ignore_the_header(stocked: HandlerClient) -> None:
 
 
 # --- faults: the answer lost after the effect committed ---------------------------------------
-
-
-class CrashAfterCommit:
-    """The function dies right after DynamoDB committed its transaction, once."""
-
-    def __init__(self) -> None:
-        self.armed = True
-
-    def __call__(self, **_: Any) -> None:
-        if self.armed:
-            self.armed = False
-            raise RuntimeError("the function died after its write committed")
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))

@@ -16,8 +16,8 @@ from local.aws_events import stream_event, ttl_remove_record
 from reservations.clock import ManualClock
 from reservations.service import ReservationService
 from reservations.store.keys import line_key
-from tests.api.test_idempotency import TRANSACT, CrashAfterCommit
 from tests.support.api_client import ADMIN, HandlerClient, Identity
+from tests.support.faults import TRANSACT, CrashAfterCommit
 from tests.support.invariants import check_invariants
 
 STOREFRONT = Identity("storefront")

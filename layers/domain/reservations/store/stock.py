@@ -44,12 +44,16 @@ class StaleSequence(Exception):
 COUNTED = "attribute_not_exists(serialized)"
 
 
+def _serialized(sku: str, location: str) -> StockSerialized:
+    return StockSerialized(
+        f"the stock of {sku!r} at {location!r} is its labels: "
+        "write the labels (PUT /labels/{label}, label.upsert), not onHand"
+    )
+
+
 def _refuse_serialized(old: Mapping[str, Any] | None, sku: str, location: str) -> None:
     if old and "serialized" in old:
-        raise StockSerialized(
-            f"the stock of {sku!r} at {location!r} is its labels: "
-            "write the labels (PUT /labels/{label}, label.upsert), not onHand"
-        )
+        raise _serialized(sku, location)
 
 
 ANY_VERSION = -1  # If-Match: *, any record that exists
@@ -357,5 +361,5 @@ class StockStore:
             self._ledger.transact_with([adjust], receipt, now, token)
         except TransactionCancelled as cancelled:
             if cancelled.reasons[0].condition_failed:
-                _refuse_serialized(cancelled.reasons[0].item or {"serialized": 1}, sku, location)
+                raise _serialized(sku, location) from None  # its only condition
             raise
