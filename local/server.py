@@ -125,7 +125,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # A client that asks first ("Expect: 100-continue") is refused before it sends.
         if declared_length(self.headers) > self.api.max_body_bytes:
             started = time.perf_counter()
-            self._log_line(self._refuse_too_large(read_rest=False), started)
+            self._log_line(self._refuse_too_large(), started)
             return False
         return super().handle_expect_100()
 
@@ -146,17 +146,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status: int | str = "-"
         result: Any = None
         body: bytes | None = None
+        refused_mid_body = False
         try:
             try:
                 body = read_body(self.headers, self.rfile, self.api.max_body_bytes)
             except ConnectionError:
                 body = None
             except BodyTooLarge:
-                status = self._refuse_too_large(read_rest=True)
+                status, refused_mid_body = self._refuse_too_large(), True
                 return
             except BadFraming as error:
-                status = self._send(gateway_error(400, str(error)), close=True)
-                drain(self.connection)
+                # The function's error shape, as for 413: the document promises it for 400.
+                refusal = proxy_error(400, "MALFORMED_BODY", str(error))
+                status, refused_mid_body = self._send(refusal, close=True), True
                 return
             if body is None:  # the client went away mid-body
                 self.close_connection = self.client_left = True
@@ -185,7 +187,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return
             status = self._send(result, request_id=event["requestContext"]["requestId"])
         finally:
+            # Logged before draining, which may take seconds: the answer has already gone.
             self._log_line(status, started, body, result)
+            if refused_mid_body:
+                drain(self.connection)
             self.idle = True
 
     def _log_line(
@@ -199,16 +204,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
             sys.stderr.write(f"{line}\n")
 
-    def _refuse_too_large(self, *, read_rest: bool) -> int:
+    def _refuse_too_large(self) -> int:
         # Same status and error body the function gives for its own (smaller) limit, so a
         # client sees one contract whichever layer refuses.
         refusal = proxy_error(
             413, "PAYLOAD_TOO_LARGE", f"body exceeds the limit of {self.api.max_body_bytes} bytes"
         )
-        status = self._send(refusal, close=True)
-        if read_rest:
-            drain(self.connection)
-        return status
+        return self._send(refusal, close=True)
 
     def _send(self, result: Any, *, close: bool = False, request_id: str | None = None) -> int:
         try:

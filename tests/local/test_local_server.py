@@ -165,6 +165,9 @@ def test_ambiguous_framing_is_refused_and_the_connection_closed(
     assert answer.startswith("HTTP/1.1 400 "), answer
     assert "\r\nConnection: close\r\n" in answer
     assert answer.count("HTTP/1.1 ") == 1, answer  # nothing answered after it
+    # The error shape the OpenAPI document promises for every 400.
+    assert json.loads(answer.split("\r\n\r\n", 1)[1])["error"] == "MALFORMED_BODY"
+
     assert call("GET", f"{moto_api.url}/inventory/{sku}").status == 404  # nor run
 
 
