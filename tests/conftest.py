@@ -66,10 +66,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not seen:
         return
     import api_function
-    import operator_routers
+    import lazy_routers
     from reservations.http import docs
 
-    document = json.loads(docs.openapi_json(operator_routers.include_all(api_function.app)))
+    document = json.loads(docs.openapi_json(lazy_routers.include_all(api_function.app)))
     missing = observed.undocumented(seen, document)
     if missing:
         lines = "\n".join(f"  {m} {r} -> {s}" for m, r, s in missing)

@@ -2,7 +2,7 @@
 
 Routes live in one module per resource (``reservation_routes``, ``inventory_routes``,
 ``docs_routes``), errors in ``error_handlers``, what routes are given in ``route_dependencies``;
-the operator's routes are included on first use (``operator_routers``).
+the operator's and the labels' routes are included on first use (``lazy_routers``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ import docs_routes
 import error_handlers
 import idempotency_keys
 import inventory_routes
-import label_routes
+import lazy_routers
 import location_routes
-import operator_routers
 import reservation_routes
 import route_dependencies
 import search_routes
@@ -48,7 +47,6 @@ for module in (
     search_routes,
     inventory_routes,
     location_routes,
-    label_routes,
     docs_routes,
     error_handlers,
 ):
@@ -117,7 +115,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event, route_dependencies.settings.max_body_bytes
     )
     if response is None:
-        operator_routers.include_for(app, str(event.get("resource", "")))
+        lazy_routers.include_for(app, str(event.get("resource", "")))
         app.context[route_dependencies.CALLER] = found  # resolve() clears the context after
         response = app.resolve(request_guard.with_canonical_content_type(event), context)
     logger.info(

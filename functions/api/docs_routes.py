@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-import operator_routers
+import lazy_routers
 from error_handlers import unknown_route
 from openapi_responses import documented
 from reservations.http import docs
@@ -22,7 +22,7 @@ router = Router()
 def _app() -> APIGatewayRestResolver:
     resolver = router.api_resolver
     assert isinstance(resolver, APIGatewayRestResolver), "docs_routes is not included in an app"
-    return operator_routers.include_all(resolver)  # the document lists every route
+    return lazy_routers.include_all(resolver)  # the document lists every route
 
 
 @router.get("/openapi.json", include_in_schema=False)

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 import api_function
-import operator_routers
+import lazy_routers
 from local.auth import issue_token
 from local.server import LocalApi
 from reservations import access
@@ -38,7 +38,7 @@ from tests.local.test_local_stack import call
 MAX_EXAMPLES = 30
 KNOWN_SKU = "FUZZ-SKU"
 
-document = api_docs.openapi_json(operator_routers.include_all(api_function.app))
+document = api_docs.openapi_json(lazy_routers.include_all(api_function.app))
 schema = schemathesis.openapi.from_dict(json.loads(document))
 CHECKS = [
     not_a_server_error,

@@ -5,11 +5,14 @@ in the functions that have no HTTP (docs/architecture.md, "Components")."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from reservations import access
 
 ROOT = Path(__file__).parents[2]
 LAYER = ROOT / "layers" / "domain"
@@ -187,14 +190,15 @@ def test_no_import_cycle_inside_the_layer() -> None:
     assert not cycles, cycles
 
 
-def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> None:
-    """Cold start: what only operators or the events function need is imported on first use
-    (docs/performance.md), the operator routers too (operator_routers); the document and
-    every operator route still reach them (tests/api/test_operations.py, the console's)."""
+def test_the_api_function_loads_no_console_event_operator_or_label_code_at_init() -> None:
+    """Cold start: what only operators, labels or the events function need is imported on
+    first use (docs/performance.md), their routers too (lazy_routers); the document and
+    every such route still reach them (tests/api/test_operations.py, the labels' and the
+    console's)."""
     import subprocess
     import sys
 
-    import operator_routers
+    import lazy_routers
 
     probe = "import sys, api_function; print(' '.join(sys.modules))"
     paths = [str(LAYER), str(FUNCTIONS / "api"), str(ROOT)]
@@ -208,8 +212,37 @@ def test_the_api_function_loads_no_console_event_or_operator_code_at_init() -> N
     )
     loaded = set(done.stdout.split())
     assert "reservations.service" in loaded  # the probe sees what init imports
-    lazy = {"reservations.operations", "reservations.drift", "reservations.store.notices"}
+    lazy = {
+        "reservations.operations",
+        "reservations.drift",
+        "reservations.store.notices",
+        "reservations.labelling",
+    }
     assert not loaded & lazy
-    routers = {*operator_routers.MODULES.values(), "reservations.http.operations_models"}
+    routers = {*lazy_routers.MODULES, "reservations.http.operations_models"}
     assert not loaded & routers
     assert not {m for m in loaded if m.startswith("reservations.events")}
+
+
+def test_a_lazy_route_is_included_by_the_module_that_serves_it() -> None:
+    """A first request includes the router that ``lazy_routers.module_for`` names for its
+    resource: every route of a lazy router must be found there, and no other route."""
+    import importlib
+
+    from aws_lambda_powertools.event_handler.api_gateway import Router
+
+    import lazy_routers
+
+    served: dict[str, str] = {}
+    for module in lazy_routers.MODULES:
+        router: Router = importlib.import_module(module).router
+        for key in router._routes:  # (rule, methods, ...) as Powertools keeps them
+            resource = re.sub(r"<(\w+)>", r"{\1}", key[0])
+            served[resource] = module
+    assert {"label_routes", "operations_routes", "console_routes"} <= set(served.values())
+    for resource, module in served.items():
+        assert lazy_routers.module_for(resource) == module, resource
+    eager = {resource for _, resource in access.ROUTE_SCOPES} - set(served)
+    assert "/reservations/{reservation_id}" in eager
+    for resource in eager:
+        assert lazy_routers.module_for(resource) is None, resource

@@ -311,10 +311,10 @@ def test_access_logs_wait_for_the_account_cloudwatch_role() -> None:
 
 def test_every_route_of_the_function_is_an_api_event() -> None:
     import api_function
-    import operator_routers
+    import lazy_routers
     from reservations.http import docs as api_docs
 
-    app = operator_routers.include_all(api_function.app)
+    app = lazy_routers.include_all(api_function.app)
     schema = app.get_openapi_schema(security_schemes=api_docs.security_schemes())
     served = {
         (path, method.upper())

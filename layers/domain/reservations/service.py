@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from . import lifecycle
 from .clock import Clock
@@ -13,7 +14,6 @@ from .config import Settings
 from .errors import Contention, LabelNotHeld, LabelReserved, NotFound, PreconditionFailed
 from .expiry import Expiry, SweepReport
 from .idempotency import Remember
-from .labelling import Labelling
 from .lifecycle import LineQuantity, Retention
 from .locations import Locations
 from .records import HeldLine, Inventory, LabelStatus, Line, Reservation, Status, StockLevel
@@ -23,6 +23,9 @@ from .store import IdempotencyStore, Store
 from .store.retry import RetryPolicy, with_retries
 from .store.stock import ANY_VERSION, VersionMismatch
 from .transitions import Plan, Transitions
+
+if TYPE_CHECKING:
+    from .labelling import Labelling
 
 __all__ = ["ANY_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
@@ -49,14 +52,21 @@ class ReservationService:
             store, clock, settings, self._retry, self._transitions, self._expiry, self.locations
         )
         self.search = Search(store, clock, settings.page_token_secret)
-        self.labels = Labelling(
-            store,
-            clock,
+
+    @cached_property
+    def labels(self) -> Labelling:
+        # Built, and its module imported, on first use: most environments never serve a
+        # label route, and their cold start should not pay for it (docs/performance.md).
+        from .labelling import Labelling
+
+        return Labelling(
+            self._store,
+            self._clock,
             self._retry,
             self._transitions,
             self.locations,
             self._retention,
-            settings.page_token_secret,
+            self._settings.page_token_secret,
         )
 
     def _now(self) -> int:
