@@ -50,6 +50,7 @@ _SORT = "for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), k
 _ASSERT = 'raise AssertionError("unreachable")'
 _MOVED = 'super().__init__("the stock record moved")'
 _METHOD = 'method = str(event.get("httpMethod", "")).upper()'
+_OFFSET_SHIP = 'after = label_lines.ship(line, applied, None, "offset")'
 _ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
@@ -57,12 +58,16 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     *_same_line(
         "lifecycle",
         "_take",
-        "quantity = taken.get((line.sku, line.location), 0)",
-        [
-            "quantity = taken.get((line.sku, line.location), None)",
-            "quantity = taken.get((line.sku, line.location), )",
-        ],
+        "quantity = taken.get(key, 0)",
+        ["quantity = taken.get(key, None)", "quantity = taken.get(key, )"],
         FALSY,
+    ),
+    *_same_line(
+        "lifecycle",
+        "_offset_labels",
+        _OFFSET_SHIP,
+        [_OFFSET_SHIP.replace('"offset"', x) for x in ('"OFFSET"', "None", '"XXoffsetXX"')],
+        "names the field of a refusal of named labels: an offset names none",
     ),
     Equivalent(
         "lifecycle",
