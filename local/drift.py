@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reservations.bootstrap import dynamodb_client
+from reservations.config import Settings
 from reservations.drift import check_table
 
 from .invoke import apply_defaults, local_aws_defaults, local_endpoint
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # key and region, so only the same placeholders find the stack's table.
         apply_defaults(local_aws_defaults())
     try:
-        report = check_table(dynamodb_client(), args.table)
+        report = check_table(dynamodb_client(), args.table, Settings.from_env().supply_formula)
     except (BotoCoreError, ClientError) as error:
         print(f"drift: {' '.join(_why(error, args.table, where).split())}", file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ def test_a_counter_changed_behind_the_service_is_reported(
     )
     problems = check_table(moto_client, moto_table).problems
     assert any("reserved 7 but live lines hold 2" in p for p in problems)
-    assert any("available 3 != onHand 5 - reserved 7" in p for p in problems)
+    assert any("available 3 != supply 5 (onHand) - reserved 7" in p for p in problems)
 
 
 def test_an_allocated_line_at_an_unregistered_location_is_drift(

@@ -167,4 +167,5 @@ def build_operations(settings: Settings | None = None) -> Operations:
         os.environ.get("ERP_QUEUE_URL", ""),
         dead_letters,
         drift_max_items=int(os.environ.get("DRIFT_MAX_ITEMS") or 50_000),
+        supply_formula=settings.supply_formula,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .supply import DEFAULT_FORMULA, Formula, FormulaError, measure_names, parse
+
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
 # One transaction carries at most 100 items: the reservation header, for each line its
@@ -34,6 +36,16 @@ def _int_env(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:  # a misconfigured deployment must fail loudly at start
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+
+
+def _formula_env() -> Formula:
+    """SUPPLY_FORMULA over the standard measures and STOCK_MEASURES (comma-separated names);
+    a deployment that set either wrongly does not start."""
+    extra = [x.strip() for x in os.environ.get("STOCK_MEASURES", "").split(",") if x.strip()]
+    try:
+        return parse(os.environ.get("SUPPLY_FORMULA") or "onHand", measure_names(extra))
+    except FormulaError as error:
+        raise FormulaError(f"SUPPLY_FORMULA / STOCK_MEASURES: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,8 @@ class Settings:
     # How long an execution environment uses the location list it read before reading it
     # again: a registration takes effect everywhere within this time.
     locations_cache_seconds: int = 30
+    # Supply over the record's measures (template parameters SupplyFormula, StockMeasures).
+    supply_formula: Formula = DEFAULT_FORMULA
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,4 +106,5 @@ class Settings:
             service_version=os.environ.get("SERVICE_VERSION") or "unversioned",
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
             locations_cache_seconds=_int_env("LOCATIONS_CACHE_SECONDS", 30),
+            supply_formula=_formula_env(),
         )

@@ -22,6 +22,7 @@ from .store.items import (
 )
 from .store.keys import Entity, entity_of
 from .store.label_items import is_removed, label_from_item
+from .supply import DEFAULT_FORMULA, Formula
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -43,10 +44,11 @@ class DriftReport:
         return not self.problems
 
 
-def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
+def check(items: Iterable[Mapping[str, Any]], formula: Formula = DEFAULT_FORMULA) -> DriftReport:
     statuses: dict[str, Status] = {}
     lines: list[tuple[str, Line]] = []
     levels: dict[Key, StockLevel] = {}
+    supplies: dict[Key, int] = {}  # the formula over each record's measures
     listed: dict[str, bool] = {}  # location -> registered
     labels: list[Label] = []
     serialized: set[Key] = set()
@@ -60,6 +62,9 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
         elif entity is Entity.STOCK:
             level = stock_level_from_item(item)
             levels[(level.sku, level.location)] = level
+            supplies[(level.sku, level.location)] = formula.supply(
+                {name: int(item[name]["N"]) for name in formula.measures if name in item}
+            )
             if "serialized" in item:
                 serialized.add((level.sku, level.location))
         elif entity is Entity.LABEL and not is_removed(item):
@@ -87,10 +92,10 @@ def check(items: Iterable[Mapping[str, Any]]) -> DriftReport:
         elif line.held:
             problems.append(f"{where}: {found.value} but still holds {line.held}")
     for key, level in levels.items():
-        if level.available != level.on_hand - level.reserved:
+        if level.available != supplies[key] - level.reserved:
             problems.append(
                 f"stock {key}: available {level.available} != "
-                f"onHand {level.on_hand} - reserved {level.reserved}"
+                f"supply {supplies[key]} ({formula.text}) - reserved {level.reserved}"
             )
         if level.reserved != held.get(key, 0):
             problems.append(
@@ -153,5 +158,7 @@ def _label_problems(
     return problems
 
 
-def check_table(client: DynamoDBClient, table_name: str) -> DriftReport:
-    return check(Store(client, table_name).scan())
+def check_table(
+    client: DynamoDBClient, table_name: str, formula: Formula = DEFAULT_FORMULA
+) -> DriftReport:
+    return check(Store(client, table_name).scan(), formula)

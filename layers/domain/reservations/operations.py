@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .drift import DriftReport, check
 from .errors import NotFound
+from .supply import DEFAULT_FORMULA, Formula
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -73,12 +74,14 @@ class Operations:
         dead_letter_url: str,
         *,
         drift_max_items: int = 50_000,
+        supply_formula: Formula = DEFAULT_FORMULA,
     ) -> None:
         self._store = store
         self._sqs = sqs
         self._queue = erp_queue_url
         self._dead_letters = dead_letter_url
         self._drift_max_items = drift_max_items
+        self._formula = supply_formula
 
     # --- the ERP dead-letter queue ------------------------------------------------------------
 
@@ -148,7 +151,7 @@ class Operations:
         """The drift check over the whole table, refused (DriftCheckTooLarge) past
         ``drift_max_items`` items or when the invocation runs out of time."""
         counted = _Counted(self._store.scan(), self._drift_max_items, out_of_time)
-        report = check(counted)
+        report = check(counted, self._formula)
         return DriftResult(report, counted.seen)
 
 
