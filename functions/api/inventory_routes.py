@@ -13,13 +13,13 @@ from idempotency_keys import IdempotencyKeys, answer
 from openapi_responses import BODY_ERRORS, ERRORS, IdentifierPath, documented
 from reservations.commands import SetThreshold
 from reservations.http import presenters
-from reservations.http.models import (
+from reservations.http.models import SkuHoldsResponse
+from reservations.http.stock_models import (
     InventoryResponse,
     SetOnHandRequest,
-    SkuHoldsResponse,
     StockLevelResponse,
 )
-from reservations.records import StockLevel
+from reservations.records import Cause, StockLevel
 from reservations.service import ANY_VERSION
 from reservations.store import StoredResponse
 from route_dependencies import Caller, Service
@@ -95,12 +95,15 @@ def get_stock_level(
 @router.put(
     LEVEL,
     operation_id="setOnHand",
-    summary="Set physical stock",
+    summary="Set stock measures",
     description=(
-        "Absolute onHand at one location; holds are kept. With If-Match (an ETag of this "
-        "record, or *), only if the record is still at that version, as Shopify's "
-        "changeFromQuantity; without it the last writer wins. lowStockThreshold sets the "
-        "level below which stock.low is published (null removes it)."
+        "Absolute measures at one location (any of onHand, inbound, outbound, safetyStock "
+        "and the deployment's own; available moves by what the supply formula makes of "
+        "them); holds are kept. reason and reference go to the movement ledger. With "
+        "If-Match (an ETag of this record, or *), only if the record is still at that "
+        "version, as Shopify's changeFromQuantity; without it the last writer wins. "
+        "lowStockThreshold sets the level below which stock.low is published (null "
+        "removes it)."
     ),
     tags=TAGS,
     responses={
@@ -116,6 +119,7 @@ def set_on_hand(
     request: SetOnHandRequest,
     service: Service,
     keys: IdempotencyKeys,
+    caller: Caller,
 ) -> Response[Any]:
     def render(level: StockLevel) -> StoredResponse:
         return answer(200, presenters.stock_level_response(level), ("ETag", etag(level)))
@@ -127,8 +131,14 @@ def set_on_hand(
         if "lowStockThreshold" in request.model_fields_set
         else None
     )
-    level = service.set_on_hand(
-        sku, location, request.onHand, expected, keys.remember(render), threshold
+    level = service.set_measures(
+        sku,
+        location,
+        request.measures(),
+        expected,
+        keys.remember(render),
+        threshold,
+        Cause(caller.channel, request.reason, request.reference),
     )
     return keys.respond(level, render)
 

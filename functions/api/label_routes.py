@@ -49,13 +49,24 @@ MAX_PAGE = 200
     },
 )
 def put_label(
-    label: IdentifierPath, request: LabelRequest, service: Service, keys: IdempotencyKeys
+    label: IdentifierPath,
+    request: LabelRequest,
+    service: Service,
+    keys: IdempotencyKeys,
+    caller: Caller,
 ) -> Response[Any]:
     def render(result: tuple[Label, bool]) -> StoredResponse:
         found, created = result
         return answer(201 if created else 200, presenters.label_response(found, False))
 
-    wanted = LabelWrite(label, request.sku, request.location, request.quantity, request.bin)
+    wanted = LabelWrite(
+        label,
+        request.sku,
+        request.location,
+        request.quantity,
+        request.bin,
+        source=caller.channel,
+    )
     result = service.labels.put(wanted, keys.remember(render))
     return keys.respond(result, render)
 

@@ -97,6 +97,7 @@ def build_store(settings: Settings, client: DynamoDBClient | None = None) -> Sto
         settings.table_name,
         receipt_retention_seconds=settings.erp_receipt_retention_seconds,
         idempotency_retention_seconds=settings.idempotency_retention_seconds,
+        formula=settings.supply_formula,
     )
 
 

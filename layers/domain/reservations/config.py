@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .supply import DEFAULT_FORMULA, Formula, FormulaError, measure_names, parse
+from .supply import (
+    DEFAULT_FORMULA,
+    STANDARD_MEASURES,
+    Formula,
+    FormulaError,
+    measure_names,
+    parse,
+)
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
@@ -38,12 +45,13 @@ def _int_env(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
 
 
-def _formula_env() -> Formula:
+def _supply_env() -> tuple[Formula, tuple[str, ...]]:
     """SUPPLY_FORMULA over the standard measures and STOCK_MEASURES (comma-separated names);
     a deployment that set either wrongly does not start."""
     extra = [x.strip() for x in os.environ.get("STOCK_MEASURES", "").split(",") if x.strip()]
     try:
-        return parse(os.environ.get("SUPPLY_FORMULA") or "onHand", measure_names(extra))
+        measures = measure_names(extra)
+        return parse(os.environ.get("SUPPLY_FORMULA") or "onHand", measures), measures
     except FormulaError as error:
         raise FormulaError(f"SUPPLY_FORMULA / STOCK_MEASURES: {error}") from None
 
@@ -82,9 +90,11 @@ class Settings:
     locations_cache_seconds: int = 30
     # Supply over the record's measures (template parameters SupplyFormula, StockMeasures).
     supply_formula: Formula = DEFAULT_FORMULA
+    stock_measures: tuple[str, ...] = STANDARD_MEASURES  # every measure a record may have
 
     @classmethod
     def from_env(cls) -> Settings:
+        formula, measures = _supply_env()
         return cls(
             table_name=os.environ.get("TABLE_NAME", "reservations"),
             default_expires_in_seconds=_int_env("DEFAULT_EXPIRES_IN_SECONDS", 15 * MINUTE),
@@ -106,5 +116,6 @@ class Settings:
             service_version=os.environ.get("SERVICE_VERSION") or "unversioned",
             api_docs_enabled=os.environ.get("API_DOCS_ENABLED", "").lower() == "true",
             locations_cache_seconds=_int_env("LOCATIONS_CACHE_SECONDS", 30),
-            supply_formula=_formula_env(),
+            supply_formula=formula,
+            stock_measures=measures,
         )

@@ -32,7 +32,7 @@ from .errors import (
 from .labelling import Labelling, LabelWrite
 from .lifecycle import Retention
 from .locations import Locations
-from .records import Receipt, Reservation
+from .records import Cause, Receipt, Reservation
 from .store import AlreadyApplied, MessageInProgress, StaleSequence, Store
 from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
@@ -54,6 +54,9 @@ class Outcome:
     detail: str = ""
 
 
+ERP = "erp"  # the source of every movement the ERP makes
+
+
 class ErpService:
     def __init__(
         self,
@@ -68,6 +71,7 @@ class ErpService:
         self._clock = clock
         self._retry = retry_policy or RetryPolicy()
         self._claim_lease = settings.erp_claim_lease_seconds
+        self._settings = settings
         self._retention = Retention.from_settings(settings)
         self._transitions = Transitions(store, clock, self._retry)
         # The ERP may send stock for a location nobody registered: the network lists it.
@@ -105,7 +109,7 @@ class ErpService:
         """label.upsert and label.remove, guarded by the ERP's sequence per label."""
         try:
             if isinstance(message, LabelRemove):
-                removed = self._labels.remove(message.label, message.sequence)
+                removed = self._labels.remove(message.label, message.sequence, ERP)
                 gone = 0 if removed is None else removed.in_stock
                 return Outcome(Effect.APPLIED, applied=-gone)
             wanted = LabelWrite(
@@ -115,6 +119,7 @@ class ErpService:
                 message.quantity,
                 message.bin,
                 message.sequence,
+                source=ERP,
             )
             self._labels.put(wanted)
         except StaleSequence as stale:
@@ -124,39 +129,65 @@ class ErpService:
     # --- stock ---------------------------------------------------------------------------
 
     def set_stock(self, message: StockSet) -> Outcome:
+        self._require_measure(message.measure)
         self._locations.note_stock_at(message.location)
+        cause = Cause(ERP, message.reason or "stock.set", message.reference)
         try:
             # A plain write on a record in a reserve's transaction is refused for now.
             level = with_retries(
                 lambda _: self._stock.set_on_hand_in_sequence(
-                    message.sku, message.location, message.onHand, message.sequence, self._now()
+                    message.sku,
+                    message.location,
+                    message.amount,
+                    message.sequence,
+                    self._now(),
+                    measure=message.measure,
+                    cause=cause,
                 ),
                 self._retry,
             )
         except StaleSequence as stale:
             return Outcome(Effect.STALE, detail=f"sequence {stale.current} is in place")
-        return Outcome(Effect.APPLIED, applied=message.onHand, shortfall=max(0, -level.available))
+        return Outcome(Effect.APPLIED, applied=message.amount, shortfall=max(0, -level.available))
 
     def adjust_stock(self, message: StockAdjust) -> Outcome:
+        self._require_measure(message.measure)
         receipt = Receipt("adjust", message.adjustmentId, message.fingerprint(), message.delta)
         now = self._now()
         self._locations.note_stock_at(message.location)
+        cause = Cause(
+            ERP, message.reason or "stock.adjust", message.reference or message.adjustmentId
+        )
         try:
             with_retries(
                 lambda token: self._stock.adjust_on_hand(
-                    receipt, message.sku, message.location, message.delta, now, token=token
+                    receipt,
+                    message.sku,
+                    message.location,
+                    message.delta,
+                    now,
+                    token=token,
+                    measure=message.measure,
+                    cause=cause,
                 ),
                 self._retry,
             )
         except AlreadyApplied as done:
             return self._duplicate(receipt, done.existing, "adjustmentId")
         shortfall = 0
-        if message.delta < 0:
-            # A transaction returns no values: only a decrease can push available below
-            # zero, so only a decrease pays for a read to report it.
+        if message.delta * self._stock.formula.coefficient(message.measure) < 0:
+            # A transaction returns no values: only a decrease of supply can push available
+            # below zero, so only a decrease pays for a read to report it.
             level = self._stock.get_level(message.sku, message.location)
             shortfall = max(0, -level.available) if level else 0
         return Outcome(Effect.APPLIED, applied=message.delta, shortfall=shortfall)
+
+    def _require_measure(self, measure: str) -> None:
+        if measure not in self._settings.stock_measures:
+            raise PoisonMessage(
+                f"measure: {measure!r} is not a measure of this deployment; the measures are "
+                + ", ".join(self._settings.stock_measures)
+            )
 
     # --- offsets -------------------------------------------------------------------------
 

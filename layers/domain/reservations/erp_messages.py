@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from .errors import field_path
 from .json_shape import shape_problem
@@ -26,23 +26,50 @@ Sequence = Annotated[int, Field(strict=True, ge=0, le=MAX_SAFE_INTEGER)]
 Delta = Annotated[int, Field(strict=True, ge=-MAX_ON_HAND, le=MAX_ON_HAND)]
 
 
+Text = Annotated[str, Field(min_length=1, max_length=256)]  # a reason, a reference
+MeasureName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]{0,39}$")]
+
+
 class ErpMessageBase(StrictModel):
     schemaVersion: Literal[1]
+    # Optional fields added after messages were first fingerprinted: left out of the
+    # fingerprint unless sent, so a message applied before they existed is still known.
+    _added_later: ClassVar[frozenset[str]] = frozenset()
 
     def fingerprint(self) -> str:
         """Identity of the content: an id reused for different content is told apart."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        unsent = self._added_later - self.model_fields_set
+        content = self.model_dump(mode="json", exclude=set(unsent))
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class StockSet(ErpMessageBase):
-    """Absolute physical stock of one (sku, location) as of the ERP's ``sequence``."""
+    """An absolute measure of one (sku, location) as of the ERP's ``sequence``: ``onHand``
+    (physical stock), or ``value`` of the ``measure`` named."""
 
     type: Literal["stock.set"]
     sku: Identifier
     location: Identifier
-    onHand: OnHand
+    measure: MeasureName = "onHand"
+    onHand: OnHand | None = None
+    value: OnHand | None = Field(default=None, description="the measure's value")
     sequence: Sequence
+    reason: Text | None = None
+    reference: Text | None = None
+    _added_later = frozenset({"measure", "value", "reason", "reference", "onHand"})
+
+    @model_validator(mode="after")
+    def _one_value(self) -> StockSet:
+        if (self.onHand is None) == (self.value is None):
+            raise ValueError("send the measure's value as value (or onHand alone, for onHand)")
+        if self.onHand is not None and self.measure != "onHand":
+            raise ValueError(f"onHand is not the value of {self.measure}: send value")
+        return self
+
+    @property
+    def amount(self) -> int:
+        return self.onHand if self.onHand is not None else self.value  # type: ignore[return-value]
 
 
 class StockAdjust(ErpMessageBase):
@@ -52,7 +79,11 @@ class StockAdjust(ErpMessageBase):
     adjustmentId: Identifier
     sku: Identifier
     location: Identifier
+    measure: MeasureName = "onHand"
     delta: Delta
+    reason: Text | None = None
+    reference: Text | None = None
+    _added_later = frozenset({"measure", "reason", "reference"})
 
 
 class ReservationOffset(ErpMessageBase):

@@ -22,7 +22,7 @@ from .idempotency import Remember
 from .lifecycle import Retention
 from .locations import Locations
 from .page_tokens import PageTokens
-from .records import Label, LabelStatus, Reservation
+from .records import Cause, Label, LabelStatus, Reservation
 from .store import CountedStock, LabelChanged, StaleSequence, Store
 from .store.label_items import is_removed, label_from_item
 from .store.retry import RetryPolicy, with_retries
@@ -39,6 +39,7 @@ class LabelWrite:
     quantity: int
     bin: str | None = None
     sequence: int | None = None  # the ERP's: a write no newer than the last is stale
+    source: str = "service"  # the writer's channel, or erp: the movement ledger names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +122,20 @@ class Labelling:
             ):
                 return before, False  # nothing to change
             try:
-                self._write(item, after, now, remember, created=before is None)
+                self._write(
+                    item,
+                    after,
+                    now,
+                    remember,
+                    created=before is None,
+                    cause=Cause(wanted.source, "label", wanted.label),
+                )
             except LabelChanged:
                 continue
             return after, before is None
         raise Contention(f"label {wanted.label!r} kept changing; try again")
 
-    def remove(self, name: str, sequence: int | None) -> Label | None:
+    def remove(self, name: str, sequence: int | None, source: str = "erp") -> Label | None:
         """The ERP's label.remove: the label leaves stock, and a tombstone keeps the
         sequence, so an older upsert arriving later (of a label never seen too) changes
         nothing. None when there was no such label."""
@@ -141,7 +149,14 @@ class Labelling:
                 return None  # nothing to remove, and no sequence to keep
             try:
                 self._write(
-                    item, None, self._now(), None, created=False, sequence=sequence, name=name
+                    item,
+                    None,
+                    self._now(),
+                    None,
+                    created=False,
+                    sequence=sequence,
+                    name=name,
+                    cause=Cause(source, "label", name),
                 )
             except LabelChanged:
                 continue
@@ -197,6 +212,7 @@ class Labelling:
         created: bool,
         sequence: int | None = None,
         name: str | None = None,
+        cause: Cause,
     ) -> None:
         remembered = None
         if remember is not None and after is not None:
@@ -211,6 +227,7 @@ class Labelling:
                 remembered=remembered,
                 sequence=sequence,
                 name=name,
+                cause=cause,
             )
 
         try:

@@ -215,6 +215,26 @@ class StockLevel:
     version: int = 0
     # stock.low is announced when available falls below it (None: never).
     low_stock_threshold: int | None = None
+    # The record's other measures (inbound, safetyStock, ...), those ever written.
+    measures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def supply(self) -> int:
+        return self.available + self.reserved
+
+    def measure(self, name: str) -> int | None:
+        """A measure's value, None if never written (onHand is always there)."""
+        return self.on_hand if name == "onHand" else self.measures.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Who moved stock and why, as the movement ledger records it: ``source`` is the
+    channel or ``erp``; ``reason`` and ``reference`` are the writer's own words."""
+
+    source: str
+    reason: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

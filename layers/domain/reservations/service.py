@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -11,17 +11,25 @@ from . import lifecycle
 from .clock import Clock
 from .commands import CartChange, ReserveRequest, SetThreshold
 from .config import Settings
-from .errors import Contention, LabelNotHeld, LabelReserved, NotFound, PreconditionFailed
+from .errors import (
+    Contention,
+    InvalidRequest,
+    LabelNotHeld,
+    LabelReserved,
+    NotFound,
+    PreconditionFailed,
+)
 from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
 from .locations import Locations
-from .records import HeldLine, Inventory, LabelStatus, Line, Reservation, Status, StockLevel
+from .records import Cause, HeldLine, Inventory, LabelStatus, Line, Reservation, Status, StockLevel
 from .reserving import ReserveResult, Reserving
 from .search import Search
 from .store import IdempotencyStore, Store
 from .store.retry import RetryPolicy, with_retries
 from .store.stock import ANY_VERSION, VersionMismatch
+from .supply import ON_HAND
 from .transitions import Plan, Transitions
 
 if TYPE_CHECKING:
@@ -244,10 +252,32 @@ class ReservationService:
         remember: Remember[StockLevel] | None = None,
         threshold: SetThreshold | None = None,
     ) -> StockLevel:
-        """Absolute physical stock; holds are kept. ``expected_versions`` makes it a
-        compare-and-set: the record must be at one of them (ANY_VERSION: exist; none: never
-        matches), else PreconditionFailed with the record as it is. ``threshold`` sets or
-        clears the record's low-stock threshold; None keeps it."""
+        return self.set_measures(
+            sku, location, {ON_HAND: on_hand}, expected_versions, remember, threshold
+        )
+
+    def set_measures(
+        self,
+        sku: str,
+        location: str,
+        values: Mapping[str, int],
+        expected_versions: tuple[int, ...] | None = None,
+        remember: Remember[StockLevel] | None = None,
+        threshold: SetThreshold | None = None,
+        cause: Cause | None = None,
+    ) -> StockLevel:
+        """Absolute measures (onHand, inbound, ...); holds are kept. ``expected_versions``
+        makes it a compare-and-set: the record must be at one of them (ANY_VERSION: exist;
+        none: never matches), else PreconditionFailed with the record as it is.
+        ``threshold`` sets or clears the record's low-stock threshold; None keeps it."""
+        for name in values:
+            if name not in self._settings.stock_measures:
+                raise InvalidRequest(
+                    f"body.{name}",
+                    "not a measure of this deployment; the measures are "
+                    + ", ".join(self._settings.stock_measures),
+                )
+        cause = cause or Cause("service")
         stock = self._store.stock
         if expected_versions == ():
             raise PreconditionFailed(stock.get_level(sku, location))
@@ -257,13 +287,14 @@ class ReservationService:
                 # Retried like a transaction: a plain write on a record a reserve's
                 # transaction has in flight is refused for now (TransactionConflict).
                 return with_retries(
-                    lambda _: stock.set_on_hand(
+                    lambda _: stock.set_measures(
                         sku,
                         location,
-                        on_hand,
+                        values,
                         self._now(),
                         expected_version=expected_versions,
                         threshold=threshold,
+                        cause=cause,
                     ),
                     self._retry,
                 )
@@ -277,14 +308,8 @@ class ReservationService:
                 anything = ANY_VERSION in expected_versions and before is not None
                 if not anything and found not in expected_versions:
                     raise PreconditionFailed(before)
-            now = self._now()
-            reserved = 0 if before is None else before.reserved
-            kept = None if before is None else before.low_stock_threshold
-            after = StockLevel(sku, location, on_hand, reserved, on_hand - reserved, now, found + 1)
-            after = replace(
-                after, low_stock_threshold=kept if threshold is None else threshold.value
-            )
-            remembered = remember.item(after, now)
+            after = self._after(sku, location, before, values, threshold)
+            remembered = remember.item(after, after.updated_at)
 
             def write(
                 token: str,
@@ -292,7 +317,15 @@ class ReservationService:
                 after: StockLevel = after,
                 remembered: dict[str, Any] = remembered,
             ) -> None:
-                stock.set_on_hand_with(before, after, remembered, token=token, threshold=threshold)
+                stock.set_on_hand_with(
+                    before,
+                    after,
+                    remembered,
+                    token=token,
+                    threshold=threshold,
+                    values=values,
+                    cause=cause,
+                )
 
             try:
                 with_retries(write, self._retry)
@@ -301,6 +334,35 @@ class ReservationService:
             remember.written = True
             return after
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
+
+    def _after(
+        self,
+        sku: str,
+        location: str,
+        before: StockLevel | None,
+        values: Mapping[str, int],
+        threshold: SetThreshold | None,
+    ) -> StockLevel:
+        """The record once ``values`` are written over ``before``, as the answer says it."""
+        now = self._now()
+        if before is None:
+            before = StockLevel(sku, location, 0, 0, 0)
+            known: dict[str, int] = {}
+        else:
+            known = {ON_HAND: before.on_hand, **before.measures}
+        moved = self._settings.supply_formula.delta(known, values)
+        others = {k: v for k, v in values.items() if k != ON_HAND}
+        return replace(
+            before,
+            on_hand=values.get(ON_HAND, before.on_hand),
+            available=before.available + moved,
+            updated_at=now,
+            version=before.version + 1,
+            measures={**before.measures, **others},
+            low_stock_threshold=(
+                before.low_stock_threshold if threshold is None else threshold.value
+            ),
+        )
 
     def settle_purged_line(
         self, reservation_id: str, line: Line, status: Status, created_at: int = 0

@@ -20,7 +20,8 @@ MEASURE_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,39}")
 # uses already (store/items.py and the writes in store/) cannot be measures.
 RECORD_ATTRIBUTES = frozenset(
     {"PK", "SK", "sku", "location", "entity", "reserved", "available", "supply", "version",
-     "updatedAt", "erpSequence", "lowStockThreshold", "serialized", "purgeAt"}
+     "updatedAt", "erpSequence", "lowStockThreshold", "serialized", "purgeAt",
+     "moveSource", "moveReason", "moveReference"}
 )  # fmt: skip
 _TOKEN = re.compile(r"\s*(?:([+-])|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
 
@@ -41,6 +42,20 @@ class Formula:
     def coefficient(self, measure: str) -> int:
         """How a unit of ``measure`` moves supply: +1, -1, or 0 when it is not in it."""
         return next((sign for sign, name in self.terms if name == measure), 0)
+
+    @property
+    def is_default(self) -> bool:
+        """Supply is onHand alone: an absolute onHand needs no earlier value to move
+        available (``available = :onHand - reserved``)."""
+        return self.terms == ((1, ON_HAND),)
+
+    def delta(self, before: Mapping[str, int | None], after: Mapping[str, int]) -> int:
+        """How far supply moves when the measures in ``after`` take those values, from
+        ``before`` (a measure absent or None there was never written: zero)."""
+        return sum(
+            self.coefficient(name) * (value - (before.get(name) or 0))
+            for name, value in after.items()
+        )
 
     def supply(self, values: Mapping[str, int]) -> int:
         """The formula's value; a measure never written counts as zero."""

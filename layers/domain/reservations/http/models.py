@@ -12,11 +12,12 @@ from pydantic import Field, field_validator
 from ..commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from ..config import MAX_EXPIRES_IN_SECONDS, MAX_LINES
 from ..errors import InvalidRequest
-from ..values import Identifier, OnHand, Quantity, StrictModel
+from ..values import Identifier, Quantity, StrictModel
 from .checkout import ShippingChoice, ShippingChoiceResponse, ShipTo
 from .label_models import LabelHoldResponse, LabelStateResponse
 from .line_rules import labels_fit, max_labels, one_line_per_stock_record
 from .response import ResponseModel, absent_when_null
+from .stock_models import StockLevelResponse
 
 ExpiresInSeconds = Annotated[int, Field(strict=True, gt=0, le=MAX_EXPIRES_IN_SECONDS)]
 
@@ -191,17 +192,6 @@ class FulfillReservationRequest(StrictModel):
         return None if items is None else one_line_per_stock_record(items)
 
 
-class SetOnHandRequest(StrictModel):
-    onHand: OnHand
-    lowStockThreshold: OnHand | None = Field(
-        default=None,
-        description=(
-            "stock.low is published when available falls below it; null removes it, "
-            "absent keeps the record's"
-        ),
-    )
-
-
 class AllocationItem(ResponseModel):
     """The part of a split line held at one location: release or fulfil it by this
     (sku, location)."""
@@ -301,28 +291,6 @@ class HoldResponse(ResponseModel):
 class SkuHoldsResponse(ResponseModel):
     sku: str
     holds: list[HoldResponse]
-
-
-class StockLevelResponse(ResponseModel):
-    location: str
-    onHand: int
-    reserved: int
-    available: int
-    updatedAt: str | None = None
-    version: int = Field(
-        description="Moves with every change of onHand (not with holds); as ETag, for If-Match"
-    )
-    lowStockThreshold: int | None = Field(
-        default=None, description="stock.low is published when available falls below it"
-    )
-
-
-class InventoryResponse(ResponseModel):
-    sku: str
-    onHand: int
-    reserved: int
-    available: int
-    locations: list[StockLevelResponse]
 
 
 class LocationAvailable(ResponseModel):

@@ -28,14 +28,13 @@ from .models import (
     AllocationItem,
     DestinationResponse,
     HoldResponse,
-    InventoryResponse,
     LocationAvailable,
     ReservationItem,
     ReservationResponse,
     ReservationSummary,
     SkuHoldsResponse,
-    StockLevelResponse,
 )
+from .stock_models import InventoryResponse, StockLevelResponse
 
 
 def reservation_response(reservation: Reservation, status: Status) -> ReservationResponse:
@@ -152,6 +151,8 @@ def stock_level_response(level: StockLevel) -> StockLevelResponse:
         onHand=level.on_hand,
         reserved=level.reserved,
         available=level.available,
+        supply=level.supply,
+        measures={"onHand": level.on_hand, **level.measures},
         updatedAt=iso(level.updated_at) if level.updated_at else None,
         version=level.version,
         lowStockThreshold=level.low_stock_threshold,

@@ -16,6 +16,7 @@ from ..config import (
     IDEMPOTENCY_LEASE_SECONDS,
     IDEMPOTENCY_RETENTION_SECONDS,
 )
+from ..supply import DEFAULT_FORMULA, Formula
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
 from .labels import CountedStock, LabelChanged, LabelsRefused, LabelStore
 from .locations import LocationStore
@@ -49,11 +50,12 @@ class Store:
         idempotency_retention_seconds: int = IDEMPOTENCY_RETENTION_SECONDS,
         idempotency_lease_seconds: int = IDEMPOTENCY_LEASE_SECONDS,
         retry: RetryPolicy | None = None,
+        formula: Formula = DEFAULT_FORMULA,
     ) -> None:
         self.client = client
         self.name = table_name
         self.receipts = ReceiptLedger(client, table_name, receipt_retention_seconds, retry)
-        self.stock = StockStore(client, table_name, self.receipts)
+        self.stock = StockStore(client, table_name, self.receipts, formula)
         # A removed label's tombstone outlives any ERP message that could still arrive.
         self.labels = LabelStore(client, table_name, receipt_retention_seconds)
         self.reservations = ReservationStore(

@@ -16,6 +16,7 @@ from ..records import (
     Status,
     StockLevel,
 )
+from ..supply import MEASURE_NAME, ON_HAND, RECORD_ATTRIBUTES
 from .keys import (
     ENTITY,
     SK,
@@ -244,7 +245,19 @@ def purged_line_item(key: AttributeMap, line: Line, now: int, keep_until: int) -
 LOW_STOCK = "lowStockThreshold"
 
 
+def measures_of(item: Mapping[str, Any]) -> dict[str, int]:
+    """Every measure on a stock record, onHand with the others: a measure is a number under
+    its own name (docs/architecture.md, "Supply measures")."""
+    return {
+        name: int(value["N"])
+        for name, value in item.items()
+        if "N" in value and name not in RECORD_ATTRIBUTES and MEASURE_NAME.fullmatch(name)
+    }
+
+
 def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
+    measures = measures_of(item)
+    measures.pop(ON_HAND, None)
     return StockLevel(
         sku=item["sku"]["S"],
         location=item["location"]["S"],
@@ -254,6 +267,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         updated_at=_int(item, "updatedAt"),
         version=_int(item, "version"),
         low_stock_threshold=_int(item, LOW_STOCK) if LOW_STOCK in item else None,
+        measures=measures,
     )
 
 

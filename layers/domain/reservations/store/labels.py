@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..records import Label, LabelHold, LabelStatus, Line, Reservation
+from ..records import Cause, Label, LabelHold, LabelStatus, Line, Reservation
 from .idempotency import raise_if_key_taken
 from .keys import (
     PK,
@@ -21,7 +21,8 @@ from .keys import (
     s,
 )
 from .label_items import is_removed, label_from_item, label_item
-from .stock_expressions import move_on_hand
+from .measure_writes import SERVICE
+from .stock_expressions import add_cause, move_on_hand
 from .transact import TransactionCancelled, conflict_or, transact
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ class LabelStore:
         remembered: dict[str, Any] | None = None,
         sequence: int | None = None,
         name: str | None = None,
+        cause: Cause = SERVICE,
     ) -> None:
         """The label as ``after`` (None: removed, a tombstone of label ``name`` that keeps
         ``sequence``, the ERP's), written only if its item is still ``before``; every stock
@@ -144,7 +146,9 @@ class LabelStore:
             # A label that stays where it was with its quantity (a new bin) moves no stock.
             deltas = {key: delta for key, delta in deltas.items() if delta}
         stock_at = len(items)
-        items += [self._stock_item(sku, loc, delta, now) for (sku, loc), delta in deltas.items()]
+        items += [
+            self._stock_item(sku, loc, delta, now, cause) for (sku, loc), delta in deltas.items()
+        ]
         if remembered is not None:
             items.append(remembered)
         try:
@@ -198,7 +202,9 @@ class LabelStore:
             put["ExpressionAttributeValues"] = {":version": before["version"]}
         return {"Put": put}
 
-    def _stock_item(self, sku: str, location: str, delta: int, now: int) -> dict[str, Any]:
+    def _stock_item(
+        self, sku: str, location: str, delta: int, now: int, cause: Cause
+    ) -> dict[str, Any]:
         """The stock record made of labels: onHand and available move together, and the
         record is marked serialized. A counted record may turn serialized only while it
         holds nothing; a label leaving takes only what is available (it was ACTIVE)."""
@@ -214,6 +220,7 @@ class LabelStore:
             condition += " AND available >= :lost"
             values[":lost"] = n(-delta)
         update["ConditionExpression"] = condition
+        add_cause(update, cause)
         return {"Update": update}
 
     # --- items of a hold's transactions ---------------------------------------------------

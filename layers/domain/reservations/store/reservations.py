@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..records import HeldLine, Line, Receipt, Reservation, Status
+from ..records import Cause, Change, HeldLine, Line, Receipt, Reservation, Status
 from .idempotency import raise_if_key_taken
 from .items import (
     LINE_NAMES,
@@ -253,7 +253,9 @@ class ReservationStore:
                 items.append(self._stock.hold_item(taking, now, oversell_limit))
             elif released or consumed:
                 items.append(
-                    self._stock.settle_item(new.sku, new.location, released, consumed, now)
+                    self._stock.settle_item(
+                        new.sku, new.location, released, consumed, now, _cause(after)
+                    )
                 )
             if old is None:
                 items.append(self._line_put(after, new))
@@ -353,3 +355,10 @@ class ReservationStore:
                 "ExpressionAttributeValues": {f":{k}": v for k, v in present.items()},
             }
         }
+
+
+def _cause(after: Reservation) -> Cause:
+    """Whose shipment a consumed quantity is: the ERP's for an offset, else the hold's
+    channel's; the ledger names the hold."""
+    source = "erp" if after.change is Change.OFFSET else after.channel
+    return Cause(source, after.change.value, after.id)

@@ -1,63 +1,35 @@
-"""Stock records: one per (sku, location), with ``available`` kept equal to
-``onHand - reserved`` by every write (docs/architecture.md, "Invariants")."""
+"""Stock records: one per (sku, location), with ``available`` kept equal to supply minus
+``reserved`` by every write (docs/architecture.md, "Invariants"); the writes of measures
+are in :mod:`.measure_writes`."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
-from ..commands import SetThreshold
-from ..errors import Contention, StockSerialized
-from ..records import Inventory, Line, Receipt, StockLevel
-from .idempotency import raise_if_key_taken
-from .items import LOW_STOCK, stock_level_from_item
+from ..errors import Contention
+from ..records import Cause, Inventory, Line, StockLevel
+from ..supply import DEFAULT_FORMULA, Formula
+from .items import stock_level_from_item
 from .keys import LOCATION_PREFIX, PK, SK, n, s, stock_key, stock_pk
+from .measure_writes import (
+    ANY_VERSION,
+    COUNTED,
+    SERVICE,
+    MeasureWrites,
+    StaleSequence,
+    VersionMismatch,
+    Versions,
+)
 from .pages import query_all
 from .receipts import ReceiptLedger
-from .stock_expressions import IDENTITY_SET, NEXT_VERSION, identity, move_on_hand
-from .transact import TransactionCancelled, conflict_or, error_code, transact
+from .stock_expressions import IDENTITY_SET, add_cause, identity
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-
-class VersionMismatch(Exception):
-    """A compare-and-set found the record at another version (``current``; None: no record)."""
-
-    def __init__(self, current: StockLevel | None) -> None:
-        super().__init__("the stock record moved")
-        self.current = current
-
-
-class StaleSequence(Exception):
-    """A ``stock.set`` no newer than the last one applied to the record."""
-
-    def __init__(self, current: int) -> None:
-        super().__init__(f"sequence {current} is already applied")
-        self.current = current
-
-
-# Counted writes (onHand) are refused where stock is made of labels (issue 16).
-COUNTED = "attribute_not_exists(serialized)"
-
-
-def _serialized(sku: str, location: str) -> StockSerialized:
-    return StockSerialized(
-        f"the stock of {sku!r} at {location!r} is its labels: "
-        "write the labels (PUT /labels/{label}, label.upsert), not onHand"
-    )
-
-
-def _refuse_serialized(old: Mapping[str, Any] | None, sku: str, location: str) -> None:
-    if old and "serialized" in old:
-        raise _serialized(sku, location)
-
-
-ANY_VERSION = -1  # If-Match: *, any record that exists
-Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
+__all__ = ["ANY_VERSION", "COUNTED", "StaleSequence", "StockStore", "VersionMismatch", "Versions"]
 
 
 class StockCounts(NamedTuple):
@@ -71,24 +43,15 @@ BATCH_GET_LIMIT = 100  # keys per BatchGetItem, DynamoDB's limit
 UNPROCESSED_ROUNDS = 6
 
 
-def _version_condition(expected: Versions) -> tuple[str, dict[str, Any]]:
-    """The record is at ``expected`` (or any of them); 0 also matches a record not written
-    yet (or written before records had a version); ANY_VERSION any record that exists."""
-    wanted = (expected,) if isinstance(expected, int) else expected
-    if ANY_VERSION in wanted:
-        return f"attribute_exists({PK})", {}
-    values = {f":v{index}": n(version) for index, version in enumerate(wanted)}
-    condition = f"version IN ({', '.join(values)})"
-    if 0 in wanted:
-        condition = f"attribute_not_exists(version) OR {condition}"
-    return condition, values
-
-
-class StockStore:
-    def __init__(self, client: DynamoDBClient, table_name: str, ledger: ReceiptLedger) -> None:
-        self._client = client
-        self._name = table_name
-        self._ledger = ledger
+class StockStore(MeasureWrites):
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        ledger: ReceiptLedger,
+        formula: Formula = DEFAULT_FORMULA,
+    ) -> None:
+        super().__init__(client, table_name, ledger, formula)
 
     # --- items of other transactions ------------------------------------------------------
 
@@ -141,12 +104,19 @@ class StockStore:
         }
 
     def settle_item(
-        self, sku: str, location: str, released: int, consumed: int, now: int
+        self,
+        sku: str,
+        location: str,
+        released: int,
+        consumed: int,
+        now: int,
+        cause: Cause = SERVICE,
     ) -> dict[str, Any]:
         """Released stock becomes available again; consumed stock leaves onHand and reserved
         together, so ``available`` does not move when goods ship. Whatever a caller claims,
         ``reserved`` never drops below zero: a settlement the record cannot account for is
-        refused with the transaction it is in."""
+        refused with the transaction it is in. Shipped goods are a movement of onHand:
+        ``cause`` says whose."""
         update = (
             "SET onHand = onHand - :consumed, reserved = reserved - :settled, "
             "available = available + :released, updatedAt = :now"
@@ -160,16 +130,17 @@ class StockStore:
         if consumed:
             update += ", version = if_not_exists(version, :zero) + :one"
             values |= {":zero": n(0), ":one": n(1)}
-        return {
-            "Update": {
-                "TableName": self._name,
-                "Key": stock_key(sku, location),
-                "UpdateExpression": update,
-                "ConditionExpression": "reserved >= :settled",
-                "ExpressionAttributeValues": values,
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
+        item = {
+            "TableName": self._name,
+            "Key": stock_key(sku, location),
+            "UpdateExpression": update,
+            "ConditionExpression": "reserved >= :settled",
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        if consumed:
+            add_cause(item, cause)
+        return {"Update": item}
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -228,138 +199,4 @@ class StockStore:
         item = self._client.get_item(
             TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
         ).get("Item")
-        return None if item is None else stock_level_from_item(item)
-
-    # --- writes ---------------------------------------------------------------------------
-
-    def set_on_hand(
-        self,
-        sku: str,
-        location: str,
-        on_hand: int,
-        now: int,
-        *,
-        expected_version: Versions | None = None,
-        threshold: SetThreshold | None = None,
-    ) -> StockLevel:
-        """Absolute physical stock. Holds are kept; ``available`` is computed in the write.
-        With ``expected_version`` (a compare-and-set, 0 for a record that must not exist
-        yet) VersionMismatch carries the record as it is when it moved."""
-        update = self._set_on_hand(sku, location, on_hand, now, threshold)
-        if expected_version is not None:
-            condition, values = _version_condition(expected_version)
-            update["ConditionExpression"] = f"({condition}) AND {COUNTED}"
-            update["ExpressionAttributeValues"] |= values
-        try:
-            response = self._client.update_item(**update)
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
-            _refuse_serialized(old, sku, location)
-            raise VersionMismatch(stock_level_from_item(old) if old else None) from None
-        return stock_level_from_item(response["Attributes"])
-
-    def set_on_hand_with(
-        self,
-        before: StockLevel | None,
-        after: StockLevel,
-        remembered: dict[str, Any],
-        *,
-        token: str,
-        threshold: SetThreshold | None = None,
-    ) -> None:
-        """``after``'s onHand, written only if the record is still ``before`` (its version
-        and what it holds), in one transaction with an idempotency key's answer. Raises
-        VersionMismatch (read again), KeyCompleted or KeyInUse."""
-        update = self._set_on_hand(
-            after.sku, after.location, after.on_hand, after.updated_at, threshold
-        )
-        del update["ReturnValues"]
-        condition, values = _version_condition(0 if before is None else before.version)
-        update["ConditionExpression"] = f"({condition}) AND {COUNTED}"
-        update["ExpressionAttributeValues"] |= values
-        if before is None:
-            update["ConditionExpression"] += f" AND attribute_not_exists({PK})"
-        else:
-            update["ConditionExpression"] += " AND reserved = :reserved"
-            update["ExpressionAttributeValues"][":reserved"] = n(before.reserved)
-        try:
-            transact(self._client, [{"Update": update}, remembered], token)
-        except TransactionCancelled as cancelled:
-            raise_if_key_taken(cancelled.reasons[-1])
-            if cancelled.reasons[0].condition_failed:
-                _refuse_serialized(cancelled.reasons[0].item, after.sku, after.location)
-                raise VersionMismatch(None) from None
-            raise conflict_or(cancelled) from None
-
-    def set_on_hand_in_sequence(
-        self, sku: str, location: str, on_hand: int, sequence: int, now: int
-    ) -> StockLevel:
-        """The ERP's absolute stock as of its ``sequence``: applied only when newer than the
-        last one applied, so a late or replayed snapshot never rolls stock back.
-
-        Raises StaleSequence (with the sequence in place) otherwise.
-        """
-        update = self._set_on_hand(sku, location, on_hand, now)
-        update["UpdateExpression"] += ", erpSequence = :sequence"
-        update["ConditionExpression"] = (
-            f"(attribute_not_exists(erpSequence) OR erpSequence < :sequence) AND {COUNTED}"
-        )
-        update["ExpressionAttributeValues"][":sequence"] = n(sequence)
-        try:
-            response = self._client.update_item(**update)
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            old: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
-            _refuse_serialized(old, sku, location)
-            raise StaleSequence(int(old.get("erpSequence", {}).get("N", sequence))) from None
-        return stock_level_from_item(response["Attributes"])
-
-    def _set_on_hand(
-        self,
-        sku: str,
-        location: str,
-        on_hand: int,
-        now: int,
-        threshold: SetThreshold | None = None,
-    ) -> dict[str, Any]:
-        expression = (
-            "SET onHand = :onHand, reserved = if_not_exists(reserved, :zero), "
-            "available = :onHand - if_not_exists(reserved, :zero), "
-            f"{NEXT_VERSION}, {IDENTITY_SET}"
-        )
-        values = {":onHand": n(on_hand), **identity(sku, location, now)}
-        if threshold is not None and threshold.value is not None:
-            expression += f", {LOW_STOCK} = :threshold"
-            values[":threshold"] = n(threshold.value)
-        elif threshold is not None:
-            expression += f" REMOVE {LOW_STOCK}"
-        return {
-            "TableName": self._name,
-            "Key": stock_key(sku, location),
-            "UpdateExpression": expression,
-            "ConditionExpression": COUNTED,
-            "ExpressionAttributeNames": {"#location": "location"},
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-
-    def adjust_on_hand(
-        self, receipt: Receipt, sku: str, location: str, delta: int, now: int, *, token: str
-    ) -> None:
-        """A relative change of physical stock and its receipt, in one transaction.
-
-        Raises AlreadyApplied when the receipt exists (the change is not made again).
-        """
-        # A never-stocked record starts at zero: a receipt of goods creates it.
-        adjust = {"Update": move_on_hand(self._name, sku, location, delta, now)}
-        adjust["Update"]["ConditionExpression"] = COUNTED
-        try:
-            self._ledger.transact_with([adjust], receipt, now, token)
-        except TransactionCancelled as cancelled:
-            if cancelled.reasons[0].condition_failed:
-                raise _serialized(sku, location) from None  # its only condition
-            raise
+        return None if item is None else self._written(item)  # its measures are known now
