@@ -190,6 +190,19 @@ def test_a_record_that_moves_on_every_attempt_is_busy_until_run_again(
     assert not any(page.busy for page in again)
 
 
+def test_two_runs_at_once_write_each_record_once(
+    stocked: dict[str, int], moto_client: Any, moto_table: str
+) -> None:
+    other = SupplyRecompute(moto_client, moto_table, FORMULA)
+    others: list[Page] = []
+    moving = MovingClient(moto_client, lambda: others.extend(run(other)))
+    # One attempt: a refusal that shows the record right is not busy, even as the last.
+    pages = run(SupplyRecompute(moving, moto_table, FORMULA, attempts=1))
+    assert {sku: c.after for sku, c in changes(others).items()} == stocked
+    assert not changes(pages) and not any(page.busy for page in pages)
+    assert check_table(moto_client, moto_table, FORMULA).ok
+
+
 def test_a_transaction_in_flight_is_waited_for(
     stocked: dict[str, int], moto_client: Any, moto_table: str
 ) -> None:

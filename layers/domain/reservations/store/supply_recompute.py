@@ -215,7 +215,8 @@ class SupplyRecompute:
                 if current is None:
                     return None  # gone: nothing to make right
                 item = current
-        return BUSY
+        # The last refusal may have shown the record right already (another run fixed it).
+        return None if plan(item, self._formula) is None else BUSY
 
     def _read(self, change: Recomputed) -> Mapping[str, Any] | None:
         """The record now, for an engine that leaves the old item out of a refusal."""
