@@ -16,7 +16,7 @@ CHANNEL ?= storefront
 TEST_WORKERS ?= 2
 SCOPES ?= reservations/read reservations/write inventory/read
 
-.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token drift events-gen events-check test unit lint format typecheck sam-validate sam-build console-screenshots bench mutation clean
+.PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token drift recompute-supply events-gen events-check test unit lint format typecheck sam-validate sam-build console-screenshots bench mutation clean
 
 help:
 	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
@@ -26,6 +26,7 @@ help:
 	@echo "make erp-send ENDPOINT=... QUEUE=... BODY='{...}': one ERP message to the local queue"
 	@echo "make token    CHANNEL=<name> SCOPES=\"...\": a token the local stack accepts"
 	@echo "make drift    recompute the stock counters from the holds (AWS=1: a deployed table)"
+	@echo "make recompute-supply [DRY_RUN=1] [START_AFTER=token]: available under a new formula"
 	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
 	@echo "make mutation [MODULES=...] [KEEP=1 | LIVE=1] [WORKERS=2]: mutation scores in docs/testing.md"
@@ -82,6 +83,10 @@ token: install
 # 0 clean; the check exits 1 on drift and 2 when it could not check (make says "Error 1/2").
 drift: install
 	@$(BIN)/python -m local.drift $(if $(AWS),--aws)
+
+# 0 every record right; 1 some were busy (run again); 2 it could not run, as drift.
+recompute-supply: install
+	@$(BIN)/python -m local.recompute_supply $(if $(AWS),--aws) $(if $(START_AFTER),--start-after $(START_AFTER)) $(if $(DRY_RUN),--dry-run)
 
 events-gen: install
 	@$(BIN)/python -m local.make_events
