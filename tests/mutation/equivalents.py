@@ -160,7 +160,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     ),
     # store.stock
     *_same_line(
-        "store.stock",
+        "store.measure_writes",
         "VersionMismatch.__init__",
         _MOVED,
         [
@@ -186,14 +186,21 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     ),
     Equivalent(
         "store.stock",
-        "StockStore.set_on_hand_with",
+        "StockStore.hold_item",
+        '+ ("" if line.labels else " AND attribute_not_exists(serialized)"),',
+        '+ ("" if line.labels else " and attribute_not_exists(serialized)"),',
+        CASE,
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_with",
         'update["ConditionExpression"] += " AND reserved = :reserved"',
         'update["ConditionExpression"] += " and reserved = :reserved"',
         CASE,
     ),
     Equivalent(
-        "store.stock",
-        "StockStore.set_on_hand_with",
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_with",
         "raise_if_key_taken(cancelled.reasons[-1])",
         "raise_if_key_taken(cancelled.reasons[+1])",
         "the transaction has two items, the stock record's and the key's: the last is index 1",

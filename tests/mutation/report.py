@@ -22,6 +22,7 @@ TARGETS = (
     "http.request_guard",
     "store.retry",
     "store.stock",
+    "store.measure_writes",
     "store.receipts",
     "store.leases",
 )
