@@ -1,8 +1,8 @@
 """Routers included in the app on the first request for one of their routes: the
-operator's (dead letters, drift, the console) and the labels'. Nearly every request comes
-from a shopper or a channel selling counted stock, and none of those should pay for
-importing them at cold start (docs/performance.md, "Cold start"). The API document
-includes them all before it is generated.
+operator's (dead letters, drift, the console), the labels' and the movement ledger's.
+Nearly every request comes from a shopper or a channel selling counted stock, and none
+of those should pay for importing them at cold start (docs/performance.md, "Cold
+start"). The API document includes them all before it is generated.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ ROUTERS = (
     ("/labels/", "label_routes"),
     ("/skus/", "label_routes"),
     ("/reservations/{reservation_id}/labels/", "label_routes"),
+    ("/inventory/{sku}/locations/{location}/movements", "movement_routes"),
 )
 MODULES = frozenset(module for _, module in ROUTERS)
 

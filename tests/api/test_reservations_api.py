@@ -453,6 +453,7 @@ class TestDocuments:
             ("GET", "/inventory/{sku}/reservations"): "listHoldsOnSku",
             ("GET", "/inventory/{sku}/locations/{location}"): "getStockLevel",
             ("PUT", "/inventory/{sku}/locations/{location}"): "setOnHand",
+            ("GET", "/inventory/{sku}/locations/{location}/movements"): "listStockMovements",
             ("GET", "/locations"): "listLocations",
             ("GET", "/locations/{location}"): "getLocation",
             ("PUT", "/locations/{location}"): "registerLocation",

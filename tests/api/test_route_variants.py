@@ -96,6 +96,9 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ("GET", "/inventory/{sku}/locations/{location}"): Expected(
         frozenset({"inventory/read"}), "/inventory/SKU-A/locations/WH1", None, 200
     ),
+    ("GET", "/inventory/{sku}/locations/{location}/movements"): Expected(
+        frozenset({"inventory/read"}), "/inventory/SKU-A/locations/WH1/movements", None, 200
+    ),
     # Another writer setting the same level: allowed, and it changes nothing.
     ("PUT", "/inventory/{sku}/locations/{location}"): Expected(
         frozenset({"inventory/write"}), "/inventory/SKU-A/locations/WH1", {"onHand": 10}, 200

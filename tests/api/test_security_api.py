@@ -174,6 +174,10 @@ ROUTE_EXAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/inventory/{sku}"): ("/inventory/SKU-A", None),
     ("GET", "/inventory/{sku}/reservations"): ("/inventory/SKU-A/reservations", None),
     ("GET", "/inventory/{sku}/locations/{location}"): ("/inventory/SKU-A/locations/WH1", None),
+    ("GET", "/inventory/{sku}/locations/{location}/movements"): (
+        "/inventory/SKU-A/locations/WH1/movements",
+        None,
+    ),
     ("PUT", "/inventory/{sku}/locations/{location}"): (
         "/inventory/SKU-A/locations/WH1",
         {"onHand": 1},
@@ -257,6 +261,7 @@ EXPECTED_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/inventory/{sku}/reservations"): (READ, ADMIN_SCOPE),
     ("GET", "/inventory/{sku}/locations/{location}"): ("inventory/read",),
     ("PUT", "/inventory/{sku}/locations/{location}"): ("inventory/write",),
+    ("GET", "/inventory/{sku}/locations/{location}/movements"): ("inventory/read",),
     ("GET", "/locations"): ("inventory/read",),
     ("GET", "/locations/{location}"): ("inventory/read",),
     ("PUT", "/locations/{location}"): ("inventory/write",),
@@ -311,6 +316,10 @@ ROUTE_EFFECTS: dict[tuple[str, str], Effect] = {
     ),
     ("PUT", "/inventory/{sku}/locations/{location}"): (
         "ACTIVE", (1, 2, -1), lambda b: b["onHand"] == 1,
+    ),
+    # No stream runs here: the ledger is empty, and the read changes nothing.
+    ("GET", "/inventory/{sku}/locations/{location}/movements"): (
+        "ACTIVE", (10, 2, 8), lambda b: b == {"movements": []},
     ),
     # WH1 holds stock but nobody registered it: listed as such, and never available.
     ("GET", "/locations"): (

@@ -15,6 +15,7 @@ import pytest
 
 from local.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE
 from local.template import resources, template
+from reservations.store.keys import MOVEMENT_PREFIX
 from tests.infra.sam import describe, run
 
 TABLE = "ReservationsTable"
@@ -76,6 +77,7 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     },
     "EventsFunction": {
         ("dynamodb:Query", TABLE_ARN),
+        ("dynamodb:BatchWriteItem", TABLE_ARN),  # the movement ledger's partitions only
         ("dynamodb:DescribeStream", STREAM_ARN),
         ("dynamodb:GetRecords", STREAM_ARN),
         ("dynamodb:GetShardIterator", STREAM_ARN),
@@ -203,6 +205,16 @@ def test_function_policies_grant_exactly_what_the_function_needs(name: str) -> N
     actions = {action for action, _ in granted}
     # The drift check's Scan is the API function's, listed in EXPECTED_GRANTS; no other.
     allowed = {"dynamodb:Scan"} if name == "ApiFunction" else set()
+    if name == "EventsFunction":  # the movement ledger, confined to its partitions
+        allowed = {"dynamodb:BatchWriteItem"}
+        [ledger] = [
+            statement
+            for policy in policies
+            for statement in as_list(policy["Statement"])
+            if "dynamodb:BatchWriteItem" in as_list(statement["Action"])
+        ]
+        leading = ledger["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert leading == [f"{MOVEMENT_PREFIX}*"], ledger
     assert not actions & NEVER_GRANTED - allowed, f"{name} may {sorted(actions & NEVER_GRANTED)}"
     assert name in EXPECTED_GRANTS, f"{name}: add its least-privilege grants to this test"
     assert granted == EXPECTED_GRANTS[name]

@@ -139,6 +139,7 @@ def test_every_path_of_the_api_once_in_order() -> None:
         "/health",
         "/inventory/{sku}",
         "/inventory/{sku}/locations/{location}",
+        "/inventory/{sku}/locations/{location}/movements",
         "/inventory/{sku}/reservations",
         "/labels/{label}",
         "/locations",

@@ -51,6 +51,7 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/inventory/{sku}/reservations"): (RESERVATIONS_READ, RESERVATIONS_ADMIN),
     ("GET", "/inventory/{sku}/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/inventory/{sku}/locations/{location}"): (INVENTORY_WRITE,),
+    ("GET", "/inventory/{sku}/locations/{location}/movements"): (INVENTORY_READ,),
     ("GET", "/locations"): (INVENTORY_READ,),
     ("GET", "/locations/{location}"): (INVENTORY_READ,),
     ("PUT", "/locations/{location}"): (INVENTORY_WRITE,),

@@ -98,6 +98,7 @@ def build_store(settings: Settings, client: DynamoDBClient | None = None) -> Sto
         receipt_retention_seconds=settings.erp_receipt_retention_seconds,
         idempotency_retention_seconds=settings.idempotency_retention_seconds,
         formula=settings.supply_formula,
+        movement_retention_seconds=settings.movement_retention_seconds,
     )
 
 
@@ -138,11 +139,14 @@ def build_event_relay(
     # Imported here: only the events function publishes.
     from .events.bus import EventBus
     from .events.relay import EventRelay
+    from .store.movements import MovementStore
     from .store.snapshots import LineSnapshots
 
     settings = settings or Settings.from_env()
     bus = EventBus(events or events_client(), bus_name or os.environ.get("EVENT_BUS_NAME", ""))
-    return EventRelay(LineSnapshots(client or dynamodb_client(), settings.table_name), bus)
+    dynamodb = client or dynamodb_client()
+    movements = MovementStore(dynamodb, settings.table_name, settings.movement_retention_seconds)
+    return EventRelay(LineSnapshots(dynamodb, settings.table_name), bus, movements)
 
 
 def build_notices(settings: Settings | None = None, client: Any = None) -> DeadLetterNotices:

@@ -32,6 +32,8 @@ IDEMPOTENCY_RETENTION_SECONDS = DAY
 # How long a request holds its key before a repeat may take it over: longer than API
 # Gateway waits for the function (29 s), so the holder is surely gone by then.
 IDEMPOTENCY_LEASE_SECONDS = MINUTE
+# How long the movement ledger keeps a movement before TTL may delete it.
+MOVEMENT_RETENTION_SECONDS = 90 * DAY
 LOCAL_PAGE_TOKEN_SECRET = "local-development-only"  # noqa: S105 - never deployed
 
 
@@ -91,6 +93,7 @@ class Settings:
     # Supply over the record's measures (template parameters SupplyFormula, StockMeasures).
     supply_formula: Formula = DEFAULT_FORMULA
     stock_measures: tuple[str, ...] = STANDARD_MEASURES  # every measure a record may have
+    movement_retention_seconds: int = MOVEMENT_RETENTION_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,4 +121,7 @@ class Settings:
             locations_cache_seconds=_int_env("LOCATIONS_CACHE_SECONDS", 30),
             supply_formula=formula,
             stock_measures=measures,
+            movement_retention_seconds=_int_env(
+                "MOVEMENT_RETENTION_SECONDS", MOVEMENT_RETENTION_SECONDS
+            ),
         )

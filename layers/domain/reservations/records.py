@@ -238,6 +238,23 @@ class Cause:
 
 
 @dataclass(frozen=True, slots=True)
+class Movement:
+    """One change of one measure of a stock record, as the ledger keeps it: ``value`` is the
+    measure after it, ``version`` the record's version it made."""
+
+    sku: str
+    location: str
+    measure: str
+    delta: int
+    value: int
+    at: int
+    version: int
+    source: str
+    reason: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     sku: str
     locations: list[StockLevel] = field(default_factory=list)

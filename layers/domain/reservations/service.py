@@ -34,6 +34,7 @@ from .transitions import Plan, Transitions
 
 if TYPE_CHECKING:
     from .labelling import Labelling
+    from .ledger import Ledger
 
 __all__ = ["ANY_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
@@ -76,6 +77,12 @@ class ReservationService:
             self._retention,
             self._settings.page_token_secret,
         )
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from .ledger import Ledger  # as labels: only the movements route reads it
+
+        return Ledger(self._store, self._settings.page_token_secret)
 
     def _now(self) -> int:
         return int(self._clock.now())

@@ -12,6 +12,7 @@ from ..records import (
     Label,
     Line,
     Location,
+    Movement,
     Reservation,
     Status,
     StockLevel,
@@ -34,7 +35,12 @@ from .models import (
     ReservationSummary,
     SkuHoldsResponse,
 )
-from .stock_models import InventoryResponse, StockLevelResponse
+from .stock_models import (
+    InventoryResponse,
+    MovementListResponse,
+    MovementResponse,
+    StockLevelResponse,
+)
 
 
 def reservation_response(reservation: Reservation, status: Status) -> ReservationResponse:
@@ -182,6 +188,27 @@ def label_response(label: Label, holder_shown: bool) -> LabelResponse:
         updatedAt=iso(label.updated_at),
         reservationId=label.reservation_id if holder_shown else None,
         orderId=label.order_id if holder_shown else None,
+    )
+
+
+def movement_list_response(
+    movements: Sequence[Movement], next_token: str | None
+) -> MovementListResponse:
+    return MovementListResponse(
+        movements=[
+            MovementResponse(
+                measure=m.measure,
+                delta=m.delta,
+                value=m.value,
+                at=iso(m.at),
+                version=m.version,
+                source=m.source,
+                reason=m.reason,
+                reference=m.reference,
+            )
+            for m in movements
+        ],
+        nextToken=next_token,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, model_validator
 
 from ..values import OnHand, StrictModel
-from .response import ResponseModel
+from .response import ResponseModel, absent_when_null
 
 MovementText = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -79,3 +79,19 @@ class InventoryResponse(ResponseModel):
     reserved: int
     available: int
     locations: list[StockLevelResponse]
+
+
+class MovementResponse(ResponseModel):
+    measure: str
+    delta: int
+    value: int = Field(description="The measure after the change")
+    at: str = Field(description="ISO 8601, UTC: when the change was written")
+    version: int = Field(description="The stock record's version the change made")
+    source: str = Field(description="The channel that made it, or erp")
+    reason: str | None = absent_when_null("The writer's reason (fulfilled, offset, label, ...)")
+    reference: str | None = absent_when_null("The writer's reference (a document, a hold)")
+
+
+class MovementListResponse(ResponseModel):
+    movements: list[MovementResponse] = Field(description="Newest first")
+    nextToken: str | None = absent_when_null("Pass as nextToken for the next page")

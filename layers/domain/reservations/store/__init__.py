@@ -15,11 +15,13 @@ from ..config import (
     ERP_RECEIPT_RETENTION_SECONDS,
     IDEMPOTENCY_LEASE_SECONDS,
     IDEMPOTENCY_RETENTION_SECONDS,
+    MOVEMENT_RETENTION_SECONDS,
 )
 from ..supply import DEFAULT_FORMULA, Formula
 from .idempotency import IdempotencyStore, KeyClaim, KeyCompleted, KeyInUse, StoredResponse
 from .labels import CountedStock, LabelChanged, LabelsRefused, LabelStore
 from .locations import LocationStore
+from .movements import MovementStore
 from .pages import scan_all
 from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
@@ -51,6 +53,7 @@ class Store:
         idempotency_lease_seconds: int = IDEMPOTENCY_LEASE_SECONDS,
         retry: RetryPolicy | None = None,
         formula: Formula = DEFAULT_FORMULA,
+        movement_retention_seconds: int = MOVEMENT_RETENTION_SECONDS,
     ) -> None:
         self.client = client
         self.name = table_name
@@ -62,6 +65,7 @@ class Store:
             client, table_name, self.stock, self.receipts, self.labels
         )
         self.search = HeaderSearch(client, table_name)
+        self.movements = MovementStore(client, table_name, movement_retention_seconds)
         self.locations = LocationStore(client, table_name)
         self.purged_lines = PurgedLines(client, table_name, self.stock, self.labels)
         self.idempotency = IdempotencyStore(

@@ -38,6 +38,7 @@ LOCATIONS_PK = "LOCATIONS"
 DEAD_LETTER_PREFIX = "DLQ#"
 DEAD_LETTER_SK = "DLQ"
 LABEL_PREFIX = "LABEL#"
+MOVEMENT_PREFIX = "MOVES#"  # a (sku, location)'s movement ledger, newest version last
 LABEL_SK = "LABEL"
 
 
@@ -53,6 +54,7 @@ class Entity(StrEnum):
     LOCATION = "location"
     DEAD_LETTER = "dead-letter"  # an ERP message sent to the DLQ, told as an event
     LABEL = "label"  # a serialized label: stock at a location, held whole
+    MOVEMENT = "movement"  # one change of one measure of a stock record
 
 
 def n(value: int) -> AttributeMap:
@@ -74,6 +76,17 @@ def stock_pk(sku: str) -> AttributeMap:
 
 def stock_key(sku: str, location: str) -> AttributeMap:
     return {PK: stock_pk(sku), SK: s(f"{LOCATION_PREFIX}{location}")}
+
+
+def movements_pk(sku: str, location: str) -> AttributeMap:
+    return s(f"{MOVEMENT_PREFIX}{sku}#{location}")
+
+
+def movement_key(sku: str, location: str, version: int, measure: str) -> AttributeMap:
+    """The stock record's version that made the change orders the ledger (versions move
+    with every measure write) and, with the measure, makes a redelivered change the same
+    item: the ledger writes it once however often the stream delivers it."""
+    return {PK: movements_pk(sku, location), SK: s(f"{version:015d}#{measure}")}
 
 
 def reservation_pk(reservation_id: str) -> AttributeMap:
