@@ -34,6 +34,10 @@ class Tally:
 
     arrived: int = 0
     granted: int = 0
+    # Grants made in the window, whenever their request arrived: the throughput. Under
+    # overload the window's own requests are granted partly after it, once the
+    # arrivals have stopped and contention eased, which would flatter the rate.
+    committed_in_window: int = 0
     granted_units: int = 0
     refused: int = 0  # for want of stock: the total was short
     gave_up: int = 0  # CONTENTION: the retries ran out
@@ -51,6 +55,7 @@ class Reserve:
         policy: RetryPolicy,
         rng: random.Random,
         tally: Tally,
+        window: tuple[float, float],
     ) -> None:
         self.env = env
         self.table = table
@@ -58,6 +63,7 @@ class Reserve:
         self.policy = policy
         self.rng = rng
         self.tally = tally
+        self.window = window
 
     def __call__(self, quantity: int, counted: bool) -> Generator[simpy.Event, Any, bool]:
         """Hold ``quantity`` units; True when granted. ``counted``: in the window."""
@@ -79,6 +85,8 @@ class Reserve:
                 take = functools.partial(self.buckets.take, bucket, quantity)
                 answer = yield from self.table.transact(operation, take)
                 if answer is Answer.COMMITTED:
+                    if self.window[0] <= self.env.now < self.window[1]:
+                        self.tally.committed_in_window += 1
                     tally.granted += 1
                     tally.granted_units += quantity
                     tally.latencies.append(self.env.now - started)

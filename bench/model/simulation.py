@@ -37,8 +37,8 @@ class Result:
 
     @property
     def rate(self) -> float:
-        """Granted holds a second."""
-        return self.tally.granted / self.window
+        """Granted holds a second: grants made in the window."""
+        return self.tally.committed_in_window / self.window
 
     @property
     def attempts(self) -> int:
@@ -82,9 +82,9 @@ def simulate(scenario: Scenario) -> Result:
     table = SimulatedTable(env, scenario, rng)
     buckets = Buckets(scenario.buckets, scenario.stock)
     tally = Tally()
-    reserve = Reserve(env, table, buckets, scenario.retry, rng, tally)
-    quantity = _Quantity(scenario.quantities)
     start, end = scenario.warm_up, scenario.warm_up + scenario.duration
+    reserve = Reserve(env, table, buckets, scenario.retry, rng, tally, (start, end))
+    quantity = _Quantity(scenario.quantities)
 
     def open_loop() -> Generator[simpy.Event, Any, None]:
         while True:
