@@ -17,6 +17,7 @@ from bench.model.parameters import (
 )
 from bench.model.reserve import backoff
 from bench.model.simulation import simulate
+from local.contention.latency import Latency
 from local.contention.rules import PARTITION_WCU_PER_SECOND, Limits
 from reservations.store.retry import RetryPolicy
 
@@ -68,6 +69,17 @@ def test_one_bucket_never_takes_more_than_half_a_partitions_write_units(limits: 
     units = PARTITION_WCU_PER_SECOND * (result.finished + limits.burst_seconds)
     assert result.tally.granted <= units / 2
     assert result.throttle_rate > 0
+
+
+def test_one_bucket_commits_at_most_one_transaction_per_conflict_window() -> None:
+    timing = AwsTiming(latency=Latency.parse("constant:10ms"), ongoing_fraction=0.5)
+    result = simulate(
+        Scenario(buckets=1, arrivals_per_second=2000, duration=0.5, warm_up=0.1, timing=timing)
+    )
+
+    # Ongoing 5 ms each, and nothing else may touch the bucket meanwhile: 200 a second.
+    assert 150 < result.rate <= 200
+    assert result.throttle_rate == 0  # 400 write units a second: under the limit
 
 
 @pytest.mark.parametrize("buckets", [1, 3, 16, 64])
