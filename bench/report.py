@@ -52,6 +52,8 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # (made, destination): files such as plots that --write-doc copies into docs/.
+    images: list[tuple[Path, Path]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:

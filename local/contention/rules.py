@@ -1,5 +1,5 @@
 """DynamoDB's contention rules, as the AWS developer guide states them, for a proxy in
-front of DynamoDB Local and for the discrete-event model (bench/dynamo_model.py): one
+front of DynamoDB Local and for the discrete-event model (bench/model/table.py): one
 implementation, a clock passed in (wall time or simulated time).
 
 Conflicts ("Transaction conflict handling in DynamoDB"): while a ``TransactWriteItems``
