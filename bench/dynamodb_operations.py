@@ -171,6 +171,25 @@ OPERATIONS: tuple[Operation, ...] = (
         lambda s, n: s.set_on_hand(n.sku, LOCATION, 10),
     ),
     Operation(
+        "PUT inventory (set inbound and safetyStock; the record seen here before)",
+        "PUT /inventory/{sku}/locations/{location}",
+        lambda n: f"/inventory/{n.sku}/locations/{LOCATION}",
+        lambda n: {"inbound": 4, "safetyStock": 1, "reason": "bench"},
+        200,
+        lambda s, n: s.set_measures(n.sku, LOCATION, {"inbound": 4, "safetyStock": 1}),
+        # Conditioned on the values this environment saw: one UpdateItem (issue 15).
+        limit=1,
+    ),
+    Operation(
+        "GET a stock record's movements (a page)",
+        "GET /inventory/{sku}/locations/{location}/movements",
+        lambda n: f"/inventory/{n.sku}/locations/{LOCATION}/movements",
+        lambda n: None,
+        200,
+        lambda s, n: s.ledger.page(n.sku, LOCATION, 50, None),
+        limit=1,  # one Query, newest first
+    ),
+    Operation(
         "POST reservation, granted (2 lines)",
         "POST /reservations",
         lambda n: "/reservations",
