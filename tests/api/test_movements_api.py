@@ -69,6 +69,21 @@ def test_every_change_of_a_measure_is_in_the_ledger_once_with_its_cause(
     assert api.delete("/reservations/r2").status == 200  # released: no movement
     records = bus.reader.poll()
     deliver(bus.invoke, events_mapping(), records)
+    # A change of any measure is a stock.changed; holds are not.
+    changed = [
+        (e["detail"]["measures"], e["detail"]["supply"], e["detail"]["available"])
+        for e in {e["detail"]["eventId"]: e for e in bus.drain()}.values()
+        if e["detail-type"] == "stock.changed"
+    ]
+    assert sorted(changed, key=lambda c: str(c)) == sorted(
+        [
+            ({"onHand": 10}, 10, 10),
+            ({"onHand": 10, "inbound": 6}, 10, 10),  # inbound is not in the default formula
+            ({"onHand": 10, "inbound": 4}, 10, 10),
+            ({"onHand": 7, "inbound": 4}, 7, 7),
+        ],
+        key=lambda c: str(c),
+    )
 
     page = api.get(LEDGER)
     assert page.status == 200, page.text

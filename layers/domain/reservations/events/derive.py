@@ -1,7 +1,7 @@
 """The events one item change tells: pure functions of the item before and after.
 
 A header's version announces one reservation event, named by the step that wrote it
-(``lastChange``); a stock record announces ``stock.changed`` when onHand moved and
+(``lastChange``); a stock record announces ``stock.changed`` when a measure moved and
 ``stock.low`` / ``stock.negative`` when available crossed below the record's threshold or
 zero; a dead-letter notice announces ``erp.message.deadLettered``; a label announces
 ``label.changed`` when its stock or its status moved. Each event's id comes
@@ -144,6 +144,8 @@ def _stock(change: ItemChange[StockLevel]) -> list[Event]:
         "onHand": new.on_hand,
         "reserved": new.reserved,
         "available": new.available,
+        "supply": new.supply,
+        "measures": {"onHand": new.on_hand, **new.measures},
         "version": new.version,
         "lowStockThreshold": new.low_stock_threshold,
         "previous": None
@@ -152,7 +154,8 @@ def _stock(change: ItemChange[StockLevel]) -> list[Event]:
         "occurredAt": iso(change.at or new.updated_at),
     }
     found = []
-    if old is None or old.on_hand != new.on_hand:
+    moved = old is None or (old.on_hand, old.measures) != (new.on_hand, new.measures)
+    if moved:  # a measure, not a hold: holds are told by their own events
         found.append(STOCK_CHANGED)
     if _is_low(new) and not _is_low(old):
         found.append(STOCK_LOW)
