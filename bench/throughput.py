@@ -236,6 +236,7 @@ def run(stack: Stack, options: Options) -> Section:
         make_unlocated,
         workers=options.workers,
     )
+
     def make_formula(thread: int) -> Client:
         return ApiReserve(api_formula.url, thread)
 

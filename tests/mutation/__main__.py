@@ -30,6 +30,7 @@ LINKS = {
     "functions": "functions",
     "local": "local",
     "events": "events",
+    "bench": "bench",  # the flash-sale model's unit tests import it
     "template.yaml": "template.yaml",
     "pyproject.toml": "pyproject.toml",
 }
