@@ -30,7 +30,7 @@ LINKS = {
     "functions": "functions",
     "local": "local",
     "events": "events",
-    "bench": "bench",  # the flash-sale model's unit tests import it
+    "bench": "bench",  # the flash-sale model's unit tests import it (also_copy)
     "template.yaml": "template.yaml",
     "pyproject.toml": "pyproject.toml",
 }
