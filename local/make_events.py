@@ -82,6 +82,11 @@ SAMPLES = (
     Sample("get_inventory", "GET", f"/inventory/{MUG.sku}"),
     Sample("get_stock_level", "GET", f"/inventory/{MUG.sku}/locations/{MUG.location}"),
     Sample(
+        "list_stock_movements",
+        "GET",
+        f"/inventory/{MUG.sku}/locations/{MUG.location}/movements?limit=20",
+    ),
+    Sample(
         "set_on_hand",
         "PUT",
         f"/inventory/{MUG.sku}/locations/{MUG.location}",

@@ -128,6 +128,7 @@ def test_every_sample_runs_through_the_handler(moto_server: Engine, seeded_table
     expected = {
         "get_inventory": 200,
         "get_stock_level": 200,
+        "list_stock_movements": 200,
         "set_on_hand": 200,
         "create_reservation": 201,
         "create_reservation_oversell": 201,
