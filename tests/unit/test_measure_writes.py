@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 
 from reservations.clock import ManualClock
+from reservations.commands import SetThreshold
 from reservations.config import Settings
 from reservations.erp import Effect, ErpService
 from reservations.erp_messages import PoisonMessage, parse_message
-from reservations.errors import InvalidRequest
+from reservations.errors import Contention, InvalidRequest
 from reservations.records import Cause, Receipt
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.keys import stock_key
 from reservations.store.retry import RetryPolicy
+from reservations.store.stock import VersionMismatch
 from reservations.supply import measure_names, parse
-from tests.support.engine_hooks import requests_seen
+from tests.conftest import client_for
+from tests.support.engine_hooks import hooked, requests_seen, without_old_items
 from tests.support.invariants import check_invariants
 
 NOW = 1_800_000_000
@@ -208,3 +211,94 @@ def _request(quantity: int) -> Any:
     return CreateReservationRequest.model_validate(
         {"items": [{"sku": "A", "location": "WH1", "quantity": quantity}]}
     ).to_command()
+
+
+# --- refusals and their corrections -----------------------------------------------------
+
+
+def test_a_first_snapshot_of_a_measure_from_a_stale_view_is_applied_not_stale(
+    moto_client: Any, moto_table: str
+) -> None:
+    mine, other = store(moto_client, moto_table).stock, store(moto_client, moto_table).stock
+    other.set_measures("A", "WH1", {"onHand": 5, "inbound": 2}, NOW)  # never seen by mine
+    with requests_seen(moto_client) as seen:
+        level = mine.set_on_hand_in_sequence("A", "WH1", 7, 1, NOW, measure="inbound")
+    assert (level.measure("inbound"), level.available) == (7, 12)
+    assert [name for name, _ in seen] == ["UpdateItem", "UpdateItem"]  # refused, corrected
+    with requests_seen(moto_client) as seen:
+        mine.set_on_hand_in_sequence("A", "WH1", 8, 2, NOW, measure="inbound")
+    assert len(seen) == 1  # it knows the record now
+    check_invariants(moto_client, moto_table, FORMULA)
+
+
+def test_a_compare_and_set_from_a_stale_view_succeeds_at_a_listed_version(
+    moto_client: Any, moto_table: str
+) -> None:
+    mine, other = store(moto_client, moto_table).stock, store(moto_client, moto_table).stock
+    mine.set_measures("A", "WH1", {"onHand": 5, "inbound": 1}, NOW)
+    other.set_measures("A", "WH1", {"inbound": 3}, NOW)  # version 2, unseen by mine
+    level = mine.set_measures("A", "WH1", {"inbound": 4}, NOW, expected_version=(1, 2))
+    assert (level.version, level.available) == (3, 9)
+    with pytest.raises(VersionMismatch) as moved:
+        mine.set_measures("A", "WH1", {"inbound": 6}, NOW, expected_version=(1, 2))
+    assert moved.value.current is not None and moved.value.current.version == 3
+    with pytest.raises(VersionMismatch) as missing:
+        mine.set_measures("B", "WH1", {"inbound": 6}, NOW, expected_version=1)
+    assert missing.value.current is None
+    with pytest.raises(VersionMismatch):  # the default formula's onHand path too
+        Store(moto_client, moto_table).stock.set_on_hand("B", "WH1", 6, NOW, expected_version=1)
+    check_invariants(moto_client, moto_table, FORMULA)
+
+
+def test_a_refusal_without_the_old_item_reads_the_record(moto_client: Any, moto_table: str) -> None:
+    mine, other = store(moto_client, moto_table).stock, store(moto_client, moto_table).stock
+    other.set_measures("A", "WH1", {"onHand": 5, "inbound": 2}, NOW)
+    with without_old_items(moto_client, "UpdateItem"):
+        level = mine.set_measures("A", "WH1", {"inbound": 3}, NOW)
+    assert (level.measure("inbound"), level.available) == (3, 8)
+    check_invariants(moto_client, moto_table, FORMULA)
+
+
+class _Meddling:
+    """Before each UpdateItem of the store, another writer moves the measure, so every view
+    the store has is stale by the time its write arrives."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client, self.table, self.value = client, table, 100
+
+    def __call__(self, **_: Any) -> None:
+        self.value += 1
+        self.client.update_item(
+            TableName=self.table, Key=stock_key("A", "WH1"),
+            UpdateExpression="SET inbound = :v", ExpressionAttributeValues={":v": {"N": str(self.value)}},
+        )  # fmt: skip
+
+
+def test_a_measure_that_keeps_moving_under_the_write_is_contention(
+    moto_client: Any, moto_table: str
+) -> None:
+    stock = store(moto_client, moto_table).stock
+    stock.set_measures("A", "WH1", {"onHand": 5, "inbound": 1}, NOW)
+    other = client_for(moto_client.meta.endpoint_url)
+    with hooked(moto_client, "before-call.dynamodb.UpdateItem", _Meddling(other, moto_table)):
+        with pytest.raises(Contention) as busy:
+            stock.set_measures("A", "WH1", {"inbound": 2}, NOW)
+        assert str(busy.value) == "stock 'A' at 'WH1' kept changing; try again"
+        with pytest.raises(Contention) as busy:
+            stock.set_on_hand_in_sequence("A", "WH1", 2, 9, NOW, measure="inbound")
+        assert str(busy.value) == "stock 'A' at 'WH1' kept changing; try again"
+
+
+def test_a_threshold_and_a_cause_reach_the_record_by_every_door(
+    moto_client: Any, moto_table: str
+) -> None:
+    stock = store(moto_client, moto_table).stock
+    level = stock.set_measures("A", "WH1", {"inbound": 3}, NOW, threshold=SetThreshold(2))
+    assert level.low_stock_threshold == 2
+    stock.set_on_hand("A", "WH1", 4, NOW, cause=Cause("pos", "count"))
+    item = raw(moto_client, moto_table)
+    assert (item["moveSource"], item["moveReason"], item["lowStockThreshold"]) == (
+        {"S": "pos"},
+        {"S": "count"},
+        {"N": "2"},
+    )

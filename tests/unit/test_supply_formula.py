@@ -53,6 +53,9 @@ def test_a_formula_is_its_signed_terms(
     ]
 
 
+KNOWN = "the measures are onHand, inbound, outbound, safetyStock"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -64,35 +67,35 @@ def test_a_formula_is_its_signed_terms(
         ("+-onHand", "'+-onHand': two signs in a row at character 1"),
         ("onHand * 2", "'onHand * 2': '*' at character 7: only + and - and measure names"),
         ("onHand + 2", "'onHand + 2': '2' at character 9: only + and - and measure names"),
-        ("__import__('os')", "'__import__' is not a measure"),
-        (
-            "onHand + damaged",
-            "'onHand + damaged': 'damaged' is not a measure; "
-            "the measures are onHand, inbound, outbound, safetyStock",
-        ),
+        ("__import__('os')", f"\"__import__('os')\": '__import__' is not a measure; {KNOWN}"),
+        ("onHand + damaged", f"'onHand + damaged': 'damaged' is not a measure; {KNOWN}"),
         ("onHand + onHand", "'onHand + onHand': 'onHand' appears twice"),
         ("inbound", "'inbound': onHand must be in it, added (+onHand)"),
-        ("inbound - onHand", "onHand must be in it, added (+onHand)"),
+        ("inbound - onHand", "'inbound - onHand': onHand must be in it, added (+onHand)"),
     ],
 )
 def test_a_formula_it_cannot_run_is_refused_with_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(FormulaError) as refused:
         parse(text)
-    assert message in str(refused.value)
+    assert str(refused.value) == message
+
+
+NAMING = "a name is a lower-case letter then up to 39 letters or digits (camelCase)"
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["Damaged"], "measure 'Damaged': a name is a lower-case letter"),
-        (["dam aged"], "measure 'dam aged': a name is a lower-case letter"),
+        (["Damaged"], f"measure 'Damaged': {NAMING}"),
+        (["dam aged"], f"measure 'dam aged': {NAMING}"),
         (["inbound"], "measure 'inbound' is named twice"),
         (["available"], "measure 'available': the stock record uses that name already"),
     ],
 )
 def test_a_measure_name_is_checked(extra: list[str], message: str) -> None:
-    with pytest.raises(FormulaError, match=message):
+    with pytest.raises(FormulaError) as refused:
         measure_names(extra)
+    assert str(refused.value) == message
 
 
 def test_a_deployment_with_a_bad_formula_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,7 +111,7 @@ def parse(text: str, measures: Iterable[str] = STANDARD_MEASURES) -> Formula:
             if any(name == seen for _, seen in terms):
                 raise FormulaError(f"{text!r}: {name!r} appears twice")
             terms.append((sign, name))
-            sign, signed = 1, False
+            signed = False  # the next term needs its own sign: an operator sets it
         position = token.end()
     if not terms:
         raise FormulaError("the supply formula is empty; the default is onHand")
