@@ -51,6 +51,8 @@ _ASSERT = 'raise AssertionError("unreachable")'
 _MOVED = 'super().__init__("the stock record moved")'
 _METHOD = 'method = str(event.get("httpMethod", "")).upper()'
 _OFFSET_SHIP = 'after = label_lines.ship(line, applied, None, "offset")'
+_SEQUENCE_SET = '"SET ", "SET #sequence = :sequence, ", 1'
+_READ = "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True"
 _ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
@@ -190,6 +192,48 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         '+ ("" if line.labels else " AND attribute_not_exists(serialized)"),',
         '+ ("" if line.labels else " and attribute_not_exists(serialized)"),',
         CASE,
+    ),
+    *_same_line(
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_in_sequence",
+        _SEQUENCE_SET,
+        [_SEQUENCE_SET.replace(", 1", ", 2")],
+        "the update expression has one SET keyword: replacing its first or every one is the same",
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_in_sequence",
+        _SEQUENCE_SET + "\n)",
+        '"SET ", "SET #sequence = :sequence, ", )',
+        "the update expression has one SET keyword: replacing its first or every one is the same",
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_in_sequence",
+        _SEQUENCE_SET,
+        '"SET ", "set #sequence = :sequence, ", 1',
+        CASE,
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites.set_on_hand_in_sequence",
+        '" AND (attribute_not_exists(#sequence) OR #sequence < :sequence)"',
+        '" and (attribute_not_exists(#sequence) or #sequence < :sequence)"',
+        CASE,
+    ),
+    *_same_line(
+        "store.measure_writes",
+        "MeasureWrites._old",
+        _READ,
+        [_READ.replace("=True", "=None"), _READ.replace("=True", "=False")],
+        "moto and DynamoDB Local read consistently either way; only AWS could tell them apart",
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites._old",
+        _READ + '\n).get("Item")',
+        'TableName=self._name, Key=stock_key(sku, location), ).get("Item")',
+        "moto and DynamoDB Local read consistently either way; only AWS could tell them apart",
     ),
     Equivalent(
         "store.measure_writes",
