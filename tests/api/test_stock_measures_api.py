@@ -29,6 +29,10 @@ def test_any_subset_of_measures_is_written_and_answered(api: HandlerClient) -> N
     read = api.get(LEVEL)
     assert read.json["measures"] == second.json["measures"]
     assert read.json["version"] == 2
+    # A keyed write of a measure the record has: conditioned on the value it read.
+    third = api.put(LEVEL, {"inbound": 7}, headers={"Idempotency-Key": "m-3"})
+    assert third.status == 200, third.text
+    assert (third.json["measures"]["inbound"], third.json["available"]) == (7, 5)
 
 
 def test_a_body_without_a_measure_or_with_an_unknown_one_is_a_400(api: HandlerClient) -> None:

@@ -193,6 +193,13 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         '+ ("" if line.labels else " and attribute_not_exists(serialized)"),',
         CASE,
     ),
+    Equivalent(
+        "supply",
+        "parse",
+        "signed = False  # the next term needs its own sign: an operator sets it",
+        "signed = None  # the next term needs its own sign: an operator sets it",
+        FALSY,
+    ),
     *_same_line(
         "store.measure_writes",
         "MeasureWrites.set_on_hand_in_sequence",
