@@ -51,7 +51,6 @@ _ASSERT = 'raise AssertionError("unreachable")'
 _MOVED = 'super().__init__("the stock record moved")'
 _METHOD = 'method = str(event.get("httpMethod", "")).upper()'
 _OFFSET_SHIP = 'after = label_lines.ship(line, applied, None, "offset")'
-_SEQUENCE_SET = '"SET ", "SET #sequence = :sequence, ", 1'
 _READ = "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True"
 _ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
 
@@ -200,32 +199,11 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "signed = None  # the next term needs its own sign: an operator sets it",
         FALSY,
     ),
-    *_same_line(
-        "store.measure_writes",
-        "MeasureWrites.set_on_hand_in_sequence",
-        _SEQUENCE_SET,
-        [_SEQUENCE_SET.replace(", 1", ", 2")],
-        "the update expression has one SET keyword: replacing its first or every one is the same",
-    ),
     Equivalent(
         "store.measure_writes",
-        "MeasureWrites.set_on_hand_in_sequence",
-        _SEQUENCE_SET + "\n)",
-        '"SET ", "SET #sequence = :sequence, ", )',
-        "the update expression has one SET keyword: replacing its first or every one is the same",
-    ),
-    Equivalent(
-        "store.measure_writes",
-        "MeasureWrites.set_on_hand_in_sequence",
-        _SEQUENCE_SET,
-        '"SET ", "set #sequence = :sequence, ", 1',
-        CASE,
-    ),
-    Equivalent(
-        "store.measure_writes",
-        "MeasureWrites.set_on_hand_in_sequence",
-        '" AND (attribute_not_exists(#sequence) OR #sequence < :sequence)"',
-        '" and (attribute_not_exists(#sequence) or #sequence < :sequence)"',
+        "MeasureWrites._set",
+        'conditions.append("(attribute_not_exists(#sequence) OR #sequence < :sequence)")',
+        'conditions.append("(attribute_not_exists(#sequence) or #sequence < :sequence)")',
         CASE,
     ),
     *_same_line(

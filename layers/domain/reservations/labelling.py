@@ -22,7 +22,7 @@ from .idempotency import Remember
 from .lifecycle import Retention
 from .locations import Locations
 from .page_tokens import PageTokens
-from .records import Cause, Label, LabelStatus, Reservation
+from .records import SERVICE_SOURCE, Cause, Label, LabelStatus, Reservation
 from .store import CountedStock, LabelChanged, StaleSequence, Store
 from .store.label_items import is_removed, label_from_item
 from .store.retry import RetryPolicy, with_retries
@@ -39,7 +39,7 @@ class LabelWrite:
     quantity: int
     bin: str | None = None
     sequence: int | None = None  # the ERP's: a write no newer than the last is stale
-    source: str = "service"  # the writer's channel, or erp: the movement ledger names it
+    source: str = SERVICE_SOURCE  # the writer's channel, or erp: the movement ledger names it
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,10 @@ class Cause:
     reference: str | None = None
 
 
+SERVICE_SOURCE = "service"  # the source of a write whose caller named none (tests, tools)
+SERVICE = Cause(SERVICE_SOURCE)
+
+
 @dataclass(frozen=True, slots=True)
 class Movement:
     """One change of one measure of a stock record, as the ledger keeps it: ``value`` is the

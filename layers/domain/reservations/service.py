@@ -23,7 +23,17 @@ from .expiry import Expiry, SweepReport
 from .idempotency import Remember
 from .lifecycle import LineQuantity, Retention
 from .locations import Locations
-from .records import Cause, HeldLine, Inventory, LabelStatus, Line, Reservation, Status, StockLevel
+from .records import (
+    SERVICE,
+    Cause,
+    HeldLine,
+    Inventory,
+    LabelStatus,
+    Line,
+    Reservation,
+    Status,
+    StockLevel,
+)
 from .reserving import ReserveResult, Reserving
 from .search import Search
 from .store import IdempotencyStore, Store
@@ -284,7 +294,7 @@ class ReservationService:
                     "not a measure of this deployment; the measures are "
                     + ", ".join(self._settings.stock_measures),
                 )
-        cause = cause or Cause("service")
+        cause = cause or SERVICE
         stock = self._store.stock
         if expected_versions == ():
             raise PreconditionFailed(stock.get_level(sku, location))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..records import Cause, Label, LabelHold, LabelStatus, Line, Reservation
+from ..records import SERVICE, Cause, Label, LabelHold, LabelStatus, Line, Reservation
 from .idempotency import raise_if_key_taken
 from .keys import (
     PK,
@@ -21,7 +21,6 @@ from .keys import (
     s,
 )
 from .label_items import is_removed, label_from_item, label_item
-from .measure_writes import SERVICE
 from .stock_expressions import add_cause, move_on_hand
 from .transact import TransactionCancelled, conflict_or, transact
 

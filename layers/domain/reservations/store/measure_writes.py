@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from ..commands import SetThreshold
 from ..errors import Contention, StockSerialized
-from ..records import Cause, Receipt, StockLevel
+from ..records import SERVICE, Cause, Receipt, StockLevel
 from ..supply import ON_HAND, Formula
 from .idempotency import raise_if_key_taken
 from .items import LOW_STOCK, measures_of, stock_level_from_item
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 COUNTED = "attribute_not_exists(serialized)"
 ANY_VERSION = -1  # If-Match: *, any record that exists
 Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
-SERVICE = Cause("service")  # a write whose caller named no cause (tests, tools)
 ATTEMPTS = 4  # writes of one measure racing this one, each making it compute again
 KNOWN_RECORDS = 4096  # records whose measures an environment remembers
 
@@ -141,13 +140,9 @@ class MeasureWrites:
                 condition, versions = version_condition(expected_version)
                 update["ConditionExpression"] += f" AND ({condition})"
                 update["ExpressionAttributeValues"] |= versions
-            try:
-                return self._written(self._client.update_item(**update)["Attributes"])
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                old = self._old(error, sku, location)
-            _refuse_serialized(old, sku, location)
+            old = self._update(update, sku, location)
+            if isinstance(old, StockLevel):
+                return old
             level = stock_level_from_item(old) if old else None
             if expected_version is not None and not _at(level, expected_version):
                 raise VersionMismatch(level)
@@ -210,22 +205,12 @@ class MeasureWrites:
         """
         known = self._known.get((sku, location), {})
         for _ in range(ATTEMPTS):
-            update = self._set(sku, location, {measure: value}, known, now, None, cause)
-            update["UpdateExpression"] = update["UpdateExpression"].replace(
-                "SET ", "SET #sequence = :sequence, ", 1
+            update = self._set(
+                sku, location, {measure: value}, known, now, None, cause, (measure, sequence)
             )
-            update["ConditionExpression"] += (
-                " AND (attribute_not_exists(#sequence) OR #sequence < :sequence)"
-            )
-            update["ExpressionAttributeNames"]["#sequence"] = sequence_attribute(measure)
-            update["ExpressionAttributeValues"][":sequence"] = n(sequence)
-            try:
-                return self._written(self._client.update_item(**update)["Attributes"])
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                old = self._old(error, sku, location)
-            _refuse_serialized(old, sku, location)
+            old = self._update(update, sku, location)
+            if isinstance(old, StockLevel):
+                return old
             applied = int(old.get(sequence_attribute(measure), {}).get("N", 0))
             if applied >= sequence:
                 raise StaleSequence(applied)
@@ -271,11 +256,19 @@ class MeasureWrites:
         now: int,
         threshold: SetThreshold | None,
         cause: Cause,
+        sequence: tuple[str, int] | None = None,
     ) -> dict[str, Any]:
+        """The update of ``values``; with a ``sequence`` (measure, number) it also records
+        the ERP's sequence of that measure and is refused unless it is newer."""
         sets = ["reserved = if_not_exists(reserved, :zero)", NEXT_VERSION, IDENTITY_SET]
         names = {"#location": "location"}
         attributes = {**identity(sku, location, now)}
         conditions = [COUNTED]
+        if sequence is not None:
+            sets.append("#sequence = :sequence")
+            conditions.append("(attribute_not_exists(#sequence) OR #sequence < :sequence)")
+            names["#sequence"] = sequence_attribute(sequence[0])
+            attributes[":sequence"] = n(sequence[1])
         if self.formula.is_default and set(values) == {ON_HAND}:
             sets.insert(0, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")
             attributes[":m0"] = n(values[ON_HAND])
@@ -311,6 +304,20 @@ class MeasureWrites:
         }
         add_cause(update, cause)
         return update
+
+    def _update(
+        self, update: dict[str, Any], sku: str, location: str
+    ) -> StockLevel | Mapping[str, Any]:
+        """The record as the update wrote it, or as the refused update found it (empty: no
+        record). A refusal because the stock is labels raises."""
+        try:
+            return self._written(self._client.update_item(**update)["Attributes"])
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = self._old(error, sku, location)
+        _refuse_serialized(old, sku, location)
+        return old
 
     def _old(self, error: ClientError, sku: str, location: str) -> Mapping[str, Any]:
         """The record a refused write found: from the refusal, or read where an engine

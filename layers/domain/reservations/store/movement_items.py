@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..records import Movement
+from ..records import SERVICE_SOURCE, Movement
 from .items import measures_of
 from .keys import ENTITY, TTL_ATTRIBUTE, AttributeMap, Entity, movement_key, n, s
 
@@ -26,7 +26,7 @@ def movements_between(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
             value=value,
             at=int(new.get("updatedAt", {}).get("N", 0)),
             version=int(new.get("version", {}).get("N", 0)),
-            source=new.get("moveSource", {}).get("S", "service"),
+            source=new.get("moveSource", {}).get("S", SERVICE_SOURCE),
             reason=cause.get("moveReason"),
             reference=cause.get("moveReference"),
         )

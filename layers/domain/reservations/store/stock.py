@@ -9,14 +9,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import Contention
-from ..records import Cause, Inventory, Line, StockLevel
+from ..records import SERVICE, Cause, Inventory, Line, StockLevel
 from ..supply import DEFAULT_FORMULA, Formula
 from .items import stock_level_from_item
 from .keys import LOCATION_PREFIX, PK, SK, n, s, stock_key, stock_pk
 from .measure_writes import (
     ANY_VERSION,
     COUNTED,
-    SERVICE,
     MeasureWrites,
     StaleSequence,
     VersionMismatch,
