@@ -67,8 +67,11 @@ def run_load(
     threads: int,
     duration: float,
     max_operations: int,
+    window: Callable[[str], None] | None = None,
 ) -> LoadResult:
-    """Run ``threads`` clients for ``duration`` seconds; only successful operations count."""
+    """Run ``threads`` clients for ``duration`` seconds; only successful operations count.
+    ``window`` is told "start" as the clients are released and "end" once they are
+    joined, before they close: what it measures between leaves out building the clients."""
     result = LoadResult(label=label, threads=threads)
     lock = threading.Lock()
     barrier = threading.Barrier(threads + 1)
@@ -112,6 +115,8 @@ def run_load(
     try:
         for worker in workers:
             worker.start()
+        if window is not None:
+            window("start")
         barrier.wait(timeout=JOIN_GRACE_SECONDS)
         started = time.perf_counter()
         for worker in workers:
@@ -119,6 +124,8 @@ def run_load(
                 timeout=max(0.0, started + duration + JOIN_GRACE_SECONDS - time.perf_counter())
             )
         result.elapsed = time.perf_counter() - started
+        if window is not None:
+            window("end")
         if any(worker.is_alive() for worker in workers):
             raise RuntimeError(f"{label}: client threads still running {JOIN_GRACE_SECONDS}s late")
     finally:
