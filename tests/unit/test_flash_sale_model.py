@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from bench.model import sweep
 from bench.model.buckets import Buckets
 from bench.model.parameters import (
     FLASH_SALE_QUANTITIES,
@@ -198,3 +199,14 @@ def test_on_this_machine_the_engine_serializes_transactions() -> None:
     # One transaction at a time, 10 ms each on average: about 100 a second, never more
     # than the engine's time allows.
     assert 80 < result.rate <= 105
+
+
+def test_the_recommended_policy_sells_out_without_losing_a_request_with_stock_left() -> None:
+    """docs/sharded-stock.md's retry policy for the sharded path, at its recommended
+    bucket count: the end of a sell-out, where the last units sit in a few buckets, loses
+    no request while the total still covers it, and oversells nothing."""
+    scenario = sweep.scarce_scenario(sweep.RECOMMENDED_BUCKETS).but(retry=sweep.SHARDED_RETRY)
+    result = simulate(scenario)
+    assert result.tally.gave_up_with_stock == 0
+    assert result.oversold == 0 and result.conserved
+    assert result.tally.granted_units == sweep.SCARCE_STOCK
