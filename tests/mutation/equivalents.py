@@ -206,6 +206,13 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         'conditions.append("(attribute_not_exists(#sequence) or #sequence < :sequence)")',
         CASE,
     ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites._set",
+        'sets.insert(0, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")',
+        'sets.insert(1, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")',
+        "the clauses of one SET are applied together: their order changes nothing",
+    ),
     *_same_line(
         "store.measure_writes",
         "MeasureWrites._old",
