@@ -208,6 +208,27 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     ),
     Equivalent(
         "store.measure_writes",
+        "MeasureWrites._remember",
+        "self._known.popitem(last=False)",
+        "self._known.popitem(last=None)",
+        FALSY,
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites._set",
+        'sets.insert(0, f"#m{index} = :m{index}")',
+        'sets.insert(1, f"#m{index} = :m{index}")',
+        "the clauses of one SET are applied together: their order changes nothing",
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites._set",
+        '"ConditionExpression": " AND ".join(conditions),',
+        '"ConditionExpression": " and ".join(conditions),',
+        CASE,
+    ),
+    Equivalent(
+        "store.measure_writes",
         "MeasureWrites._set",
         'sets.insert(0, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")',
         'sets.insert(1, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")',

@@ -17,7 +17,7 @@ from reservations.erp_messages import PoisonMessage, parse_message
 from reservations.errors import Contention, InvalidRequest
 from reservations.records import Cause, Receipt
 from reservations.service import ReservationService
-from reservations.store import Store
+from reservations.store import Store, measure_writes
 from reservations.store.keys import stock_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.stock import VersionMismatch
@@ -302,3 +302,23 @@ def test_a_threshold_and_a_cause_reach_the_record_by_every_door(
         {"S": "count"},
         {"N": "2"},
     )
+
+
+def test_an_environment_forgets_the_records_it_saw_longest_ago(
+    moto_client: Any, moto_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It remembers KNOWN_RECORDS records: a write to one of them is one request, to one
+    it has forgotten two (refused on the value it no longer knows, then right)."""
+    monkeypatch.setattr(measure_writes, "KNOWN_RECORDS", 2)
+    mine = store(moto_client, moto_table).stock
+    for sku in ("A", "B", "C"):
+        mine.set_measures(sku, "WH1", {"inbound": 2}, NOW)
+
+    def requests_for(sku: str) -> int:
+        with requests_seen(moto_client) as seen:
+            mine.set_measures(sku, "WH1", {"inbound": 3}, NOW)
+        return len(seen)
+
+    assert requests_for("C") == 1  # the last seen
+    assert requests_for("B") == 1  # and the one before it
+    assert requests_for("A") == 2  # the oldest, forgotten
