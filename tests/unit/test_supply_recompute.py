@@ -169,18 +169,25 @@ def test_a_hold_placed_between_read_and_write_is_retried_and_ends_right(
     assert check_table(moto_client, moto_table, FORMULA).ok
 
 
-def test_a_record_that_moves_on_every_attempt_is_busy_until_run_again(
-    stocked: dict[str, int], moto_client: Any, moto_table: str
-) -> None:
-    def reserve_like() -> None:  # reserved +1, available -1: d unchanged
-        moto_client.update_item(
-            TableName=moto_table,
+def reserve_like(client: Any, table: str) -> Callable[[], None]:
+    """A write that moves A@WH1 as a reserve does: reserved +1, available -1, so the
+    record's supply is unchanged but it never stays as a recompute read it."""
+
+    def write() -> None:
+        client.update_item(
+            TableName=table,
             Key=stock_key("A", "WH1"),
             UpdateExpression="SET reserved = reserved + :q, available = available - :q",
             ExpressionAttributeValues={":q": {"N": "1"}},
         )
 
-    moving = MovingClient(moto_client, reserve_like, times=ATTEMPTS)
+    return write
+
+
+def test_a_record_that_moves_on_every_attempt_is_busy_until_run_again(
+    stocked: dict[str, int], moto_client: Any, moto_table: str
+) -> None:
+    moving = MovingClient(moto_client, reserve_like(moto_client, moto_table), times=ATTEMPTS)
     pages = run(SupplyRecompute(moving, moto_table, FORMULA))
     assert [busy for page in pages for busy in page.busy] == [("A", "WH1")]
     assert "A" not in changes(pages)
@@ -279,15 +286,7 @@ def test_the_command_exits_1_when_records_were_busy(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def reserve_like() -> None:
-        moto_client.update_item(
-            TableName=moto_table,
-            Key=stock_key("A", "WH1"),
-            UpdateExpression="SET reserved = reserved + :q, available = available - :q",
-            ExpressionAttributeValues={":q": {"N": "1"}},
-        )
-
-    moving = MovingClient(moto_client, reserve_like, times=ATTEMPTS)
+    moving = MovingClient(moto_client, reserve_like(moto_client, moto_table), times=ATTEMPTS)
     monkeypatch.setattr(recompute_supply, "dynamodb_client", lambda: moving)
     code, lines, _ = command(capsys, monkeypatch, "--table", moto_table)
     assert code == 1
