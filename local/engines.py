@@ -61,6 +61,17 @@ def wait_for_port(
     raise EngineUnavailable(f"nothing listened on {HOST}:{port} after {timeout}s")
 
 
+# DynamoDB takes 100 items in a TransactGetItems (raised from 25 in 2022; API reference);
+# moto still refuses more than 25. A sharded record's snapshot reads up to 64 buckets.
+TRANSACT_GET_LIMIT = 100
+
+
+def lift_moto_transact_get_limit() -> None:
+    from moto.dynamodb import responses
+
+    responses.TRANSACTION_MAX_ITEMS = TRANSACT_GET_LIMIT
+
+
 class MotoServer:
     """moto's threaded server: DynamoDB and SQS on one port, in this process."""
 
@@ -69,6 +80,7 @@ class MotoServer:
     def __init__(self, port: int | None = None) -> None:
         from moto.server import ThreadedMotoServer
 
+        lift_moto_transact_get_limit()
         self.port = port or free_port()
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
         self._server.start()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from local.engines import lift_moto_transact_get_limit
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
 from reservations.service import ReservationService
@@ -17,6 +18,7 @@ from tests.conftest import client_for, fresh_table, make_erp_service, make_servi
 
 @pytest.fixture
 def moto_client() -> Iterator[Any]:
+    lift_moto_transact_get_limit()
     with mock_aws():
         yield client_for("https://dynamodb.us-east-1.amazonaws.com")
 

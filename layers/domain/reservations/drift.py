@@ -22,6 +22,7 @@ from .store.items import (
 )
 from .store.keys import Entity, entity_of
 from .store.label_items import is_removed, label_from_item
+from .store.shards import Bucket, bucket_from_item
 from .supply import DEFAULT_FORMULA, Formula
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def check(items: Iterable[Mapping[str, Any]], formula: Formula = DEFAULT_FORMULA
     listed: dict[str, bool] = {}  # location -> registered
     labels: list[Label] = []
     serialized: set[Key] = set()
+    buckets: dict[Key, dict[int, Bucket]] = defaultdict(dict)  # a sharded record's 1 .. N-1
     for item in items:
         entity = entity_of(item)
         if entity is Entity.RESERVATION:
@@ -67,6 +69,9 @@ def check(items: Iterable[Mapping[str, Any]], formula: Formula = DEFAULT_FORMULA
             )
             if "serialized" in item:
                 serialized.add((level.sku, level.location))
+        elif entity is Entity.SHARD:
+            key = (item["sku"]["S"], item["location"]["S"])
+            buckets[key][int(item["bucket"]["N"])] = bucket_from_item(item)
         elif entity is Entity.LABEL and not is_removed(item):
             labels.append(label_from_item(item))
         elif entity is Entity.LOCATION:
@@ -75,6 +80,7 @@ def check(items: Iterable[Mapping[str, Any]], formula: Formula = DEFAULT_FORMULA
 
     problems: list[str] = []
     held: dict[Key, int] = defaultdict(int)
+    held_on: dict[tuple[str, str, int], int] = defaultdict(int)  # per bucket
     for reservation_id, line in lines:
         where = f"reservation {reservation_id} line {line.sku}@{line.location}"
         if line.held + line.released + line.consumed != line.taken:
@@ -89,27 +95,60 @@ def check(items: Iterable[Mapping[str, Any]], formula: Formula = DEFAULT_FORMULA
             problems.append(f"{where}: no reservation header")
         elif found in LIVE_STATUSES:
             held[(line.sku, line.location)] += line.held
+            held_on[(line.sku, line.location, line.bucket)] += line.held
         elif line.held:
             problems.append(f"{where}: {found.value} but still holds {line.held}")
     for key, level in levels.items():
-        if level.available != supplies[key] - level.reserved:
+        more = buckets.get(key, {})
+        available = level.available + sum(bucket.available for bucket in more.values())
+        reserved = level.reserved + sum(bucket.reserved for bucket in more.values())
+        if available != supplies[key] - reserved:
             problems.append(
-                f"stock {key}: available {level.available} != "
-                f"supply {supplies[key]} ({formula.text}) - reserved {level.reserved}"
+                f"stock {key}: available {available} != "
+                f"supply {supplies[key]} ({formula.text}) - reserved {reserved}"
+                + (f" (over {len(more) + 1} buckets)" if more else "")
             )
-        if level.reserved != held.get(key, 0):
+        if level.reserved != held_on.get((*key, 0), 0):
             problems.append(
-                f"stock {key}: reserved {level.reserved} but live lines hold {held.get(key, 0)}"
+                f"stock {key}: reserved {level.reserved} but live lines hold "
+                f"{held_on.get((*key, 0), 0)}"
             )
+        problems += _bucket_problems(key, level, more, held_on)
     for key, quantity in held.items():
         if key not in levels:
             problems.append(f"stock {key}: live lines hold {quantity} but there is no stock record")
+    for key in buckets:
+        if key not in levels:
+            problems.append(f"stock {key}: buckets but no stock record")
     problems += _label_problems(labels, lines, statuses, levels, serialized)
     warnings = [
         f"stock at {location} but the location network does not list it"
         for location in sorted({location for _, location in levels} - set(listed))
     ]
     return DriftReport(dict(held), levels, problems, warnings)
+
+
+def _bucket_problems(
+    key: Key,
+    record: StockLevel,
+    buckets: Mapping[int, Bucket],
+    held_on: Mapping[tuple[str, str, int], int],
+) -> list[str]:
+    """Each bucket reserves what the live lines on it hold, never has less than nothing,
+    and takes no reserve while the record is in debt (docs/sharded-stock.md, invariants)."""
+    problems = []
+    for number, bucket in sorted(buckets.items()):
+        where = f"stock {key} bucket {number}"
+        if bucket.reserved != held_on.get((*key, number), 0):
+            problems.append(
+                f"{where}: reserved {bucket.reserved} but live lines hold "
+                f"{held_on.get((*key, number), 0)}"
+            )
+        if bucket.available < 0:
+            problems.append(f"{where}: available {bucket.available} below zero")
+        if record.available < 0 and not bucket.closed:
+            problems.append(f"{where}: open while the record is in debt ({record.available})")
+    return problems
 
 
 def _label_problems(

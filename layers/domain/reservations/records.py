@@ -117,6 +117,10 @@ class Line:
     # Serialized labels the line was placed on, held whole; ``held`` is then the sum of
     # the quantities of those still held.
     labels: tuple[LabelHold, ...] = ()
+    # The bucket of a sharded stock record the line took from, and holds on: 0 is the
+    # record itself (docs/sharded-stock.md). It never changes: a line that grows takes more
+    # from the same bucket.
+    bucket: int = 0
 
     def __post_init__(self) -> None:
         # One spelling of "as placed", so equal lines compare equal however they were made.

@@ -21,7 +21,7 @@ MEASURE_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,39}")
 RECORD_ATTRIBUTES = frozenset(
     {"PK", "SK", "sku", "location", "entity", "reserved", "available", "supply", "version",
      "updatedAt", "erpSequence", "lowStockThreshold", "serialized", "purgeAt",
-     "moveSource", "moveReason", "moveReference"}
+     "moveSource", "moveReason", "moveReference", "shards", "bucketsEver"}
 )  # fmt: skip
 _TOKEN = re.compile(r"\s*(?:([+-])|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
 

@@ -159,6 +159,8 @@ def line_item(reservation: Reservation, line: Line) -> AttributeMap:
     }
     if line.site is not None:
         item["site"] = s(line.site)
+    if line.bucket:
+        item["bucket"] = n(line.bucket)
     return item
 
 
@@ -176,6 +178,7 @@ def line_from_item(item: Mapping[str, Any]) -> Line:
         allocated=item.get("allocated", {}).get("BOOL", False),
         site=item["site"]["S"] if "site" in item else None,
         labels=holds_of(item),
+        bucket=_int(item, "bucket"),
     )
 
 

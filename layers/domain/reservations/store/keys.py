@@ -40,6 +40,10 @@ DEAD_LETTER_SK = "DLQ"
 LABEL_PREFIX = "LABEL#"
 MOVEMENT_PREFIX = "MOVES#"  # a (sku, location)'s movement ledger, newest version last
 LABEL_SK = "LABEL"
+# A stock record's buckets 1 .. N-1 (docs/sharded-stock.md), each on a partition key of its
+# own: a partition's write units are what sharding spreads. Bucket 0 is the record itself.
+SHARD_PREFIX = "SHARD#"
+SHARD_SK = "SHARD"
 
 
 class Entity(StrEnum):
@@ -55,6 +59,7 @@ class Entity(StrEnum):
     DEAD_LETTER = "dead-letter"  # an ERP message sent to the DLQ, told as an event
     LABEL = "label"  # a serialized label: stock at a location, held whole
     MOVEMENT = "movement"  # one change of one measure of a stock record
+    SHARD = "shard"  # a bucket of a sharded stock record, beyond the record itself
 
 
 def n(value: int) -> AttributeMap:
@@ -76,6 +81,13 @@ def stock_pk(sku: str) -> AttributeMap:
 
 def stock_key(sku: str, location: str) -> AttributeMap:
     return {PK: stock_pk(sku), SK: s(f"{LOCATION_PREFIX}{location}")}
+
+
+def shard_key(sku: str, location: str, bucket: int) -> AttributeMap:
+    """Bucket ``bucket`` of a stock record; bucket 0 is the record (stock_key)."""
+    if bucket == 0:
+        return stock_key(sku, location)
+    return {PK: s(f"{SHARD_PREFIX}{sku}#{location}#{bucket}"), SK: s(SHARD_SK)}
 
 
 def movements_pk(sku: str, location: str) -> AttributeMap:

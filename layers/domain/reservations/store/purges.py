@@ -58,7 +58,10 @@ class PurgedLines:
                     "ConditionExpression": f"attribute_not_exists({PK})",
                 }
             },
-            self._stock.settle_item(line.sku, line.location, line.held, 0, now),
+            # Nothing consumed: one item, the line's bucket, whichever it is.
+            *self._stock.settle_items(
+                line.sku, line.location, line.held, 0, now, bucket=line.bucket
+            ),
         ]
         # The labels it held are ACTIVE again, in the same transaction.
         items += [

@@ -252,10 +252,8 @@ class ReservationStore:
                 growth[len(items)] = taking
                 items.append(self._stock.hold_item(taking, now, oversell_limit))
             elif released or consumed:
-                items.append(
-                    self._stock.settle_item(
-                        new.sku, new.location, released, consumed, now, _cause(after)
-                    )
+                items += self._stock.settle_items(
+                    new.sku, new.location, released, consumed, now, _cause(after), new.bucket
                 )
             if old is None:
                 items.append(self._line_put(after, new))
@@ -289,7 +287,9 @@ class ReservationStore:
                 raise_if_serialized(short)
                 raise stock_short(short) from None
             refused = [reason for reason in cancelled.reasons if reason.condition_failed]
-            stock_refused = [r for r in refused if entity_of(r.item or {}) is Entity.STOCK]
+            stock_refused = [
+                r for r in refused if entity_of(r.item or {}) in (Entity.STOCK, Entity.SHARD)
+            ]
             if stock_refused and len(stock_refused) == len(refused):
                 # Only when nothing else moved: a line TTL deleted and the stream settled
                 # also fails its stock's condition, and that is a change, not drift.

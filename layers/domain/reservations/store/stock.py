@@ -12,7 +12,7 @@ from ..errors import Contention
 from ..records import SERVICE, Cause, Inventory, Line, StockLevel
 from ..supply import DEFAULT_FORMULA, Formula
 from .items import stock_level_from_item
-from .keys import LOCATION_PREFIX, PK, SK, n, s, stock_key, stock_pk
+from .keys import LOCATION_PREFIX, PK, SK, n, s, shard_key, stock_key, stock_pk
 from .measure_writes import (
     ANY_VERSION,
     COUNTED,
@@ -86,21 +86,81 @@ class StockStore(MeasureWrites):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
+        if line.bucket:
+            # A closed bucket (a lowered shard count, or debt in bucket 0) takes nothing.
+            condition = "available >= :q AND attribute_not_exists(#closed)"
+        else:
+            # A missing record fails it too: unknown stock is short. Serialized stock is
+            # taken by label only (the labels' own conditions guard those lines).
+            condition = "available >= :q" + (
+                "" if line.labels else " AND attribute_not_exists(serialized)"
+            )
         return {
             "Update": {
                 "TableName": self._name,
-                "Key": stock_key(line.sku, line.location),
+                "Key": shard_key(line.sku, line.location, line.bucket),
                 "UpdateExpression": (
                     "SET reserved = reserved + :q, available = available - :q, updatedAt = :now"
                 ),
-                # A missing record fails it too: unknown stock is short. Serialized stock is
-                # taken by label only (the labels' own conditions guard those lines).
-                "ConditionExpression": "available >= :q"
-                + ("" if line.labels else " AND attribute_not_exists(serialized)"),
+                "ConditionExpression": condition,
                 "ExpressionAttributeValues": {":q": n(line.quantity), ":now": n(now)},
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **({"ExpressionAttributeNames": {"#closed": "closed"}} if line.bucket else {}),
             }
         }
+
+    def settle_items(
+        self,
+        sku: str,
+        location: str,
+        released: int,
+        consumed: int,
+        now: int,
+        cause: Cause = SERVICE,
+        bucket: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The settlement of a line on ``bucket``: there its ``reserved`` drops and what is
+        released becomes available again; what is consumed also leaves the record's onHand,
+        a second item when the bucket is not the record itself (docs/sharded-stock.md)."""
+        if not bucket:
+            return [self.settle_item(sku, location, released, consumed, now, cause)]
+        items = [
+            {
+                "Update": {
+                    "TableName": self._name,
+                    "Key": shard_key(sku, location, bucket),
+                    "UpdateExpression": (
+                        "SET reserved = reserved - :settled, available = available + :released, "
+                        "updatedAt = :now"
+                    ),
+                    "ConditionExpression": "reserved >= :settled",
+                    "ExpressionAttributeValues": {
+                        ":released": n(released),
+                        ":settled": n(released + consumed),
+                        ":now": n(now),
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+        if consumed:  # the goods leave the record's onHand; its available does not move
+            shipped = {
+                "TableName": self._name,
+                "Key": stock_key(sku, location),
+                "UpdateExpression": (
+                    "SET onHand = onHand - :consumed, updatedAt = :now, "
+                    "version = if_not_exists(version, :zero) + :one"
+                ),
+                "ExpressionAttributeValues": {
+                    ":consumed": n(consumed),
+                    ":now": n(now),
+                    ":zero": n(0),
+                    ":one": n(1),
+                },
+            }
+            add_cause(shipped, cause)
+            items.append({"Update": shipped})
+        return items
 
     def settle_item(
         self,

@@ -1,0 +1,213 @@
+"""The buckets of a sharded stock record (docs/sharded-stock.md): reading all of them at
+once, and moving units between them without losing any.
+
+Bucket 0 is the stock record itself; buckets 1 .. N-1 are items of their own, each on its
+own partition key. A move is one transaction: a bucket that gives is conditioned on still
+having what it gives, so concurrent reserves can make a move fail but never make it
+create or lose a unit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import Contention, StockSerialized
+from .keys import Entity, n, s, shard_key, stock_key
+from .transact import TransactionCancelled, conflict_or, error_code, transact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+MAX_SHARDS = 64  # the API's cap: a move of every bucket stays within 100 items
+ATTEMPTS = 6  # moves outrun by reserves before the caller is told to try again
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    available: int = 0
+    reserved: int = 0
+    closed: bool = False
+    exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every bucket of one stock record as one serializable read saw them: index is the
+    bucket, 0 the record itself."""
+
+    sku: str
+    location: str
+    shards: int  # the active count: buckets 0 .. shards-1 take reserves
+    buckets: tuple[Bucket, ...]  # every bucket that may exist, 0 .. bucketsEver-1
+    serialized: bool = False
+
+    @property
+    def available(self) -> int:
+        return sum(bucket.available for bucket in self.buckets)
+
+    @property
+    def reserved(self) -> int:
+        return sum(bucket.reserved for bucket in self.buckets)
+
+    def even(self, shards: int) -> list[int]:
+        """Each bucket's share of the total available over ``shards`` active buckets (the
+        rest get none). In debt, bucket 0 takes all of it (invariant 4)."""
+        total = self.available
+        count = max(shards, len(self.buckets))
+        if total < 0:
+            return [total] + [0] * (count - 1)
+        share, extra = divmod(total, shards)
+        return [share + (1 if b < extra else 0) if b < shards else 0 for b in range(count)]
+
+
+class ShardStore:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._name = table_name
+
+    def snapshot(self, sku: str, location: str) -> Snapshot:
+        """One consistent read of the record, then one ``TransactGetItems`` of it and every
+        bucket it ever had, so the buckets are seen at one instant: a sum of reads made one
+        after another could miss units a move carried between them."""
+        record = self._client.get_item(
+            TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
+        ).get("Item")
+        ever = int(record.get("bucketsEver", {}).get("N", 1)) if record else 1
+        for _ in range(ATTEMPTS):
+            keys = [shard_key(sku, location, bucket) for bucket in range(ever)]
+            try:
+                answer = self._client.transact_get_items(
+                    TransactItems=[{"Get": {"TableName": self._name, "Key": k}} for k in keys]
+                )
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                continue  # a transaction had one of them ongoing: read again
+            items = [response.get("Item") for response in answer["Responses"]]
+            seen = int((items[0] or {}).get("bucketsEver", {}).get("N", 1))
+            if seen > ever:  # buckets were added since the first read
+                ever = seen
+                continue
+            return _snapshot(sku, location, items)
+        raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def reshard(self, sku: str, location: str, shards: int, now: int) -> Snapshot:
+        """Spread the record's available evenly over ``shards`` buckets (1 gathers it back
+        into the record), closing the buckets beyond them; holds on a closed bucket stay
+        there until they settle. Returns the snapshot it moved from."""
+        if not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be 1 to {MAX_SHARDS}")
+        for _ in range(ATTEMPTS):
+            seen = self.snapshot(sku, location)
+            if seen.serialized:
+                raise StockSerialized(
+                    f"the stock of {sku!r} at {location!r} is its labels: it cannot be sharded"
+                )
+            if not seen.buckets[0].exists:
+                raise LookupError(f"no stock record for {sku!r} at {location!r}")
+            try:
+                self._move(seen, seen.even(shards), shards, now)
+            except TransactionCancelled as cancelled:
+                if cancelled.any_condition_failed:
+                    continue  # a giver had less than seen: look again
+                raise conflict_or(cancelled) from None
+            return seen
+        raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def _move(self, seen: Snapshot, wanted: list[int], shards: int, now: int) -> None:
+        debt = wanted[0] < 0
+        ever = len(wanted)
+        items: list[dict[str, Any]] = [self._record_update(seen, wanted[0], shards, ever, now)]
+        for bucket in range(1, ever):
+            was = seen.buckets[bucket] if bucket < len(seen.buckets) else Bucket()
+            closed = debt or bucket >= shards
+            items.append(
+                self._bucket_update(seen, bucket, wanted[bucket] - was.available, closed, now)
+            )
+        transact(self._client, items, uuid.uuid4().hex)
+
+    def _record_update(
+        self, seen: Snapshot, wanted: int, shards: int, ever: int, now: int
+    ) -> dict[str, Any]:
+        delta = wanted - seen.buckets[0].available
+        update: dict[str, Any] = {
+            "TableName": self._name,
+            "Key": stock_key(seen.sku, seen.location),
+            "UpdateExpression": (
+                "SET available = available + :delta, bucketsEver = :ever, updatedAt = :now"
+            ),
+            "ConditionExpression": "attribute_exists(available)",
+            "ExpressionAttributeValues": {":delta": n(delta), ":ever": n(ever), ":now": n(now)},
+        }
+        if delta < 0:
+            update["ConditionExpression"] += " AND available >= :gives"
+            update["ExpressionAttributeValues"][":gives"] = n(-delta)
+        if shards > 1:
+            update["UpdateExpression"] += ", shards = :shards"
+            update["ExpressionAttributeValues"][":shards"] = n(shards)
+        else:
+            update["UpdateExpression"] += " REMOVE shards"
+        return {"Update": update}
+
+    def _bucket_update(
+        self, seen: Snapshot, bucket: int, delta: int, closed: bool, now: int
+    ) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._name,
+            "Key": shard_key(seen.sku, seen.location, bucket),
+            "UpdateExpression": (
+                "SET available = if_not_exists(available, :zero) + :delta, "
+                "reserved = if_not_exists(reserved, :zero), sku = :sku, #location = :location, "
+                "#bucket = :bucket, entity = :entity, updatedAt = :now"
+            ),
+            "ExpressionAttributeNames": {
+                "#location": "location",
+                "#bucket": "bucket",
+                "#closed": "closed",
+            },
+            "ExpressionAttributeValues": {
+                ":delta": n(delta),
+                ":zero": n(0),
+                ":sku": s(seen.sku),
+                ":location": s(seen.location),
+                ":bucket": n(bucket),
+                ":entity": s(Entity.SHARD),
+                ":now": n(now),
+            },
+        }
+        if delta < 0:
+            update["ConditionExpression"] = "available >= :gives"
+            update["ExpressionAttributeValues"][":gives"] = n(-delta)
+        if closed:
+            update["UpdateExpression"] += ", #closed = :closed"
+            update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}
+        else:
+            update["UpdateExpression"] += " REMOVE #closed"
+        return {"Update": update}
+
+
+def bucket_from_item(item: Mapping[str, Any]) -> Bucket:
+    """A bucket item, or the stock record as bucket 0."""
+    return Bucket(
+        available=int(item.get("available", {}).get("N", 0)),
+        reserved=int(item.get("reserved", {}).get("N", 0)),
+        closed="closed" in item,
+        exists=True,
+    )
+
+
+def _snapshot(sku: str, location: str, items: list[dict[str, Any] | None]) -> Snapshot:
+    record = items[0] or {}
+    buckets = tuple(bucket_from_item(item) if item else Bucket() for item in items)
+    return Snapshot(
+        sku=sku,
+        location=location,
+        shards=int(record.get("shards", {}).get("N", 1)),
+        buckets=buckets,
+        serialized="serialized" in record,
+    )
