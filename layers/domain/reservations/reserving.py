@@ -34,6 +34,9 @@ from .store import LabelsRefused, ReservationExists, StockShort, Store
 from .store.retry import RetryPolicy, with_retries
 from .transitions import Plan, Transitions
 
+# Rounds of a reserve refused by a label's count or by a bucket of a sharded record.
+PLACEMENTS = 18
+
 
 @dataclass(frozen=True, slots=True)
 class ReserveResult:
@@ -151,14 +154,20 @@ class Reserving:
     ) -> ReserveResult:
         """One reserve transaction (retried on conflicts). The id taken by an identical
         request is its replay; by another request, IdempotencyConflict. StockShort when a
-        line lacks stock."""
-        for _ in range(self._retry.attempts):
+        line lacks stock; a line refused by one bucket of a sharded record goes to another
+        first (docs/sharded-stock.md)."""
+        placement = self._store.placement
+        reservation = replace(reservation, lines=placement.place(reservation.lines))
+        for _ in range(PLACEMENTS):
             try:
                 return self._write_once(reservation, remember, now)
             except LabelsRefused as refused:
                 # A label's quantity was not the one counted: count again and retry.
                 reservation = self._labelled.recounted(reservation, refused)
-        raise Contention(f"the labels of reservation {reservation.id!r} kept changing")
+            except StockShort as short:
+                lines = placement.replace_short(reservation.lines, short, now)
+                reservation = replace(reservation, lines=lines)
+        raise Contention(f"the stock of reservation {reservation.id!r} kept changing")
 
     def _write_once(
         self, reservation: Reservation, remember: Remember[ReserveResult] | None, now: int

@@ -23,6 +23,7 @@ from .labels import CountedStock, LabelChanged, LabelsRefused, LabelStore
 from .locations import LocationStore
 from .movements import MovementStore
 from .pages import scan_all
+from .placement import Placement
 from .purges import PurgedLines, SettlementRefused
 from .receipts import AlreadyApplied, Claim, MessageInProgress, ReceiptLedger
 from .refusals import (
@@ -66,6 +67,7 @@ class Store:
             client, table_name, self.stock, self.receipts, self.labels
         )
         self.shards = ShardStore(client, table_name)
+        self.placement = Placement(self.shards)
         self.search = HeaderSearch(client, table_name)
         self.movements = MovementStore(client, table_name, movement_retention_seconds)
         self.locations = LocationStore(client, table_name)

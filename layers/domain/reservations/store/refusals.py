@@ -15,12 +15,19 @@ class ReservationExists(Exception):
 
 
 class StockShort(Exception):
-    def __init__(self, items: list[ShortItem], held: dict[tuple[str, str], int]) -> None:
+    def __init__(
+        self,
+        items: list[ShortItem],
+        held: dict[tuple[str, str], int],
+        found: dict[tuple[str, str], AttributeMap] | None = None,
+    ) -> None:
         super().__init__(f"{len(items)} short item(s)")
         self.items = items
         # Short (sku, location)s on which something was reserved, and how much, when the
         # transaction was refused: only there can an expired-but-unswept hold be in the way.
         self.held = held
+        # The item each short line was refused by (a stock record, or one of its buckets).
+        self.found = found or {}
 
 
 class ReservationChanged(Exception):
@@ -49,6 +56,7 @@ def stock_short(failed: list[tuple[Line, AttributeMap | None]]) -> StockShort:
             for line, old in failed
             if reserved_of(old) > 0
         },
+        found={(line.sku, line.location): old for line, old in failed if old},
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -111,7 +111,7 @@ class ShardStore:
             if not seen.buckets[0].exists:
                 raise LookupError(f"no stock record for {sku!r} at {location!r}")
             try:
-                self._move(seen, seen.even(shards), shards, now)
+                self._move(seen, seen.even(shards), shards, now, reshard=True)
             except TransactionCancelled as cancelled:
                 if cancelled.any_condition_failed:
                     continue  # a giver had less than seen: look again
@@ -119,34 +119,68 @@ class ShardStore:
             return seen
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
 
-    def _move(self, seen: Snapshot, wanted: list[int], shards: int, now: int) -> None:
+    def make_room(self, sku: str, location: str, quantity: int, now: int) -> Snapshot:
+        """Move units so that one active bucket has ``quantity`` (folding closed buckets
+        and any debt into the record first), and return the buckets as they are then; or
+        as they are, when their total does not cover it. The snapshot is serializable: a
+        total short there was short at one instant."""
+        for _ in range(ATTEMPTS):
+            seen = self.snapshot(sku, location)
+            if seen.available < quantity:
+                return seen
+            wanted = _gathered(seen, quantity)
+            if wanted is None:
+                return seen  # a bucket has it already, and nothing needs folding
+            try:
+                self._move(seen, wanted, seen.shards, now, reshard=False)
+            except TransactionCancelled as cancelled:
+                if cancelled.any_condition_failed:
+                    continue
+                raise conflict_or(cancelled) from None
+            return replace(
+                seen,
+                buckets=tuple(
+                    replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)
+                ),
+            )
+        raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def _move(
+        self, seen: Snapshot, wanted: list[int], shards: int, now: int, *, reshard: bool
+    ) -> None:
+        """One transaction: each bucket to its ``wanted`` available. A reshard also writes
+        the count on the record; a move leaves out every bucket it does not change."""
         debt = wanted[0] < 0
         ever = len(wanted)
-        items: list[dict[str, Any]] = [self._record_update(seen, wanted[0], shards, ever, now)]
+        items: list[dict[str, Any]] = []
+        if reshard or wanted[0] != seen.buckets[0].available:
+            items.append(self._record_update(seen, wanted[0], shards, ever, now, reshard))
         for bucket in range(1, ever):
             was = seen.buckets[bucket] if bucket < len(seen.buckets) else Bucket()
             closed = debt or bucket >= shards
-            items.append(
-                self._bucket_update(seen, bucket, wanted[bucket] - was.available, closed, now)
-            )
+            delta = wanted[bucket] - was.available
+            if reshard or delta or closed != was.closed:
+                items.append(self._bucket_update(seen, bucket, delta, closed, now))
         transact(self._client, items, uuid.uuid4().hex)
 
     def _record_update(
-        self, seen: Snapshot, wanted: int, shards: int, ever: int, now: int
+        self, seen: Snapshot, wanted: int, shards: int, ever: int, now: int, reshard: bool
     ) -> dict[str, Any]:
         delta = wanted - seen.buckets[0].available
         update: dict[str, Any] = {
             "TableName": self._name,
             "Key": stock_key(seen.sku, seen.location),
-            "UpdateExpression": (
-                "SET available = available + :delta, bucketsEver = :ever, updatedAt = :now"
-            ),
+            "UpdateExpression": "SET available = available + :delta, updatedAt = :now",
             "ConditionExpression": "attribute_exists(available)",
-            "ExpressionAttributeValues": {":delta": n(delta), ":ever": n(ever), ":now": n(now)},
+            "ExpressionAttributeValues": {":delta": n(delta), ":now": n(now)},
         }
         if delta < 0:
             update["ConditionExpression"] += " AND available >= :gives"
             update["ExpressionAttributeValues"][":gives"] = n(-delta)
+        if not reshard:
+            return {"Update": update}
+        update["UpdateExpression"] += ", bucketsEver = :ever"
+        update["ExpressionAttributeValues"][":ever"] = n(ever)
         if shards > 1:
             update["UpdateExpression"] += ", shards = :shards"
             update["ExpressionAttributeValues"][":shards"] = n(shards)
@@ -189,6 +223,38 @@ class ShardStore:
         else:
             update["UpdateExpression"] += " REMOVE #closed"
         return {"Update": update}
+
+
+def _gathered(seen: Snapshot, quantity: int) -> list[int] | None:
+    """Each bucket's available after folding closed buckets and debt into the record and
+    filling the fullest active bucket up to ``quantity`` from the next fullest; None when
+    an open active bucket has it and nothing needs folding. The total covers ``quantity``."""
+    available = [bucket.available for bucket in seen.buckets]
+    active = range(min(seen.shards, len(available)))
+    stranded = [b for b in range(1, len(available)) if (seen.buckets[b].closed or b >= seen.shards)]
+    ready = [b for b in active if available[b] >= quantity and not seen.buckets[b].closed]
+    if ready and available[0] >= 0 and not any(available[b] for b in stranded):
+        return None
+    for bucket in stranded:
+        available[0] += available[bucket]
+        available[bucket] = 0
+    donors = sorted((b for b in active if b), key=lambda b: -available[b])
+    for bucket in donors:  # debt: the record takes from the open buckets first
+        if available[0] >= 0:
+            break
+        gives = min(available[bucket], -available[0])
+        available[bucket] -= gives
+        available[0] += gives
+    target = max(active, key=lambda b: available[b])
+    for bucket in sorted(active, key=lambda b: -available[b]):
+        missing = quantity - available[target]
+        if missing <= 0:
+            break
+        if bucket != target:
+            gives = min(available[bucket], missing)
+            available[bucket] -= gives
+            available[target] += gives
+    return available
 
 
 def bucket_from_item(item: Mapping[str, Any]) -> Bucket:

@@ -1,0 +1,129 @@
+"""Which bucket of a sharded stock record a line takes from (docs/sharded-stock.md).
+
+Each execution environment remembers what it last saw of each sharded record: its bucket
+count and each bucket's available, from refusals and snapshots, never from a read of its
+own on the reserve's path. A line goes to a bucket drawn at random among those it believes
+have enough; a refusal corrects the view and the line goes elsewhere; only when no bucket
+seems to have enough does a snapshot decide between moving units and refusing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import ShortItem
+from ..records import Line
+from .keys import Entity, entity_of
+from .refusals import StockShort
+from .shards import ShardStore, Snapshot
+
+Key = tuple[str, str]
+KNOWN_RECORDS = 4096  # sharded records an environment remembers
+
+
+@dataclass(slots=True)
+class View:
+    shards: int
+    available: dict[int, int] = field(default_factory=dict)  # unseen buckets: maybe enough
+    closed: set[int] = field(default_factory=set)
+
+
+def placeable(line: Line) -> bool:
+    """Lines on labels take their labels' record whole, and an oversell line takes from the
+    record itself, under the oversell bound: neither goes to a bucket."""
+    return not line.labels and not line.allow_oversell
+
+
+class Placement:
+    def __init__(self, shards: ShardStore, rng: random.Random | None = None) -> None:
+        self._shards = shards
+        self._rng = rng or random.Random()
+        self._views: OrderedDict[Key, View] = OrderedDict()
+
+    def place(self, lines: Sequence[Line]) -> tuple[Line, ...]:
+        """Each line on a bucket this environment believes has enough (0, the record, for
+        a record it has never seen sharded)."""
+        return tuple(self._placed(line) for line in lines)
+
+    def replace_short(self, lines: Sequence[Line], short: StockShort, now: int) -> tuple[Line, ...]:
+        """The lines again, each one refused on a sharded record moved to another bucket
+        (units moved into one first when none has enough). Raises StockShort, with the
+        totals, for the lines whose record does not have enough in all."""
+        placed = list(lines)
+        short_keys = {(item.sku, item.location) for item in short.items}
+        items: list[ShortItem] = []
+        held: dict[Key, int] = {}
+        for index, line in enumerate(lines):
+            key = (line.sku, line.location)
+            if key not in short_keys:
+                continue
+            found = short.found.get(key)
+            if found is not None:
+                self.learn(found)
+            if not placeable(line) or key not in self._views:
+                items += [i for i in short.items if (i.sku, i.location) == key]
+                held |= {key: short.held[key]} if key in short.held else {}
+                continue
+            bucket = self._choose(key, line.quantity, avoid=line.bucket)
+            if bucket is None:
+                seen = self._shards.make_room(line.sku, line.location, line.quantity, now)
+                self._learn_snapshot(seen)
+                if seen.available < line.quantity:
+                    items.append(ShortItem(line.sku, line.location, line.quantity, seen.available))
+                    if seen.reserved:
+                        held[key] = seen.reserved
+                    continue
+                bucket = self._choose(key, line.quantity)
+            placed[index] = replace(line, bucket=0 if bucket is None else bucket)
+        if items:
+            raise StockShort(items, held)
+        return tuple(placed)
+
+    def learn(self, item: Mapping[str, Any]) -> None:
+        """What a refusal or a read showed of a stock record or one of its buckets."""
+        key = (item["sku"]["S"], item["location"]["S"])
+        available = int(item.get("available", {}).get("N", 0))
+        if entity_of(item) is Entity.SHARD:
+            view = self._views.get(key)
+            if view is not None:
+                bucket = int(item["bucket"]["N"])
+                view.available[bucket] = available
+                (view.closed.add if "closed" in item else view.closed.discard)(bucket)
+            return
+        if int(item.get("bucketsEver", {}).get("N", 1)) <= 1:
+            self._views.pop(key, None)  # never sharded: the record alone
+            return
+        view = self._views.setdefault(key, View(int(item.get("shards", {}).get("N", 1))))
+        view.shards = int(item.get("shards", {}).get("N", 1))
+        view.available[0] = available
+        self._views.move_to_end(key)
+        if len(self._views) > KNOWN_RECORDS:
+            self._views.popitem(last=False)
+
+    def _learn_snapshot(self, seen: Snapshot) -> None:
+        view = self._views.setdefault((seen.sku, seen.location), View(seen.shards))
+        view.shards = seen.shards
+        view.available = {b: bucket.available for b, bucket in enumerate(seen.buckets)}
+        view.closed = {b for b, bucket in enumerate(seen.buckets) if bucket.closed}
+
+    def _placed(self, line: Line) -> Line:
+        key = (line.sku, line.location)
+        if not placeable(line) or key not in self._views:
+            return line
+        bucket = self._choose(key, line.quantity)
+        return replace(line, bucket=0 if bucket is None else bucket)
+
+    def _choose(self, key: Key, quantity: int, avoid: int | None = None) -> int | None:
+        view = self._views[key]
+        candidates = [
+            bucket
+            for bucket in range(view.shards)
+            if bucket != avoid
+            and bucket not in view.closed
+            and view.available.get(bucket, quantity) >= quantity
+        ]
+        return self._rng.choice(candidates) if candidates else None
