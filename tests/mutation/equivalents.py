@@ -161,7 +161,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     ),
     # store.stock
     *_same_line(
-        "store.measure_writes",
+        "store.stock_conditions",
         "VersionMismatch.__init__",
         _MOVED,
         [

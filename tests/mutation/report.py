@@ -23,6 +23,9 @@ TARGETS = (
     "store.retry",
     "store.stock",
     "store.measure_writes",
+    "store.stock_conditions",
+    "store.shards",
+    "store.placement",
     "store.receipts",
     "store.leases",
 )

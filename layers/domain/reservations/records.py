@@ -221,6 +221,9 @@ class StockLevel:
     low_stock_threshold: int | None = None
     # The record's other measures (inbound, safetyStock, ...), those ever written.
     measures: dict[str, int] = field(default_factory=dict)
+    # Buckets its available is spread over (docs/sharded-stock.md); available and reserved
+    # above are then the totals over all of them.
+    shards: int = 1
 
     @property
     def supply(self) -> int:

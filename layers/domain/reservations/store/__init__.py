@@ -36,7 +36,6 @@ from .refusals import (
 from .reservations import ReservationStore
 from .retry import RetryPolicy
 from .search import HeaderSearch
-from .shards import ShardStore
 from .stock import StaleSequence, StockStore
 from .transact import WriteConflict
 
@@ -66,7 +65,7 @@ class Store:
         self.reservations = ReservationStore(
             client, table_name, self.stock, self.receipts, self.labels
         )
-        self.shards = ShardStore(client, table_name)
+        self.shards = self.stock.shards
         self.placement = Placement(self.shards)
         self.search = HeaderSearch(client, table_name)
         self.movements = MovementStore(client, table_name, movement_retention_seconds)

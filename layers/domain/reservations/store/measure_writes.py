@@ -14,76 +14,40 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..commands import SetThreshold
-from ..errors import Contention, StockSerialized
+from ..errors import Contention
 from ..records import SERVICE, Cause, Receipt, StockLevel
 from ..supply import ON_HAND, Formula
 from .idempotency import raise_if_key_taken
 from .items import LOW_STOCK, measures_of, stock_level_from_item
 from .keys import PK, n, stock_key
 from .receipts import ReceiptLedger
+from .shards import ShardStore
+from .stock_conditions import (
+    COUNTED,
+    SHARDED_TAKES,
+    StaleSequence,
+    VersionMismatch,
+    Versions,
+    at_version,
+    refuse_serialized,
+    sequence_attribute,
+    serialized_refusal,
+    version_condition,
+)
 from .stock_expressions import IDENTITY_SET, NEXT_VERSION, add_cause, identity, move_measure
 from .transact import TransactionCancelled, conflict_or, error_code, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-# Counted writes (onHand) are refused where stock is made of labels (issue 16).
-COUNTED = "attribute_not_exists(serialized)"
-ANY_VERSION = -1  # If-Match: *, any record that exists
-Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
 ATTEMPTS = 4  # writes of one measure racing this one, each making it compute again
 KNOWN_RECORDS = 4096  # records whose measures an environment remembers
-
-
-class VersionMismatch(Exception):
-    """A compare-and-set found the record at another version (``current``; None: no record)."""
-
-    def __init__(self, current: StockLevel | None) -> None:
-        super().__init__("the stock record moved")
-        self.current = current
-
-
-class StaleSequence(Exception):
-    """A ``stock.set`` no newer than the last one applied to the record's measure."""
-
-    def __init__(self, current: int) -> None:
-        super().__init__(f"sequence {current} is already applied")
-        self.current = current
-
-
-def serialized_refusal(sku: str, location: str) -> StockSerialized:
-    return StockSerialized(
-        f"the stock of {sku!r} at {location!r} is its labels: "
-        "write the labels (PUT /labels/{label}, label.upsert), not onHand"
-    )
-
-
-def _refuse_serialized(old: Mapping[str, Any] | None, sku: str, location: str) -> None:
-    if old and "serialized" in old:
-        raise serialized_refusal(sku, location)
-
-
-def version_condition(expected: Versions) -> tuple[str, dict[str, Any]]:
-    """The record is at ``expected`` (or any of them); 0 also matches a record not written
-    yet (or written before records had a version); ANY_VERSION any record that exists."""
-    wanted = (expected,) if isinstance(expected, int) else expected
-    if ANY_VERSION in wanted:
-        return f"attribute_exists({PK})", {}
-    values = {f":v{index}": n(version) for index, version in enumerate(wanted)}
-    condition = f"version IN ({', '.join(values)})"
-    if 0 in wanted:
-        condition = f"attribute_not_exists(version) OR {condition}"
-    return condition, values
-
-
-def sequence_attribute(measure: str) -> str:
-    """Where the ERP's last applied ``stock.set`` sequence of a measure is kept."""
-    return "erpSequence" if measure == ON_HAND else f"erpSequence#{measure}"
 
 
 class MeasureWrites:
@@ -96,7 +60,11 @@ class MeasureWrites:
         self._name = table_name
         self._ledger = ledger
         self.formula = formula
+        self.shards = ShardStore(client, table_name)
         self._known: OrderedDict[tuple[str, str], dict[str, int]] = OrderedDict()
+        # Records seen sharded (docs/sharded-stock.md): their available is spread over
+        # buckets, so a write moves it by a delta, never to onHand - reserved.
+        self._sharded: set[tuple[str, str]] = set()
 
     def set_on_hand(
         self,
@@ -134,8 +102,9 @@ class MeasureWrites:
         0 for a record that must not exist yet) VersionMismatch carries the record as it is
         when it moved."""
         known = self._known.get((sku, location), {})
+        debt = False
         for _ in range(ATTEMPTS):
-            update = self._set(sku, location, values, known, now, threshold, cause)
+            update = self._set(sku, location, values, known, now, threshold, cause, debt=debt)
             if expected_version is not None:
                 condition, versions = version_condition(expected_version)
                 update["ConditionExpression"] += f" AND ({condition})"
@@ -144,9 +113,10 @@ class MeasureWrites:
             if isinstance(old, StockLevel):
                 return old
             level = stock_level_from_item(old) if old else None
-            if expected_version is not None and not _at(level, expected_version):
+            if expected_version is not None and not at_version(level, expected_version):
                 raise VersionMismatch(level)
             known = self._remember(old)  # another writer moved a measure since: again
+            debt = self._gathered(old, known, values, now)
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     def set_on_hand_with(
@@ -174,7 +144,8 @@ class MeasureWrites:
         update["ExpressionAttributeValues"] |= versions
         if before is None:
             update["ConditionExpression"] += f" AND attribute_not_exists({PK})"
-        else:
+        elif self._absolute(after.sku, after.location, wanted):
+            # available is written as onHand - reserved: only right for the reserved read.
             update["ConditionExpression"] += " AND reserved = :reserved"
             update["ExpressionAttributeValues"][":reserved"] = n(before.reserved)
         try:
@@ -182,7 +153,11 @@ class MeasureWrites:
         except TransactionCancelled as cancelled:
             raise_if_key_taken(cancelled.reasons[-1])
             if cancelled.reasons[0].condition_failed:
-                _refuse_serialized(cancelled.reasons[0].item, after.sku, after.location)
+                old = cancelled.reasons[0].item or {}
+                refuse_serialized(old, after.sku, after.location)
+                # Read again, and write again: as a delta if the record is sharded, after
+                # units are gathered into it if it had too few.
+                self._gathered(old, self._remember(old), wanted, after.updated_at)
                 raise VersionMismatch(None) from None
             raise conflict_or(cancelled) from None
 
@@ -204,9 +179,18 @@ class MeasureWrites:
         Raises StaleSequence (with the sequence in place) otherwise.
         """
         known = self._known.get((sku, location), {})
+        debt = False
         for _ in range(ATTEMPTS):
             update = self._set(
-                sku, location, {measure: value}, known, now, None, cause, (measure, sequence)
+                sku,
+                location,
+                {measure: value},
+                known,
+                now,
+                None,
+                cause,
+                (measure, sequence),
+                debt=debt,
             )
             old = self._update(update, sku, location)
             if isinstance(old, StockLevel):
@@ -215,6 +199,7 @@ class MeasureWrites:
             if applied >= sequence:
                 raise StaleSequence(applied)
             known = self._remember(old)
+            debt = self._gathered(old, known, {measure: value}, now)
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     def adjust_on_hand(
@@ -232,18 +217,29 @@ class MeasureWrites:
         """A relative change of a measure and its receipt, in one transaction: a relative
         change needs no earlier value. Raises AlreadyApplied when the receipt exists (the
         change is not made again)."""
-        # A never-stocked record starts at zero: a receipt of goods creates it.
-        update = move_measure(
-            self._name, sku, location, delta, now, measure, self.formula.coefficient(measure)
-        )
-        update["ConditionExpression"] = COUNTED
-        add_cause(update, cause)
-        try:
-            self._ledger.transact_with([{"Update": update}], receipt, now, token)
-        except TransactionCancelled as cancelled:
-            if cancelled.reasons[0].condition_failed:
-                raise serialized_refusal(sku, location) from None  # its only condition
-            raise
+        worth = delta * self.formula.coefficient(measure)
+        debt = False
+        for _ in range(ATTEMPTS):
+            # A never-stocked record starts at zero: a receipt of goods creates it.
+            update = move_measure(
+                self._name, sku, location, delta, now, measure, self.formula.coefficient(measure)
+            )
+            update["ConditionExpression"] = COUNTED
+            if worth < 0 and not debt:
+                update["ConditionExpression"] += f" AND ({SHARDED_TAKES})"
+                update["ExpressionAttributeValues"][":gives"] = n(-worth)
+            add_cause(update, cause)
+            try:
+                self._ledger.transact_with([{"Update": update}], receipt, now, token)
+                return
+            except TransactionCancelled as cancelled:
+                if not cancelled.reasons[0].condition_failed:
+                    raise
+                old = cancelled.reasons[0].item or {}
+                if "bucketsEver" not in old:
+                    raise serialized_refusal(sku, location) from None
+                debt = not self.shards.gather(sku, location, -worth, now)
+        raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     # --- the update -------------------------------------------------------------------------
 
@@ -257,6 +253,8 @@ class MeasureWrites:
         threshold: SetThreshold | None,
         cause: Cause,
         sequence: tuple[str, int] | None = None,
+        *,
+        debt: bool = False,
     ) -> dict[str, Any]:
         """The update of ``values``; with a ``sequence`` (measure, number) it also records
         the ERP's sequence of that measure and is refused unless it is newer."""
@@ -269,9 +267,10 @@ class MeasureWrites:
             conditions.append("(attribute_not_exists(#sequence) OR #sequence < :sequence)")
             names["#sequence"] = sequence_attribute(sequence[0])
             attributes[":sequence"] = n(sequence[1])
-        if self.formula.is_default and set(values) == {ON_HAND}:
+        if self._absolute(sku, location, values):
             sets.insert(0, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")
             attributes[":m0"] = n(values[ON_HAND])
+            conditions.append("attribute_not_exists(bucketsEver)")  # else: a delta
         else:
             for index, (measure, value) in enumerate(sorted(values.items())):
                 names[f"#m{index}"] = measure
@@ -284,8 +283,12 @@ class MeasureWrites:
                     conditions.append(f"attribute_not_exists(#m{index})")
             if ON_HAND not in values:  # every record has an onHand, zero until written
                 sets.append("onHand = if_not_exists(onHand, :zero)")
-            attributes[":delta"] = n(self.formula.delta(known, values))
+            delta = self.formula.delta(known, values)
+            attributes[":delta"] = n(delta)
             sets.append("available = if_not_exists(available, :zero) + :delta")
+            if delta < 0 and not debt:
+                conditions.append(f"({SHARDED_TAKES})")
+                attributes[":gives"] = n(-delta)
         expression = f"SET {', '.join(sets)}"
         if threshold is not None and threshold.value is not None:
             expression += f", {LOW_STOCK} = :threshold"
@@ -305,6 +308,25 @@ class MeasureWrites:
         add_cause(update, cause)
         return update
 
+    def _absolute(self, sku: str, location: str, values: Mapping[str, int]) -> bool:
+        """Under the default formula an onHand alone sets available outright, except on a
+        sharded record, whose reserved is spread over its buckets."""
+        sharded = (sku, location) in self._sharded
+        return self.formula.is_default and set(values) == {ON_HAND} and not sharded
+
+    def _gathered(
+        self, old: Mapping[str, Any], known: Mapping[str, int], values: Mapping[str, int], now: int
+    ) -> bool:
+        """After a refusal: when the record is sharded and has too little available for what
+        the write takes from it, gather units from its buckets into it. True when even all
+        of them were too few: the write may then leave it in debt (its buckets closed)."""
+        if "bucketsEver" not in old:
+            return False
+        gives = -self.formula.delta(known, values)
+        if gives <= 0 or int(old.get("available", {}).get("N", 0)) >= gives:
+            return False
+        return not self.shards.gather(old["sku"]["S"], old["location"]["S"], gives, now)
+
     def _update(
         self, update: dict[str, Any], sku: str, location: str
     ) -> StockLevel | Mapping[str, Any]:
@@ -316,7 +338,7 @@ class MeasureWrites:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
             old = self._old(error, sku, location)
-        _refuse_serialized(old, sku, location)
+        refuse_serialized(old, sku, location)
         return old
 
     def _old(self, error: ClientError, sku: str, location: str) -> Mapping[str, Any]:
@@ -331,23 +353,25 @@ class MeasureWrites:
 
     def _written(self, item: Mapping[str, Any]) -> StockLevel:
         self._remember(item)
-        return stock_level_from_item(item)
+        return self.totalled(item)
+
+    def totalled(self, item: Mapping[str, Any]) -> StockLevel:
+        """The record's level; a sharded record's available and reserved summed over its
+        buckets, as one serializable read saw them."""
+        level = stock_level_from_item(item)
+        if "bucketsEver" not in item:
+            return level
+        seen = self.shards.snapshot(level.sku, level.location)
+        return replace(level, available=seen.available, reserved=seen.reserved, shards=seen.shards)
 
     def _remember(self, item: Mapping[str, Any]) -> dict[str, int]:
         """The record's measures as this environment saw them last (a bounded LRU)."""
         if not item:
             return {}
         key = (item["sku"]["S"], item["location"]["S"])
+        (self._sharded.add if "bucketsEver" in item else self._sharded.discard)(key)
         self._known[key] = measures = measures_of(item)
         self._known.move_to_end(key)
         if len(self._known) > KNOWN_RECORDS:
             self._known.popitem(last=False)
         return measures
-
-
-def _at(level: StockLevel | None, expected: Versions) -> bool:
-    """Whether a compare-and-set would have found ``level`` at ``expected``."""
-    wanted = (expected,) if isinstance(expected, int) else expected
-    if ANY_VERSION in wanted:
-        return level is not None
-    return (0 if level is None else level.version) in wanted

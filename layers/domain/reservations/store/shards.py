@@ -145,12 +145,43 @@ class ShardStore:
             )
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
 
+    def gather(self, sku: str, location: str, need: int, now: int) -> bool:
+        """Move units into the record until it has ``need`` available, for a stock write
+        about to take them from it: True. When all the buckets together do not have them,
+        move everything into the record and close every bucket, since the write will leave
+        the record in debt and no bucket may take a reserve then (invariant 4): False."""
+        for _ in range(ATTEMPTS):
+            seen = self.snapshot(sku, location)
+            debt_ahead = seen.available < need
+            if debt_ahead:
+                wanted = [seen.available] + [0] * (len(seen.buckets) - 1)
+            else:
+                gathered = _gathered(seen, need, target=0)
+                if gathered is None:
+                    return True
+                wanted = gathered
+            try:
+                self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)
+            except TransactionCancelled as cancelled:
+                if cancelled.any_condition_failed:
+                    continue
+                raise conflict_or(cancelled) from None
+            return not debt_ahead
+        raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
     def _move(
-        self, seen: Snapshot, wanted: list[int], shards: int, now: int, *, reshard: bool
+        self,
+        seen: Snapshot,
+        wanted: list[int],
+        shards: int,
+        now: int,
+        *,
+        reshard: bool,
+        close: bool = False,
     ) -> None:
         """One transaction: each bucket to its ``wanted`` available. A reshard also writes
         the count on the record; a move leaves out every bucket it does not change."""
-        debt = wanted[0] < 0
+        debt = close or wanted[0] < 0
         ever = len(wanted)
         items: list[dict[str, Any]] = []
         if reshard or wanted[0] != seen.buckets[0].available:
@@ -225,14 +256,19 @@ class ShardStore:
         return {"Update": update}
 
 
-def _gathered(seen: Snapshot, quantity: int) -> list[int] | None:
+def _gathered(seen: Snapshot, quantity: int, target: int | None = None) -> list[int] | None:
     """Each bucket's available after folding closed buckets and debt into the record and
-    filling the fullest active bucket up to ``quantity`` from the next fullest; None when
-    an open active bucket has it and nothing needs folding. The total covers ``quantity``."""
+    filling ``target`` (default: the fullest active bucket) up to ``quantity`` from the
+    next fullest; None when an open bucket (``target``, if named) has it and nothing needs
+    folding. The total covers ``quantity``."""
     available = [bucket.available for bucket in seen.buckets]
     active = range(min(seen.shards, len(available)))
     stranded = [b for b in range(1, len(available)) if (seen.buckets[b].closed or b >= seen.shards)]
-    ready = [b for b in active if available[b] >= quantity and not seen.buckets[b].closed]
+    ready = [
+        b
+        for b in (active if target is None else [target])
+        if available[b] >= quantity and not seen.buckets[b].closed
+    ]
     if ready and available[0] >= 0 and not any(available[b] for b in stranded):
         return None
     for bucket in stranded:
@@ -245,7 +281,8 @@ def _gathered(seen: Snapshot, quantity: int) -> list[int] | None:
         gives = min(available[bucket], -available[0])
         available[bucket] -= gives
         available[0] += gives
-    target = max(active, key=lambda b: available[b])
+    if target is None:
+        target = max(active, key=lambda b: available[b])
     for bucket in sorted(active, key=lambda b: -available[b]):
         missing = quantity - available[target]
         if missing <= 0:

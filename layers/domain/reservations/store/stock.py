@@ -11,18 +11,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..errors import Contention
 from ..records import SERVICE, Cause, Inventory, Line, StockLevel
 from ..supply import DEFAULT_FORMULA, Formula
-from .items import stock_level_from_item
 from .keys import LOCATION_PREFIX, PK, SK, n, s, shard_key, stock_key, stock_pk
-from .measure_writes import (
-    ANY_VERSION,
-    COUNTED,
-    MeasureWrites,
-    StaleSequence,
-    VersionMismatch,
-    Versions,
-)
+from .measure_writes import MeasureWrites
 from .pages import query_all
 from .receipts import ReceiptLedger
+from .stock_conditions import ANY_VERSION, COUNTED, StaleSequence, VersionMismatch, Versions
 from .stock_expressions import IDENTITY_SET, add_cause, identity
 
 if TYPE_CHECKING:
@@ -205,7 +198,7 @@ class StockStore(MeasureWrites):
 
     def get_inventory(self, sku: str) -> Inventory:
         levels = [
-            stock_level_from_item(item)
+            self.totalled(item)
             for item in query_all(
                 self._client,
                 TableName=self._name,
@@ -234,7 +227,7 @@ class StockStore(MeasureWrites):
                             "Keys": keys,
                             "ConsistentRead": consistent,
                             "ProjectionExpression": (
-                                "sku, #location, available, reserved, serialized"
+                                "sku, #location, available, reserved, serialized, bucketsEver"
                             ),
                             "ExpressionAttributeNames": {"#location": "location"},
                         }
@@ -244,6 +237,9 @@ class StockStore(MeasureWrites):
                     # Serialized stock is reserved by label: nothing to allocate from.
                     available = 0 if "serialized" in item else int(item["available"]["N"])
                     counts = StockCounts(available, int(item["reserved"]["N"]))
+                    if "bucketsEver" in item:  # a sharded record: the sum of its buckets
+                        seen = self.shards.snapshot(item["sku"]["S"], item["location"]["S"])
+                        counts = StockCounts(seen.available, seen.reserved)
                     found[(item["sku"]["S"], item["location"]["S"])] = counts
                 left = response.get("UnprocessedKeys", {}).get(self._name)
                 if not left:
@@ -258,4 +254,6 @@ class StockStore(MeasureWrites):
         item = self._client.get_item(
             TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
         ).get("Item")
-        return None if item is None else self._written(item)  # its measures are known now
+        if item is None:
+            return None
+        return self._written(item)  # its measures are known now

@@ -1,0 +1,103 @@
+"""Stock writes on a sharded record (moto; docs/sharded-stock.md): a count moves available
+by a delta, never to onHand - reserved (reserved is spread over the buckets); what it
+takes comes out of the record itself, after units are gathered into it; and a count
+below what is held leaves the record in debt with every bucket closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reservations.clock import ManualClock
+from reservations.commands import ReserveLine, ReserveRequest
+from reservations.erp import ErpService
+from reservations.errors import InsufficientStock
+from reservations.service import ReservationService
+from reservations.store import Store
+from reservations.store.retry import RetryPolicy
+from tests.conftest import make_erp_service, make_service
+from tests.support.erp import adjust, stock_set
+from tests.support.invariants import check_invariants
+
+NOW = 1_800_000_000
+
+
+@pytest.fixture
+def sharded(moto_client: Any, moto_table: str) -> Store:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 8, NOW)
+    store.shards.reshard("A", "WH1", 4, NOW)  # 2 units in each bucket
+    return store
+
+
+@pytest.fixture
+def service(moto_client: Any, moto_table: str) -> ReservationService:
+    return make_service(moto_client, moto_table, ManualClock(NOW), RetryPolicy(base_delay=0))
+
+
+@pytest.fixture
+def erp(moto_client: Any, moto_table: str) -> ErpService:
+    return make_erp_service(moto_client, moto_table, ManualClock(NOW), RetryPolicy(base_delay=0))
+
+
+def reserve(service: ReservationService, rid: str, quantity: int) -> None:
+    service.reserve(ReserveRequest((ReserveLine("A", "WH1", quantity),), id=rid), "web")
+
+
+def test_a_higher_count_adds_to_the_total(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    reserve(service, "r1", 2)
+    level = service.set_on_hand("A", "WH1", 12)
+    assert (level.on_hand, level.reserved, level.available, level.shards) == (12, 2, 10, 4)
+    assert sharded.shards.snapshot("A", "WH1").available == 10
+    check_invariants(moto_client, moto_table)
+
+
+def test_a_lower_count_takes_units_gathered_from_the_buckets(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    level = service.set_on_hand("A", "WH1", 3)  # takes 5; the record has 2
+    assert (level.on_hand, level.reserved, level.available) == (3, 0, 3)
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert seen.buckets[0].available >= 0 and not any(b.closed for b in seen.buckets)
+    check_invariants(moto_client, moto_table)
+    reserve(service, "r1", 3)
+    check_invariants(moto_client, moto_table)
+
+
+def test_a_count_below_what_is_held_closes_every_bucket_until_it_is_paid(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    for number in range(6):
+        reserve(service, f"r{number}", 1)
+    level = service.set_on_hand("A", "WH1", 3)
+    assert (level.reserved, level.available) == (6, -3)
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert seen.buckets[0].available == -3 and all(b.closed for b in seen.buckets[1:])
+    check_invariants(moto_client, moto_table)  # invariant 4: debt only with buckets closed
+    with pytest.raises(InsufficientStock):
+        reserve(service, "more", 1)
+    for number in range(6):  # released into their buckets, closed as they are
+        service.cancel(f"r{number}", "web")
+    check_invariants(moto_client, moto_table)
+    reserve(service, "after", 3)  # the debt is paid: a move folds the buckets back
+    assert sharded.shards.snapshot("A", "WH1").available == 0
+    check_invariants(moto_client, moto_table)
+
+
+def test_erp_messages_on_a_sharded_record(
+    sharded: Store, erp: ErpService, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    reserve(service, "r1", 2)
+    erp.apply(adjust("adj-1", -5))  # the record has 2 of the 6 available
+    assert service.stock_level("A", "WH1").available == 1
+    check_invariants(moto_client, moto_table)
+    erp.apply(stock_set(10, sequence=1))
+    level = service.stock_level("A", "WH1")
+    assert (level.on_hand, level.reserved, level.available) == (10, 2, 8)
+    check_invariants(moto_client, moto_table)
+    erp.apply(adjust("adj-2", -9))  # 1 below what is held: debt, buckets closed
+    assert service.stock_level("A", "WH1").available == -1
+    check_invariants(moto_client, moto_table)
