@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from reservations.store.retry import RetryPolicy
+from reservations.store import retry as store_retry
 
 from .parameters import (
     FLASH_SALE_QUANTITIES,
@@ -29,11 +29,9 @@ WINDOWS = {
     "nominal: prepare to commit, half": NOMINAL_ONGOING_FRACTION,
     "pessimistic: the whole request, as the proxy": PESSIMISTIC_ONGOING_FRACTION,
 }
-# The sharded path's retry policy (docs/sharded-stock.md): a conflict is on one bucket,
-# and the next attempt goes to another chosen at random, so waiting 20 ms or more buys
-# little; more attempts instead, each cheap. 12 attempts met the rate but lost a request
-# or three at the end of a sell-out, while the last units sat in a few buckets.
-SHARDED_RETRY = RetryPolicy(attempts=18, base_delay=0.002, max_delay=0.05)
+# The sharded path's own retry policy: 12 attempts met the rate but lost a request or
+# three at the end of a sell-out, while the last units sat in a few buckets; 18 lost none.
+SHARDED_RETRY = store_retry.SHARDED_RETRY
 RECOMMENDED_BUCKETS = 64
 SCARCE_STOCK = 10_000
 SCARCE_BUCKETS = (1, 16, 64)

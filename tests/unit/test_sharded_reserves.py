@@ -15,6 +15,7 @@ from reservations.errors import InsufficientStock
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.retry import RetryPolicy
+from reservations.store.transact import WriteConflict
 from tests.conftest import make_service
 from tests.support.invariants import check_invariants
 
@@ -87,4 +88,38 @@ def test_units_released_into_a_closed_bucket_are_reserved_again(
     seen = sharded.shards.snapshot("A", "WH1")
     assert (seen.available, seen.reserved) == (0, 8)
     assert seen.buckets[0].reserved == 8
+    check_invariants(moto_client, moto_table)
+
+
+def test_a_conflict_on_a_bucket_sends_the_next_attempt_to_another(
+    sharded: Store, service: ReservationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reserve(service, "learn", 3)  # refused by the record (2): the buckets are known now
+    store = service._store  # the service's own store, to watch its writes
+    create = store.reservations.create
+    buckets: list[int] = []
+
+    def busy_once(reservation: Any, **kwargs: Any) -> None:
+        buckets.append(reservation.lines[0].bucket)
+        if len(buckets) == 1:
+            raise WriteConflict("TransactionConflict")
+        create(reservation, **kwargs)
+
+    monkeypatch.setattr(store.reservations, "create", busy_once)
+    reserve(service, "r1", 1)
+    assert buckets[1] != buckets[0]  # the busy bucket is not tried again at once
+    held = service.get("r1").lines[0]
+    assert held.bucket == buckets[-1] and held.held == 1
+
+
+def test_an_oversell_line_on_a_sharded_record_takes_only_what_is_there(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    line = ReserveLine("A", "WH1", 5, allow_oversell=True)
+    service.reserve(ReserveRequest((line,), id="o1"), "web")  # no bucket has 5: a move
+    with pytest.raises(InsufficientStock) as refused:
+        service.reserve(ReserveRequest((ReserveLine("A", "WH1", 4, True),), id="o2"), "web")
+    assert [i.available for i in refused.value.items] == [3]
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert seen.buckets[0].available >= 0 and seen.available == 3
     check_invariants(moto_client, moto_table)

@@ -90,7 +90,10 @@ def test_allocation_reads_what_it_needs_and_asks_again_for_unprocessed_keys(
     assert len(asked["Keys"]) == 2  # the repeated key asked once
     assert asked["ConsistentRead"] is True
     # serialized: a record made of labels has nothing to allocate from (issue 16)
-    assert asked["ProjectionExpression"] == "sku, #location, available, reserved, serialized, bucketsEver"
+    assert (
+        asked["ProjectionExpression"]
+        == "sku, #location, available, reserved, serialized, bucketsEver"
+    )
 
 
 class _Sparse(_Unprocessing):

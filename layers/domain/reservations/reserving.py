@@ -31,7 +31,7 @@ from .locations import Locations
 from .records import Line, Reservation, Status
 from .reserving_labels import LabelledLines
 from .store import LabelsRefused, ReservationExists, StockShort, Store
-from .store.retry import RetryPolicy, with_retries
+from .store.retry import SHARDED_RETRY, RetryPolicy, with_retries
 from .transitions import Plan, Transitions
 
 # Rounds of a reserve refused by a label's count or by a bucket of a sharded record.
@@ -174,11 +174,22 @@ class Reserving:
     ) -> ReserveResult:
         created = ReserveResult(reservation, created=True)
         remembered = None if remember is None else remember.item(created, now)
+        placement = self._store.placement
+        # A conflict on a sharded record is on one bucket: the next attempt goes to another
+        # at once, with the sharded path's own retry policy (docs/sharded-stock.md).
+        sharded = placement.sharded(reservation.lines)
+        tokens: list[str] = []
 
         def attempt(token: str) -> ReserveResult:
+            nonlocal created
+            if sharded and tokens and token != tokens[-1]:  # the last attempt wrote nothing
+                lines = placement.place(created.reservation.lines, elsewhere=True)
+                moved = replace(created.reservation, lines=lines)
+                created = ReserveResult(moved, created=True)
+            tokens.append(token)
             try:
                 self._store.reservations.create(
-                    reservation,
+                    created.reservation,
                     token=token,
                     oversell_limit=self._settings.max_oversell_per_record,
                     remembered=remembered,
@@ -189,7 +200,7 @@ class Reserving:
                 remember.written = True
             return created
 
-        return with_retries(attempt, self._retry)
+        return with_retries(attempt, SHARDED_RETRY if sharded else self._retry)
 
     def replay(self, reservation: Reservation, existing: Reservation) -> ReserveResult:
         """The answer to a request whose id is taken: the hold as it is, if the same

@@ -33,9 +33,9 @@ class View:
 
 
 def placeable(line: Line) -> bool:
-    """Lines on labels take their labels' record whole, and an oversell line takes from the
-    record itself, under the oversell bound: neither goes to a bucket."""
-    return not line.labels and not line.allow_oversell
+    """Lines on labels take their labels' record whole: never a bucket. An oversell line
+    on a sharded record is placed like any other, and oversells nothing there."""
+    return not line.labels
 
 
 class Placement:
@@ -44,10 +44,15 @@ class Placement:
         self._rng = rng or random.Random()
         self._views: OrderedDict[Key, View] = OrderedDict()
 
-    def place(self, lines: Sequence[Line]) -> tuple[Line, ...]:
+    def place(self, lines: Sequence[Line], *, elsewhere: bool = False) -> tuple[Line, ...]:
         """Each line on a bucket this environment believes has enough (0, the record, for
-        a record it has never seen sharded)."""
-        return tuple(self._placed(line) for line in lines)
+        a record it has never seen sharded); ``elsewhere``: on another bucket than its own,
+        where one seems to have enough (its own was busy)."""
+        return tuple(self._placed(line, elsewhere) for line in lines)
+
+    def sharded(self, lines: Sequence[Line]) -> bool:
+        """Whether any of these lines goes to a record this environment knows is sharded."""
+        return any(placeable(line) and (line.sku, line.location) in self._views for line in lines)
 
     def replace_short(self, lines: Sequence[Line], short: StockShort, now: int) -> tuple[Line, ...]:
         """The lines again, each one refused on a sharded record moved to another bucket
@@ -110,11 +115,13 @@ class Placement:
         view.available = {b: bucket.available for b, bucket in enumerate(seen.buckets)}
         view.closed = {b for b, bucket in enumerate(seen.buckets) if bucket.closed}
 
-    def _placed(self, line: Line) -> Line:
+    def _placed(self, line: Line, elsewhere: bool = False) -> Line:
         key = (line.sku, line.location)
         if not placeable(line) or key not in self._views:
             return line
-        bucket = self._choose(key, line.quantity)
+        bucket = self._choose(key, line.quantity, avoid=line.bucket if elsewhere else None)
+        if bucket is None and elsewhere:
+            return line
         return replace(line, bucket=0 if bucket is None else bucket)
 
     def _choose(self, key: Key, quantity: int, avoid: int | None = None) -> int | None:

@@ -50,7 +50,7 @@ class StockStore(MeasureWrites):
     def hold_item(self, line: Line, now: int, oversell_limit: int) -> dict[str, Any]:
         """Reserve a line's quantity: the no-oversell guard is ``available >= :q``. The old
         record comes back with a refusal, so the caller can name the short line."""
-        if line.allow_oversell:
+        if line.allow_oversell and not line.bucket:
             # The oversell bound: available - q >= -limit, with the subtraction done here
             # (conditions have no arithmetic). A missing record counts as 0 available, so
             # it may be created only by a line the bound admits on its own; it then shows
@@ -58,7 +58,12 @@ class StockStore(MeasureWrites):
             condition = "available >= :floor"
             if line.quantity <= oversell_limit:
                 condition += " OR attribute_not_exists(available)"
-            condition = f"attribute_not_exists(serialized) AND ({condition})"
+            # A sharded record oversells nothing: its buckets would still take reserves
+            # while it was in debt (docs/sharded-stock.md, invariant 4).
+            condition = (
+                f"attribute_not_exists(serialized) AND ({condition}) "
+                "AND (attribute_not_exists(shards) OR available >= :q)"
+            )
             return {
                 "Update": {
                     "TableName": self._name,
