@@ -14,9 +14,8 @@ Five phases on one fresh table, about 40 s in all:
    Local; with 2., this machine's parameters for the model;
 4. every client on one hot sku with one stock record (1 bucket): what the model predicts.
 
-Only 1 bucket exists today. When part 2 of issue 17 lands, :func:`measure` takes
-``buckets=16`` by splitting the hot record with ``PUT /inventory/...`` ``"shards": 16``
-in :func:`_seed`; the comparison (``calibration.py``) already runs per bucket count.
+With ``buckets=16`` the hot record is split into 16 buckets first (:func:`_seed`); the
+comparison (``calibration.py``) runs per bucket count.
 """
 
 from __future__ import annotations
@@ -131,11 +130,12 @@ def _captured(endpoint: str, table_name: str, sku: str) -> dict[str, Any]:
 
 
 def _seed(stack: Stack, table_name: str, clients: int, buckets: int) -> None:
-    if buckets != 1:
-        raise NotImplementedError("sharded stock (issue 17, part 2) is not built yet")
     stock = {(HOT_SKU, LOCATION): ON_HAND}
     stock.update({(_cold_sku(t), LOCATION): ON_HAND for t in range(clients)})
     stack.seed(table_name, stock)
+    if buckets > 1:  # as PUT /inventory/... with "shards" does (docs/sharded-stock.md)
+        store = Store(client(stack.endpoint), table_name)
+        store.shards.reshard(HOT_SKU, LOCATION, buckets, int(time.time()))
 
 
 def measure(

@@ -23,11 +23,14 @@ IMAGE = ROOT / "docs" / "images" / "flash-sale-model.png"
 DRAWN = ROOT / ".cache" / "bench-flash-sale-model.png"  # copied to IMAGE by --write-doc
 # Model over measured, for the hot sku's granted holds/s, taken as agreeing.
 RATIO_BAND = (0.67, 1.5)
+SHARDED_BUCKETS = 16  # measured against 1 bucket through the proxy (issue 17, part 3)
+SHARDING_GAIN = 4.0  # what 16 buckets must grant over 1 at the same concurrency
 
 
 def run(stack: Stack, options: Options) -> Section:
     measured = measure(stack, options.threads)
     comparison = compare(measured)
+    sharded = compare(measure(stack, options.threads, buckets=SHARDED_BUCKETS))
     figures = sweep.run()
     plot.draw(figures, DRAWN)
     section = Section(NAME, TITLE)
@@ -51,7 +54,9 @@ def run(stack: Stack, options: Options) -> Section:
     section.tables.append(_levers(figures))
     section.tables.append(_scarce(figures))
     section.tables += _calibration(comparison)
+    section.tables.append(_sharding(comparison, sharded))
     section.targets += _targets(figures, comparison)
+    section.targets.append(_sharding_target(comparison, sharded))
     attempts = sum(r.attempts for r in figures.grid.values())
     throttled = sum(r.answers.get(Answer.THROTTLED, 0) for r in figures.grid.values())
     section.notes.append(
@@ -244,6 +249,47 @@ def _calibration(comparison: Comparison) -> list[Table]:
         "takes the cores too):",
     )
     return [check, parameters]
+
+
+def _sharding(one: Comparison, many: Comparison) -> Table:
+    rows = []
+    for comparison in (one, many):
+        m = comparison.measurement
+        rows.append(
+            [
+                str(m.buckets),
+                f"{m.hot.rate:,.1f}",
+                f"{m.conflict_rate:.0%}",
+                fmt_ms(m.hot.percentile(0.99)),
+                f"{m.hot.errors / m.hot.elapsed:,.1f}",
+                f"{comparison.rate_ratio:.2f}",
+            ]
+        )
+    return Table(
+        [
+            "buckets",
+            "granted holds/s",
+            "TransactionConflict rate",
+            "p99 of granted",
+            "gave up (CONTENTION) /s",
+            "model / measured, holds/s",
+        ],
+        rows,
+        caption=f"Measured: one hot sku through the contention proxy to DynamoDB Local, "
+        f"{one.measurement.clients} client threads, the service's reserve (its sharded "
+        f"path with {SHARDED_BUCKETS} buckets):",
+    )
+
+
+def _sharding_target(one: Comparison, many: Comparison) -> Target:
+    gain = many.measurement.hot.rate / one.measurement.hot.rate if one.measurement.hot.rate else 0
+    return Target(
+        f"measured: {SHARDED_BUCKETS} buckets over 1, hot sku granted holds/s through the "
+        "proxy at the same concurrency",
+        f">= {SHARDING_GAIN:g}",
+        f"{gain:.1f} ({many.measurement.hot.rate:,.0f} vs {one.measurement.hot.rate:,.0f}/s)",
+        gain >= SHARDING_GAIN,
+    )
 
 
 def _targets(figures: Sweep, comparison: Comparison) -> list[Target]:

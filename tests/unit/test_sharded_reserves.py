@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reservations.clock import ManualClock
-from reservations.commands import ReserveLine, ReserveRequest
+from reservations.commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from reservations.errors import InsufficientStock
 from reservations.service import ReservationService
 from reservations.store import Store
@@ -122,4 +122,17 @@ def test_an_oversell_line_on_a_sharded_record_takes_only_what_is_there(
     assert [i.available for i in refused.value.items] == [3]
     seen = sharded.shards.snapshot("A", "WH1")
     assert seen.buckets[0].available >= 0 and seen.available == 3
+    check_invariants(moto_client, moto_table)
+
+
+def test_a_line_that_grows_takes_more_from_its_own_bucket(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    reserve(service, "learn", 3)  # refused by the record (2), then placed: buckets known
+    reserve(service, "cart", 1)
+    bucket = service.get("cart").lines[0].bucket
+    service.change_items("cart", CartChange((CartLine("A", "WH1", 4),)), "web")
+    line = service.get("cart").lines[0]
+    assert (line.bucket, line.held) == (bucket, 4)
+    assert sharded.shards.snapshot("A", "WH1").buckets[bucket].reserved == 4
     check_invariants(moto_client, moto_table)

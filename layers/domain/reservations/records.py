@@ -121,6 +121,9 @@ class Line:
     # record itself (docs/sharded-stock.md). It never changes: a line that grows takes more
     # from the same bucket.
     bucket: int = 0
+    # Placed by an environment that knows whether the record is sharded (not stored: only
+    # the write that places it reads it).
+    placed: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         # One spelling of "as placed", so equal lines compare equal however they were made.

@@ -32,6 +32,7 @@ from .records import Line, Reservation, Status
 from .reserving_labels import LabelledLines
 from .store import LabelsRefused, ReservationExists, StockShort, Store
 from .store.retry import SHARDED_RETRY, RetryPolicy, with_retries
+from .store.shards import of_sharded_record
 from .transitions import Plan, Transitions
 
 # Rounds of a reserve refused by a label's count or by a bucket of a sharded record.
@@ -110,6 +111,25 @@ class Reserving:
             return self.write(reservation, remember, now)
         except StockShort as short:
             raise self.refusal(request.lines, short) from None
+
+    def _made_room(self, reservation_id: str, short: StockShort) -> bool:
+        """For each short line on a sharded record, units moved into the line's bucket:
+        True when every one now has what it asked (try again), False otherwise."""
+        found = short.found.values()
+        if not short.items or not all(of_sharded_record(item) for item in found):
+            return False
+        lines = {(x.sku, x.location): x for x in self._transitions.read(reservation_id).lines}
+        for item in short.items:
+            if item.location is None:
+                return False
+            line = lines.get((item.sku, item.location))
+            bucket = 0 if line is None else line.bucket
+            seen = self._store.shards.make_room(
+                item.sku, item.location, item.requested, self._now(), target=bucket
+            )
+            if seen.available < item.requested:
+                return False
+        return True
 
     def note_oversold_locations(self, lines: Sequence[ReserveLine | CartLine]) -> None:
         """An allowOversell line may create the stock record of a never-stocked location:
@@ -262,12 +282,17 @@ class Reserving:
             )
             return Plan(after, after)
 
-        try:
-            return self._transitions.apply(reservation_id, plan, owner, remember)
-        except StockShort as short:
-            # As for a reserve: a due hold in the way is expired, then one more try.
-            if not short.held or not self._expiry.free_due_holds(short.held, self._now()):
-                raise self.refusal(change.lines, short) from None
+        for _ in range(PLACEMENTS):
+            try:
+                return self._transitions.apply(reservation_id, plan, owner, remember)
+            except StockShort as short:
+                # A line that grows takes more from its own bucket: units are moved there.
+                if self._made_room(reservation_id, short):
+                    continue
+                # As for a reserve: a due hold in the way is expired, then one more try.
+                if not short.held or not self._expiry.free_due_holds(short.held, self._now()):
+                    raise self.refusal(change.lines, short) from None
+                break
         try:
             return self._transitions.apply(reservation_id, plan, owner, remember)
         except StockShort as short:

@@ -83,7 +83,7 @@ class Placement:
                         held[key] = seen.reserved
                     continue
                 bucket = self._choose(key, line.quantity)
-            placed[index] = replace(line, bucket=0 if bucket is None else bucket)
+            placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)
         if items:
             raise StockShort(items, held)
         return tuple(placed)
@@ -122,7 +122,7 @@ class Placement:
         bucket = self._choose(key, line.quantity, avoid=line.bucket if elsewhere else None)
         if bucket is None and elsewhere:
             return line
-        return replace(line, bucket=0 if bucket is None else bucket)
+        return replace(line, bucket=0 if bucket is None else bucket, placed=True)
 
     def _choose(self, key: Key, quantity: int, avoid: int | None = None) -> int | None:
         view = self._views[key]

@@ -248,7 +248,8 @@ class ReservationStore:
             if grown:
                 if released or consumed:  # a transaction touches a stock record once
                     raise ValueError(f"{new} would grow and settle in one step")
-                taking = replace(new, quantity=grown)
+                # More from the line's own bucket, whatever this environment knows of it.
+                taking = replace(new, quantity=grown, placed=True)
                 growth[len(items)] = taking
                 items.append(self._stock.hold_item(taking, now, oversell_limit))
             elif released or consumed:

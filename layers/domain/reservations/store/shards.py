@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ..errors import Contention, StockSerialized
-from .keys import Entity, n, s, shard_key, stock_key
+from .keys import Entity, entity_of, n, s, shard_key, stock_key
 from .transact import TransactionCancelled, conflict_or, error_code, transact
 
 if TYPE_CHECKING:
@@ -119,16 +119,19 @@ class ShardStore:
             return seen
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
 
-    def make_room(self, sku: str, location: str, quantity: int, now: int) -> Snapshot:
+    def make_room(
+        self, sku: str, location: str, quantity: int, now: int, target: int | None = None
+    ) -> Snapshot:
         """Move units so that one active bucket has ``quantity`` (folding closed buckets
-        and any debt into the record first), and return the buckets as they are then; or
+        and any debt into the record first; ``target``: that bucket, where a line already
+        holds), and return the buckets as they are then; or
         as they are, when their total does not cover it. The snapshot is serializable: a
         total short there was short at one instant."""
         for _ in range(ATTEMPTS):
             seen = self.snapshot(sku, location)
             if seen.available < quantity:
                 return seen
-            wanted = _gathered(seen, quantity)
+            wanted = _gathered(seen, quantity, target)
             if wanted is None:
                 return seen  # a bucket has it already, and nothing needs folding
             try:
@@ -292,6 +295,11 @@ def _gathered(seen: Snapshot, quantity: int, target: int | None = None) -> list[
             available[bucket] -= gives
             available[target] += gives
     return available
+
+
+def of_sharded_record(item: Mapping[str, Any]) -> bool:
+    """Whether an item is a bucket, or a stock record that was ever sharded."""
+    return "bucketsEver" in item or entity_of(item) is Entity.SHARD
 
 
 def bucket_from_item(item: Mapping[str, Any]) -> Bucket:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["ANY_VERSION", "COUNTED", "StaleSequence", "StockStore", "VersionMismatch", "Versions"]
 
 
+UNSHARDED = "attribute_not_exists(shards)"
+
+
 class StockCounts(NamedTuple):
     available: int
     reserved: int
@@ -50,7 +53,7 @@ class StockStore(MeasureWrites):
     def hold_item(self, line: Line, now: int, oversell_limit: int) -> dict[str, Any]:
         """Reserve a line's quantity: the no-oversell guard is ``available >= :q``. The old
         record comes back with a refusal, so the caller can name the short line."""
-        if line.allow_oversell and not line.bucket:
+        if line.allow_oversell and not line.placed:
             # The oversell bound: available - q >= -limit, with the subtraction done here
             # (conditions have no arithmetic). A missing record counts as 0 available, so
             # it may be created only by a line the bound admits on its own; it then shows
@@ -59,11 +62,9 @@ class StockStore(MeasureWrites):
             if line.quantity <= oversell_limit:
                 condition += " OR attribute_not_exists(available)"
             # A sharded record oversells nothing: its buckets would still take reserves
-            # while it was in debt (docs/sharded-stock.md, invariant 4).
-            condition = (
-                f"attribute_not_exists(serialized) AND ({condition}) "
-                "AND (attribute_not_exists(shards) OR available >= :q)"
-            )
+            # while it was in debt (docs/sharded-stock.md, invariant 4). Refused, the line
+            # is placed on a bucket like any other.
+            condition = f"attribute_not_exists(serialized) AND ({condition}) AND {UNSHARDED}"
             return {
                 "Update": {
                     "TableName": self._name,
@@ -93,6 +94,10 @@ class StockStore(MeasureWrites):
             condition = "available >= :q" + (
                 "" if line.labels else " AND attribute_not_exists(serialized)"
             )
+            if not line.placed:
+                # Placed without knowing the record: a sharded one refuses it, and its old
+                # image tells this environment the buckets (docs/sharded-stock.md).
+                condition += f" AND {UNSHARDED}"
         return {
             "Update": {
                 "TableName": self._name,
