@@ -136,3 +136,23 @@ def test_a_line_that_grows_takes_more_from_its_own_bucket(
     assert (line.bucket, line.held) == (bucket, 4)
     assert sharded.shards.snapshot("A", "WH1").buckets[bucket].reserved == 4
     check_invariants(moto_client, moto_table)
+
+
+def test_a_conflict_on_a_record_not_known_sharded_reads_it_once(
+    sharded: Store, service: ReservationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = service._store  # the service's own store, to watch its writes
+    create = store.reservations.create
+    placed: list[tuple[int, bool]] = []
+
+    def busy_once(reservation: Any, **kwargs: Any) -> None:
+        line = reservation.lines[0]
+        placed.append((line.bucket, line.placed))
+        if len(placed) == 1:
+            raise WriteConflict("TransactionConflict")  # no old image: nothing learnt
+        create(reservation, **kwargs)
+
+    monkeypatch.setattr(store.reservations, "create", busy_once)
+    reserve(service, "r1", 1)
+    assert placed[0] == (0, False)  # first contact: the record, not known to be sharded
+    assert placed[1][1] and len(placed) == 2  # read after the conflict: placed on a bucket

@@ -201,11 +201,13 @@ class Reserving:
         tokens: list[str] = []
 
         def attempt(token: str) -> ReserveResult:
-            nonlocal created
-            if sharded and tokens and token != tokens[-1]:  # the last attempt wrote nothing
-                lines = placement.place(created.reservation.lines, elsewhere=True)
-                moved = replace(created.reservation, lines=lines)
-                created = ReserveResult(moved, created=True)
+            nonlocal created, sharded
+            if tokens and token != tokens[-1]:  # the last attempt conflicted: nothing written
+                if not sharded:
+                    sharded = placement.discover(created.reservation.lines)
+                if sharded:
+                    lines = placement.place(created.reservation.lines, elsewhere=True)
+                    created = ReserveResult(replace(created.reservation, lines=lines), True)
             tokens.append(token)
             try:
                 self._store.reservations.create(

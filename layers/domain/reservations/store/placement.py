@@ -54,6 +54,20 @@ class Placement:
         """Whether any of these lines goes to a record this environment knows is sharded."""
         return any(placeable(line) and (line.sku, line.location) in self._views for line in lines)
 
+    def discover(self, lines: Sequence[Line]) -> bool:
+        """After a conflict on lines placed without knowing their records: read each such
+        record once (a conflict says it is busy, and a busy record may be sharded, which
+        only its refusals would tell otherwise). True when one of them is."""
+        found = False
+        for line in lines:
+            key = (line.sku, line.location)
+            if placeable(line) and not line.placed and key not in self._views:
+                item = self._shards.peek(line.sku, line.location)
+                if item is not None:
+                    self.learn(item)
+                found = found or key in self._views
+        return found
+
     def replace_short(self, lines: Sequence[Line], short: StockShort, now: int) -> tuple[Line, ...]:
         """The lines again, each one refused on a sharded record moved to another bucket
         (units moved into one first when none has enough). Raises StockShort, with the

@@ -96,6 +96,16 @@ class ShardStore:
             return _snapshot(sku, location, items)
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
 
+    def peek(self, sku: str, location: str) -> dict[str, Any] | None:
+        """What a placement needs of a stock record: one eventually consistent read."""
+        item: dict[str, Any] | None = self._client.get_item(
+            TableName=self._name,
+            Key=stock_key(sku, location),
+            ProjectionExpression="sku, #location, entity, available, shards, bucketsEver",
+            ExpressionAttributeNames={"#location": "location"},
+        ).get("Item")
+        return item
+
     def reshard(self, sku: str, location: str, shards: int, now: int) -> Snapshot:
         """Spread the record's available evenly over ``shards`` buckets (1 gathers it back
         into the record), closing the buckets beyond them; holds on a closed bucket stay
