@@ -112,6 +112,33 @@ def test_a_conflict_on_a_bucket_sends_the_next_attempt_to_another(
     assert held.bucket == buckets[-1] and held.held == 1
 
 
+def test_an_environment_stays_on_its_bucket_until_it_conflicts(
+    moto_client: Any, moto_table: str, service: ReservationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 400, NOW)
+    store.shards.reshard("A", "WH1", 16, NOW)  # 25 units in each bucket
+    with pytest.raises(InsufficientStock):  # the buckets are known after this
+        reserve(service, "learn", 401)
+    mine = service._store
+    create = mine.reservations.create
+    buckets: list[int] = []
+
+    def conflict_on_the_fifth(reservation: Any, **kwargs: Any) -> None:
+        buckets.append(reservation.lines[0].bucket)
+        if len(buckets) == 5:
+            raise WriteConflict("TransactionConflict")
+        create(reservation, **kwargs)
+
+    monkeypatch.setattr(mine.reservations, "create", conflict_on_the_fifth)
+    for number in range(8):
+        reserve(service, f"r{number}", 1)
+    # Four lines on one bucket (a fresh draw each would repeat one with odds 1 in 4,096),
+    # then a conflict moves the environment to another, where it stays.
+    assert len(set(buckets[:5])) == 1, buckets
+    assert buckets[5] != buckets[4] and len(set(buckets[5:])) == 1, buckets
+
+
 def test_an_oversell_line_on_a_sharded_record_takes_only_what_is_there(
     sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
 ) -> None:

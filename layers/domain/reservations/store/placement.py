@@ -2,9 +2,10 @@
 
 Each execution environment remembers what it last saw of each sharded record: its bucket
 count and each bucket's available, from refusals and snapshots, never from a read of its
-own on the reserve's path. A line goes to a bucket drawn at random among those it believes
-have enough; a refusal corrects the view and the line goes elsewhere; only when no bucket
-seems to have enough does a snapshot decide between moving units and refusing.
+own on the reserve's path. A line goes to the environment's bucket, drawn at random among
+those it believes have enough and kept until it conflicts or runs short; a refusal corrects
+the view and the line goes elsewhere; only when no bucket seems to have enough does a
+snapshot decide between moving units and refusing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class View:
     shards: int
     available: dict[int, int] = field(default_factory=dict)  # unseen buckets: maybe enough
     closed: set[int] = field(default_factory=set)
+    home: int | None = None  # where this environment's lines go while it has enough
 
 
 def placeable(line: Line) -> bool:
@@ -147,4 +149,10 @@ class Placement:
             and bucket not in view.closed
             and view.available.get(bucket, quantity) >= quantity
         ]
-        return self._rng.choice(candidates) if candidates else None
+        # Stay on one bucket until it conflicts or runs short: environments that collided
+        # scatter, and the rest keep out of each other's way, where a fresh draw per line
+        # would collide as often as the first time.
+        if avoid is None and view.home in candidates:
+            return view.home
+        view.home = self._rng.choice(candidates) if candidates else None
+        return view.home
