@@ -103,13 +103,15 @@ def get_stock_level(
         "If-Match (an ETag of this record, or *), only if the record is still at that "
         "version, as Shopify's changeFromQuantity; without it the last writer wins. "
         "lowStockThreshold sets the level below which stock.low is published (null "
-        "removes it)."
+        "removes it). shards, sent alone, spreads available over that many buckets for "
+        "a hot sku (1 to 64; 1 gathers it back); totals and holds are kept."
     ),
     tags=TAGS,
     responses={
         200: {**documented("The stock level now", StockLevelResponse), "headers": ETAG_HEADER},
         412: documented("PRECONDITION_FAILED: the record moved; `current` is it now"),
         409: documented("STOCK_SERIALIZED: this stock is its labels; write those instead"),
+        404: documented("NOT_FOUND: shards on a record that does not exist"),
         **BODY_ERRORS,
     },
 )
@@ -125,6 +127,11 @@ def set_on_hand(
         return answer(200, presenters.stock_level_response(level), ("ETag", etag(level)))
 
     expected = expected_versions(router.current_event.headers)
+    if request.shards is not None:
+        level = service.sharding.reshard(
+            sku, location, request.shards, expected, keys.remember(render)
+        )
+        return keys.respond(level, render)
     # Absent keeps the record's threshold; null removes it.
     threshold = (
         SetThreshold(request.lowStockThreshold)

@@ -45,6 +45,7 @@ from .transitions import Plan, Transitions
 if TYPE_CHECKING:
     from .labelling import Labelling
     from .ledger import Ledger
+    from .sharding import Sharding
 
 __all__ = ["ANY_VERSION", "ReservationService", "ReserveResult", "SweepReport"]
 
@@ -93,6 +94,12 @@ class ReservationService:
         from .ledger import Ledger  # as labels: only the movements route reads it
 
         return Ledger(self._store, self._settings.page_token_secret)
+
+    @cached_property
+    def sharding(self) -> Sharding:
+        from .sharding import Sharding  # as labels: only a reshard needs it
+
+        return Sharding(self._store, self._clock, self._retry)
 
     def _now(self) -> int:
         return int(self._clock.now())
@@ -260,18 +267,8 @@ class ReservationService:
             raise NotFound(f"sku {sku!r} has no stock record at {location!r}")
         return level
 
-    def set_on_hand(
-        self,
-        sku: str,
-        location: str,
-        on_hand: int,
-        expected_versions: tuple[int, ...] | None = None,
-        remember: Remember[StockLevel] | None = None,
-        threshold: SetThreshold | None = None,
-    ) -> StockLevel:
-        return self.set_measures(
-            sku, location, {ON_HAND: on_hand}, expected_versions, remember, threshold
-        )
+    def set_on_hand(self, sku: str, location: str, on_hand: int) -> StockLevel:
+        return self.set_measures(sku, location, {ON_HAND: on_hand})
 
     def set_measures(
         self,

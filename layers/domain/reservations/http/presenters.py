@@ -162,6 +162,7 @@ def stock_level_response(level: StockLevel) -> StockLevelResponse:
         updatedAt=iso(level.updated_at) if level.updated_at else None,
         version=level.version,
         lowStockThreshold=level.low_stock_threshold,
+        shards=level.shards,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
+from ..store.shards import MAX_SHARDS
 from ..values import OnHand, StrictModel
 from .response import ResponseModel, absent_when_null
 
@@ -39,10 +40,24 @@ class SetOnHandRequest(StrictModel):
         ),
     )
 
+    shards: int | None = Field(
+        default=None,
+        strict=True,
+        ge=1,
+        le=MAX_SHARDS,
+        description=(
+            "Spread available over this many buckets for a hot sku (1 gathers it back); "
+            "sent alone, without measures"
+        ),
+    )
+
     @model_validator(mode="after")
     def _some_measure(self) -> SetOnHandRequest:
-        if not self.measures():
-            raise ValueError("name at least one measure (onHand, inbound, ...)")
+        if self.shards is not None:
+            if self.model_fields_set - {"shards"} or self.measures():
+                raise ValueError("shards is set alone: send measures in a request of their own")
+        elif not self.measures():
+            raise ValueError("name at least one measure (onHand, inbound, ...), or shards")
         return self
 
     def measures(self) -> dict[str, int]:
@@ -70,6 +85,9 @@ class StockLevelResponse(ResponseModel):
     )
     lowStockThreshold: int | None = Field(
         default=None, description="stock.low is published when available falls below it"
+    )
+    shards: int = Field(
+        default=1, description="Buckets available is spread over (1: the record alone)"
     )
 
 

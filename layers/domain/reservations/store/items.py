@@ -271,6 +271,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         version=_int(item, "version"),
         low_stock_threshold=_int(item, LOW_STOCK) if LOW_STOCK in item else None,
         measures=measures,
+        shards=_int(item, "shards", 1),
     )
 
 

@@ -10,14 +10,16 @@ create or lose a unit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import Contention, StockSerialized
+from .idempotency import raise_if_key_taken
 from .keys import Entity, entity_of, n, s, shard_key, stock_key
+from .stock_conditions import VersionMismatch
 from .transact import TransactionCancelled, conflict_or, error_code, transact
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class Snapshot:
     shards: int  # the active count: buckets 0 .. shards-1 take reserves
     buckets: tuple[Bucket, ...]  # every bucket that may exist, 0 .. bucketsEver-1
     serialized: bool = False
+    version: int = 0  # the record's: If-Match on a reshard compares it
 
     @property
     def available(self) -> int:
@@ -106,10 +109,20 @@ class ShardStore:
         ).get("Item")
         return item
 
-    def reshard(self, sku: str, location: str, shards: int, now: int) -> Snapshot:
+    def reshard(
+        self,
+        sku: str,
+        location: str,
+        shards: int,
+        now: int,
+        version: int | None = None,
+        also: Callable[[Snapshot], Sequence[dict[str, Any]]] | None = None,
+    ) -> Snapshot:
         """Spread the record's available evenly over ``shards`` buckets (1 gathers it back
         into the record), closing the buckets beyond them; holds on a closed bucket stay
-        there until they settle. Returns the snapshot it moved from."""
+        there until they settle. Returns the snapshot it moved from. ``version``: only
+        while the record is at it (else VersionMismatch); ``also``: the items the same
+        transaction writes besides, given the snapshot (an idempotency key's answer)."""
         if not 1 <= shards <= MAX_SHARDS:
             raise ValueError(f"shards must be 1 to {MAX_SHARDS}")
         for _ in range(ATTEMPTS):
@@ -120,9 +133,14 @@ class ShardStore:
                 )
             if not seen.buckets[0].exists:
                 raise LookupError(f"no stock record for {sku!r} at {location!r}")
+            if version is not None and seen.version != version:
+                raise VersionMismatch(None)
             try:
-                self._move(seen, seen.even(shards), shards, now, reshard=True)
+                extra = also(seen) if also else ()
+                self._move(seen, seen.even(shards), shards, now, reshard=True, also=extra)
             except TransactionCancelled as cancelled:
+                if extra:  # the key's answer is the last item
+                    raise_if_key_taken(cancelled.reasons[-1])
                 if cancelled.any_condition_failed:
                     continue  # a giver had less than seen: look again
                 raise conflict_or(cancelled) from None
@@ -191,6 +209,7 @@ class ShardStore:
         *,
         reshard: bool,
         close: bool = False,
+        also: Sequence[dict[str, Any]] = (),
     ) -> None:
         """One transaction: each bucket to its ``wanted`` available. A reshard also writes
         the count on the record; a move leaves out every bucket it does not change."""
@@ -205,7 +224,7 @@ class ShardStore:
             delta = wanted[bucket] - was.available
             if reshard or delta or closed != was.closed:
                 items.append(self._bucket_update(seen, bucket, delta, closed, now))
-        transact(self._client, items, uuid.uuid4().hex)
+        transact(self._client, [*items, *also], uuid.uuid4().hex)
 
     def _record_update(
         self, seen: Snapshot, wanted: int, shards: int, ever: int, now: int, reshard: bool
@@ -223,6 +242,13 @@ class ShardStore:
             update["ExpressionAttributeValues"][":gives"] = n(-delta)
         if not reshard:
             return {"Update": update}
+        # A reshard is conditioned on the version it saw, so If-Match holds to the commit.
+        update["ExpressionAttributeNames"] = {"#version": "version"}
+        if seen.version:
+            update["ConditionExpression"] += " AND #version = :version"
+            update["ExpressionAttributeValues"][":version"] = n(seen.version)
+        else:
+            update["ConditionExpression"] += " AND attribute_not_exists(#version)"
         update["UpdateExpression"] += ", bucketsEver = :ever"
         update["ExpressionAttributeValues"][":ever"] = n(ever)
         if shards > 1:
@@ -331,4 +357,5 @@ def _snapshot(sku: str, location: str, items: list[dict[str, Any] | None]) -> Sn
         shards=int(record.get("shards", {}).get("N", 1)),
         buckets=buckets,
         serialized="serialized" in record,
+        version=int(record.get("version", {}).get("N", 0)),
     )
