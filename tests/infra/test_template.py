@@ -15,7 +15,7 @@ import pytest
 
 from local.sam import CFN_LINT, REGION, ROOT, SAM, TEMPLATE
 from local.template import resources, template
-from reservations.store.keys import MOVEMENT_PREFIX
+from reservations.store.keys import ALERTS_PREFIX, MOVEMENT_PREFIX
 from tests.infra.sam import describe, run
 
 TABLE = "ReservationsTable"
@@ -78,6 +78,8 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "EventsFunction": {
         ("dynamodb:Query", TABLE_ARN),
         ("dynamodb:BatchWriteItem", TABLE_ARN),  # the movement ledger's partitions only
+        ("dynamodb:GetItem", TABLE_ARN),  # sharded stock totals: stock, buckets, alerts
+        ("dynamodb:UpdateItem", TABLE_ARN),  # the alerts items of sharded stock only
         ("dynamodb:DescribeStream", STREAM_ARN),
         ("dynamodb:GetRecords", STREAM_ARN),
         ("dynamodb:GetShardIterator", STREAM_ARN),
@@ -215,6 +217,14 @@ def test_function_policies_grant_exactly_what_the_function_needs(name: str) -> N
         ]
         leading = ledger["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
         assert leading == [f"{MOVEMENT_PREFIX}*"], ledger
+        [alerts] = [
+            statement
+            for policy in policies
+            for statement in as_list(policy["Statement"])
+            if "dynamodb:UpdateItem" in as_list(statement["Action"])
+        ]
+        leading = alerts["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert leading == [f"{ALERTS_PREFIX}*"], alerts
     assert not actions & NEVER_GRANTED - allowed, f"{name} may {sorted(actions & NEVER_GRANTED)}"
     assert name in EXPECTED_GRANTS, f"{name}: add its least-privilege grants to this test"
     assert granted == EXPECTED_GRANTS[name]

@@ -124,6 +124,26 @@ def test_stock_tells_onhand_changes_and_crossings_only() -> None:
     assert told(record("e7", stock_item(5, 10, 8), stock_item(5, threshold=None))) == []
 
 
+def sharded(item: dict[str, Any], shards: int = 4) -> dict[str, Any]:
+    return item | {"shards": n(shards), "bucketsEver": n(shards)}
+
+
+def test_a_sharded_record_tells_changes_for_the_relay_to_total_and_no_crossing() -> None:
+    # Its image is bucket 0 alone: 1 available of a threshold of 3 says nothing of the total.
+    assert told(record("e1", sharded(stock_item(4)), sharded(stock_item(1)))) == []
+    [(kind, detail)] = told(record("e2", stock_item(10), sharded(stock_item(10))))
+    assert (kind, detail["shards"], detail["previous"]) == ("stock.changed", 4, None)
+    [event] = derive(read_change(record("e3", sharded(stock_item(2)), sharded(stock_item(2, 8)))))  # type: ignore[arg-type]
+    assert (event.detail_type, event.totals_of) == ("stock.changed", ("A", "WH1"))
+    assert [
+        k for k, _ in told(record("e4", sharded(stock_item(-1)), sharded(stock_item(-2, 3))))
+    ] == ["stock.changed"]
+    # The last bucket gathered back: still over buckets that may hold closed holds.
+    back = stock_item(10) | {"bucketsEver": n(4)}
+    [(kind, detail)] = told(record("e5", sharded(stock_item(10)), back))
+    assert (kind, detail["shards"]) == ("stock.changed", 1)
+
+
 def test_a_dead_letter_notice_tells_its_message_and_reason_once() -> None:
     notice = DeadLetterNotice("m-1", "A", "schema error at sku", 1_800_000_000, "stock.set", "A")
     item = notice_item(notice, 1_800_100_000)

@@ -139,14 +139,19 @@ def build_event_relay(
     # Imported here: only the events function publishes.
     from .events.bus import EventBus
     from .events.relay import EventRelay
+    from .events.sharded_totals import ShardedTotals
+    from .store import Store
     from .store.movements import MovementStore
     from .store.snapshots import LineSnapshots
+    from .store.stock_alerts import StockAlerts
 
     settings = settings or Settings.from_env()
     bus = EventBus(events or events_client(), bus_name or os.environ.get("EVENT_BUS_NAME", ""))
     dynamodb = client or dynamodb_client()
     movements = MovementStore(dynamodb, settings.table_name, settings.movement_retention_seconds)
-    return EventRelay(LineSnapshots(dynamodb, settings.table_name), bus, movements)
+    stock = Store(dynamodb, settings.table_name).stock
+    totals = ShardedTotals(stock.get_level, StockAlerts(dynamodb, settings.table_name))
+    return EventRelay(LineSnapshots(dynamodb, settings.table_name), bus, movements, totals)
 
 
 def build_notices(settings: Settings | None = None, client: Any = None) -> DeadLetterNotices:

@@ -224,9 +224,12 @@ class StockLevel:
     low_stock_threshold: int | None = None
     # The record's other measures (inbound, safetyStock, ...), those ever written.
     measures: dict[str, int] = field(default_factory=dict)
-    # Buckets its available is spread over (docs/sharded-stock.md); available and reserved
-    # above are then the totals over all of them.
+    # Buckets its available is spread over (docs/architecture.md, "Sharded stock");
+    # available and reserved above are then the totals over all of them.
     shards: int = 1
+    # Ever sharded: buckets may hold part of its stock, so the record's own item alone
+    # (a stream image) does not show its totals.
+    bucketed: bool = False
 
     @property
     def supply(self) -> int:

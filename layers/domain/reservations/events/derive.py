@@ -3,9 +3,10 @@
 A header's version announces one reservation event, named by the step that wrote it
 (``lastChange``); a stock record announces ``stock.changed`` when a measure moved and
 ``stock.low`` / ``stock.negative`` when available crossed below the record's threshold or
-zero; a dead-letter notice announces ``erp.message.deadLettered``; a label announces
-``label.changed`` when its stock or its status moved. Each event's id comes
-from the stream record's eventID, so a redelivered record gives the same ids.
+zero (a sharded record's, from its totals: events/sharded_totals.py); a dead-letter
+notice announces ``erp.message.deadLettered``; a label announces ``label.changed`` when its
+stock or its status moved. Each event's id comes from the stream record's eventID, so a
+redelivered record gives the same ids.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Event:
     time: int  # epoch seconds
     # The reservation whose lines the detail still needs (read by the relay), if any.
     lines_of: str | None = None
+    # The sharded stock record whose totals the detail still needs (read by the relay).
+    totals_of: tuple[str, str] | None = None
 
     @property
     def id(self) -> str:
@@ -114,11 +117,12 @@ def _event(
     detail_type: str,
     detail: dict[str, Any],
     lines_of: str | None = None,
+    totals_of: tuple[str, str] | None = None,
     **flags: bool,
 ) -> Event:
     when = change.at or _updated_at(change)
     full = {"eventId": event_id(change.event_id, detail_type), **detail, **flags}
-    return Event(detail_type, full, when, lines_of)
+    return Event(detail_type, full, when, lines_of, totals_of)
 
 
 def _updated_at(change: ItemChange[Any]) -> int:
@@ -134,11 +138,10 @@ def _is_low(level: StockLevel | None) -> bool:
     return level is not None and threshold is not None and level.available < threshold
 
 
-def _stock(change: ItemChange[StockLevel]) -> list[Event]:
-    old, new = change.old, change.new
-    if new is None:
-        return []  # stock records are never deleted
-    detail = {
+def stock_detail(new: StockLevel, old: StockLevel | None, at: int) -> dict[str, Any]:
+    """A stock event's detail; ``previous`` is null for a new record, and for a sharded
+    one, whose totals before the change no image shows."""
+    return {
         "sku": new.sku,
         "location": new.location,
         "onHand": new.on_hand,
@@ -148,13 +151,30 @@ def _stock(change: ItemChange[StockLevel]) -> list[Event]:
         "measures": {"onHand": new.on_hand, **new.measures},
         "version": new.version,
         "lowStockThreshold": new.low_stock_threshold,
+        "shards": new.shards,
         "previous": None
-        if old is None
+        if old is None or new.bucketed
         else {"onHand": old.on_hand, "reserved": old.reserved, "available": old.available},
-        "occurredAt": iso(change.at or new.updated_at),
+        "occurredAt": iso(at or new.updated_at),
     }
+
+
+def _stock(change: ItemChange[StockLevel]) -> list[Event]:
+    old, new = change.old, change.new
+    if new is None:
+        return []  # stock records are never deleted
+    detail = stock_detail(new, old, change.at)
     found = []
-    moved = old is None or (old.on_hand, old.measures) != (new.on_hand, new.measures)
+    moved = old is None or (old.on_hand, old.measures, old.shards) != (
+        new.on_hand,
+        new.measures,
+        new.shards,
+    )
+    if new.bucketed:
+        # Its totals are over buckets: the relay reads them, and tells its crossings of
+        # the threshold and of zero from them (events/sharded_totals.py).
+        totals_of = (new.sku, new.location)
+        return [_event(change, STOCK_CHANGED, detail, totals_of=totals_of)] if moved else []
     if moved:  # a measure, not a hold: holds are told by their own events
         found.append(STOCK_CHANGED)
     if _is_low(new) and not _is_low(old):

@@ -76,7 +76,21 @@ def read_change(record: Mapping[str, Any]) -> Change | None:
         sequence_number=str(body.get("SequenceNumber", "")),
         old=_decoded(entity, old_image),
         new=_decoded(entity, new_image),
-        at=_epoch(body.get("ApproximateCreationDateTime")),
+        at=changed_at(record),
         by_ttl=identity.get("principalId") == TTL_PRINCIPAL,
     )
     return change
+
+
+def sharded_record_of(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (sku, location) of a sharded stock record whose total a stream record may have
+    moved: a change of one of its buckets, or of the record itself. None otherwise."""
+    body = record.get("dynamodb") or {}
+    image = body.get("NewImage") or body.get("OldImage") or {}
+    entity = entity_of(image)
+    sharded = entity is Entity.SHARD or (entity is Entity.STOCK and "bucketsEver" in image)
+    return (image["sku"]["S"], image["location"]["S"]) if sharded else None
+
+
+def changed_at(record: Mapping[str, Any]) -> int:
+    return _epoch((record.get("dynamodb") or {}).get("ApproximateCreationDateTime"))

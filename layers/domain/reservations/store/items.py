@@ -272,6 +272,7 @@ def stock_level_from_item(item: Mapping[str, Any]) -> StockLevel:
         low_stock_threshold=_int(item, LOW_STOCK) if LOW_STOCK in item else None,
         measures=measures,
         shards=_int(item, "shards", 1),
+        bucketed="bucketsEver" in item,
     )
 
 

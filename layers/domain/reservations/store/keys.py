@@ -44,6 +44,8 @@ LABEL_SK = "LABEL"
 # own: a partition's write units are what sharding spreads. Bucket 0 is the record itself.
 SHARD_PREFIX = "SHARD#"
 SHARD_SK = "SHARD"
+ALERTS_PREFIX = "ALERTS#"
+ALERTS_SK = "ALERTS"
 
 
 class Entity(StrEnum):
@@ -60,6 +62,7 @@ class Entity(StrEnum):
     LABEL = "label"  # a serialized label: stock at a location, held whole
     MOVEMENT = "movement"  # one change of one measure of a stock record
     SHARD = "shard"  # a bucket of a sharded stock record, beyond the record itself
+    STOCK_ALERTS = "stock-alerts"  # which thresholds a sharded record's total is below
 
 
 def n(value: int) -> AttributeMap:
@@ -88,6 +91,11 @@ def shard_key(sku: str, location: str, bucket: int) -> AttributeMap:
     if bucket == 0:
         return stock_key(sku, location)
     return {PK: s(f"{SHARD_PREFIX}{sku}#{location}#{bucket}"), SK: s(SHARD_SK)}
+
+
+def alerts_key(sku: str, location: str) -> AttributeMap:
+    """The events function's memory of a sharded record's crossings (stock_alerts.py)."""
+    return {PK: s(f"{ALERTS_PREFIX}{sku}#{location}"), SK: s(ALERTS_SK)}
 
 
 def movements_pk(sku: str, location: str) -> AttributeMap:
