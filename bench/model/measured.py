@@ -133,7 +133,7 @@ def _seed(stack: Stack, table_name: str, clients: int, buckets: int) -> None:
     stock = {(HOT_SKU, LOCATION): ON_HAND}
     stock.update({(_cold_sku(t), LOCATION): ON_HAND for t in range(clients)})
     stack.seed(table_name, stock)
-    if buckets > 1:  # as PUT /inventory/... with "shards" does (docs/sharded-stock.md)
+    if buckets > 1:  # as PUT /inventory/... with "shards" does (docs/architecture.md)
         store = Store(client(stack.endpoint), table_name)
         store.shards.reshard(HOT_SKU, LOCATION, buckets, int(time.time()))
 

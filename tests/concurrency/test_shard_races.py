@@ -1,6 +1,6 @@
 """64 clients on one sharded sku with scarce stock, on DynamoDB Local, plainly and through
-the contention-faithful proxy (issue 17 part 2; docs/sharded-stock.md): exactly the stock
-is granted, no line is refused while stock remains, and the drift check, which sums the
+the contention-faithful proxy (issue 17 part 2; docs/architecture.md, "Sharded stock"):
+exactly the stock is granted, no line is refused while stock remains, and the drift check, which sums the
 buckets, is clean."""
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def _bucket_problems(
     held_on: Mapping[tuple[str, str, int], int],
 ) -> list[str]:
     """Each bucket reserves what the live lines on it hold, never has less than nothing,
-    and takes no reserve while the record is in debt (docs/sharded-stock.md, invariants)."""
+    and takes no reserve while the record is in debt (docs/architecture.md, invariants 7-9)."""
     problems = []
     for number, bucket in sorted(buckets.items()):
         where = f"stock {key} bucket {number}"

@@ -118,8 +118,8 @@ class Line:
     # the quantities of those still held.
     labels: tuple[LabelHold, ...] = ()
     # The bucket of a sharded stock record the line took from, and holds on: 0 is the
-    # record itself (docs/sharded-stock.md). It never changes: a line that grows takes more
-    # from the same bucket.
+    # record itself (docs/architecture.md, "Sharded stock"). It never changes: a line
+    # that grows takes more from the same bucket.
     bucket: int = 0
     # Placed by an environment that knows whether the record is sharded (not stored: only
     # the write that places it reads it).

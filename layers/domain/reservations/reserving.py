@@ -175,7 +175,7 @@ class Reserving:
         """One reserve transaction (retried on conflicts). The id taken by an identical
         request is its replay; by another request, IdempotencyConflict. StockShort when a
         line lacks stock; a line refused by one bucket of a sharded record goes to another
-        first (docs/sharded-stock.md)."""
+        first (docs/architecture.md, "Sharded stock")."""
         placement = self._store.placement
         reservation = replace(reservation, lines=placement.place(reservation.lines))
         for _ in range(PLACEMENTS):
@@ -196,7 +196,7 @@ class Reserving:
         remembered = None if remember is None else remember.item(created, now)
         placement = self._store.placement
         # A conflict on a sharded record is on one bucket: the next attempt goes to another
-        # at once, with the sharded path's own retry policy (docs/sharded-stock.md).
+        # at once, with the sharded path's own retry policy (docs/architecture.md, "Sharded stock").
         sharded = placement.sharded(reservation.lines)
         tokens: list[str] = []
 

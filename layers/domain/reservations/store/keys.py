@@ -40,8 +40,9 @@ DEAD_LETTER_SK = "DLQ"
 LABEL_PREFIX = "LABEL#"
 MOVEMENT_PREFIX = "MOVES#"  # a (sku, location)'s movement ledger, newest version last
 LABEL_SK = "LABEL"
-# A stock record's buckets 1 .. N-1 (docs/sharded-stock.md), each on a partition key of its
-# own: a partition's write units are what sharding spreads. Bucket 0 is the record itself.
+# A stock record's buckets 1 .. N-1 (docs/architecture.md, "Sharded stock"), each on a
+# partition key of its own: a partition's write units are what sharding spreads. Bucket 0
+# is the record itself.
 SHARD_PREFIX = "SHARD#"
 SHARD_SK = "SHARD"
 ALERTS_PREFIX = "ALERTS#"

@@ -62,8 +62,8 @@ class MeasureWrites:
         self.formula = formula
         self.shards = ShardStore(client, table_name)
         self._known: OrderedDict[tuple[str, str], dict[str, int]] = OrderedDict()
-        # Records seen sharded (docs/sharded-stock.md): their available is spread over
-        # buckets, so a write moves it by a delta, never to onHand - reserved.
+        # Records seen sharded (docs/architecture.md, "Sharded stock"): their available is
+        # spread over buckets, so a write moves it by a delta, never to onHand - reserved.
         self._sharded: set[tuple[str, str]] = set()
 
     def set_on_hand(

@@ -1,4 +1,5 @@
-"""Which bucket of a sharded stock record a line takes from (docs/sharded-stock.md).
+"""Which bucket of a sharded stock record a line takes from (docs/architecture.md,
+"Sharded stock").
 
 Each execution environment remembers what it last saw of each sharded record: its bucket
 count and each bucket's available, from refusals and snapshots, never from a read of its

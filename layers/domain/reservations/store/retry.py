@@ -47,9 +47,9 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-# The sharded path's policy (docs/sharded-stock.md): its next attempt goes to another bucket,
-# so waiting buys little; more attempts instead, each cheap. The flash-sale model
-# (docs/performance.md, section 6) checks it at 64 buckets.
+# The sharded path's policy (docs/architecture.md, "Sharded stock"): its next attempt goes
+# to another bucket, so waiting buys little; more attempts instead, each cheap. The
+# flash-sale model (docs/performance.md, section 6) checks it at 64 buckets.
 SHARDED_RETRY = RetryPolicy(attempts=18, base_delay=0.002, max_delay=0.05)
 
 

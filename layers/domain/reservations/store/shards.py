@@ -1,5 +1,5 @@
-"""The buckets of a sharded stock record (docs/sharded-stock.md): reading all of them at
-once, and moving units between them without losing any.
+"""The buckets of a sharded stock record (docs/architecture.md, "Sharded stock"): reading
+all of them at once, and moving units between them without losing any.
 
 Bucket 0 is the stock record itself; buckets 1 .. N-1 are items of their own, each on its
 own partition key. A move is one transaction: a bucket that gives is conditioned on still

@@ -62,7 +62,7 @@ class StockStore(MeasureWrites):
             if line.quantity <= oversell_limit:
                 condition += " OR attribute_not_exists(available)"
             # A sharded record oversells nothing: its buckets would still take reserves
-            # while it was in debt (docs/sharded-stock.md, invariant 4). Refused, the line
+            # while it was in debt (docs/architecture.md, invariant 9). Refused, the line
             # is placed on a bucket like any other.
             condition = f"attribute_not_exists(serialized) AND ({condition}) AND {UNSHARDED}"
             return {
@@ -96,7 +96,7 @@ class StockStore(MeasureWrites):
             )
             if not line.placed:
                 # Placed without knowing the record: a sharded one refuses it, and its old
-                # image tells this environment the buckets (docs/sharded-stock.md).
+                # image tells this environment the buckets (docs/architecture.md, "Sharded stock").
                 condition += f" AND {UNSHARDED}"
         return {
             "Update": {
@@ -124,7 +124,8 @@ class StockStore(MeasureWrites):
     ) -> list[dict[str, Any]]:
         """The settlement of a line on ``bucket``: there its ``reserved`` drops and what is
         released becomes available again; what is consumed also leaves the record's onHand,
-        a second item when the bucket is not the record itself (docs/sharded-stock.md)."""
+        a second item when the bucket is not the record itself (docs/architecture.md,
+        "Sharded stock")."""
         if not bucket:
             return [self.settle_item(sku, location, released, consumed, now, cause)]
         items = [
