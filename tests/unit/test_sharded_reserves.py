@@ -183,3 +183,40 @@ def test_a_conflict_on_a_record_not_known_sharded_reads_it_once(
     reserve(service, "r1", 1)
     assert placed[0] == (0, False)  # first contact: the record, not known to be sharded
     assert placed[1][1] and len(placed) == 2  # read after the conflict: placed on a bucket
+
+
+def test_conflicts_on_an_unsharded_record_read_it_once_in_a_while(
+    moto_client: Any, moto_table: str, service: ReservationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(moto_client, moto_table).stock.set_on_hand("B", "WH1", 10, NOW)
+    store = service._store
+    now = [100.0]
+    monkeypatch.setattr(store.placement, "_clock", lambda: now[0])
+    peeks: list[str] = []
+    peek = store.shards.peek
+
+    def counted_peek(sku: str, location: str) -> Any:
+        peeks.append(sku)
+        return peek(sku, location)
+
+    monkeypatch.setattr(store.shards, "peek", counted_peek)
+    create = store.reservations.create
+    calls: list[int] = []
+
+    def busy_every_other(reservation: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) % 2:
+            raise WriteConflict("TransactionConflict")
+        create(reservation, **kwargs)
+
+    monkeypatch.setattr(store.reservations, "create", busy_every_other)
+
+    def hold(rid: str) -> None:
+        service.reserve(ReserveRequest((ReserveLine("B", "WH1", 1),), id=rid), "web")
+
+    for number in range(3):
+        hold(f"b{number}")
+    assert (len(calls), peeks) == (6, ["B"])  # three conflicts, one read: it is unsharded
+    now[0] += 6  # past the while: a conflict may mean it was sharded since
+    hold("b3")
+    assert peeks == ["B", "B"]

@@ -12,8 +12,9 @@ snapshot decide between moving units and refusing.
 from __future__ import annotations
 
 import random
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,9 @@ from .shards import ShardStore, Snapshot
 
 Key = tuple[str, str]
 KNOWN_RECORDS = 4096  # sharded records an environment remembers
+# A record read after a conflict and found unsharded is not read again for this long: on a
+# hot unsharded record most attempts conflict, and each read would cost a request.
+UNSHARDED_SECONDS = 5.0
 
 
 @dataclass(slots=True)
@@ -42,10 +46,17 @@ def placeable(line: Line) -> bool:
 
 
 class Placement:
-    def __init__(self, shards: ShardStore, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        shards: ShardStore,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._shards = shards
         self._rng = rng or random.Random()
+        self._clock = clock
         self._views: OrderedDict[Key, View] = OrderedDict()
+        self._unsharded: OrderedDict[Key, float] = OrderedDict()  # key -> when it was read
 
     def place(self, lines: Sequence[Line], *, elsewhere: bool = False) -> tuple[Line, ...]:
         """Each line on a bucket this environment believes has enough (0, the record, for
@@ -62,13 +73,23 @@ class Placement:
         record once (a conflict says it is busy, and a busy record may be sharded, which
         only its refusals would tell otherwise). True when one of them is."""
         found = False
+        now = self._clock()
         for line in lines:
             key = (line.sku, line.location)
-            if placeable(line) and not line.placed and key not in self._views:
-                item = self._shards.peek(line.sku, line.location)
-                if item is not None:
-                    self.learn(item)
-                found = found or key in self._views
+            if not placeable(line) or line.placed or key in self._views:
+                continue
+            if now - self._unsharded.get(key, -UNSHARDED_SECONDS) < UNSHARDED_SECONDS:
+                continue
+            item = self._shards.peek(line.sku, line.location)
+            if item is not None:
+                self.learn(item)
+            if key in self._views:
+                found = True
+                continue
+            self._unsharded[key] = now
+            self._unsharded.move_to_end(key)
+            if len(self._unsharded) > KNOWN_RECORDS:
+                self._unsharded.popitem(last=False)
         return found
 
     def replace_short(self, lines: Sequence[Line], short: StockShort, now: int) -> tuple[Line, ...]:
