@@ -220,3 +220,13 @@ def test_conflicts_on_an_unsharded_record_read_it_once_in_a_while(
     now[0] += 6  # past the while: a conflict may mean it was sharded since
     hold("b3")
     assert peeks == ["B", "B"]
+
+
+def test_a_refusal_lists_a_sharded_line_short_beside_another(
+    sharded: Store, service: ReservationService
+) -> None:
+    lines = (ReserveLine("A", "WH1", 9), ReserveLine("C", "WH2", 1))  # 8 in all; no C
+    with pytest.raises(InsufficientStock) as refused:
+        service.reserve(ReserveRequest(lines, id="r1"), "web")
+    found = [(i.sku, i.requested, i.available) for i in refused.value.items]
+    assert found == [("A", 9, 8), ("C", 1, 0)]

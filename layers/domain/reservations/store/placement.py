@@ -98,8 +98,9 @@ class Placement:
         totals, for the lines whose record does not have enough in all."""
         placed = list(lines)
         short_keys = {(item.sku, item.location) for item in short.items}
-        items: list[ShortItem] = []
+        items: dict[int, ShortItem] = {}  # by line, so the refusal lists them in order
         held: dict[Key, int] = {}
+        moved: list[int] = []  # lines sent to another bucket, not known short
         for index, line in enumerate(lines):
             key = (line.sku, line.location)
             if key not in short_keys:
@@ -108,23 +109,43 @@ class Placement:
             if found is not None:
                 self.learn(found)
             if not placeable(line) or key not in self._views:
-                items += [i for i in short.items if (i.sku, i.location) == key]
+                items[index] = next(i for i in short.items if (i.sku, i.location) == key)
                 held |= {key: short.held[key]} if key in short.held else {}
                 continue
             bucket = self._choose(key, line.quantity, avoid=line.bucket)
             if bucket is None:
                 seen = self._shards.make_room(line.sku, line.location, line.quantity, now)
-                self._learn_snapshot(seen)
-                if seen.available < line.quantity:
-                    items.append(ShortItem(line.sku, line.location, line.quantity, seen.available))
-                    if seen.reserved:
-                        held[key] = seen.reserved
+                if self._short(line, seen, index, items, held):
                     continue
                 bucket = self._choose(key, line.quantity)
             placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)
+            moved.append(index)
         if items:
-            raise StockShort(items, held)
+            # The reserve is refused: it says so of every line the totals do not cover.
+            for index in moved:
+                line = lines[index]
+                self._short(
+                    line, self._shards.snapshot(line.sku, line.location), index, items, held
+                )
+            raise StockShort([items[index] for index in sorted(items)], held)
         return tuple(placed)
+
+    def _short(
+        self,
+        line: Line,
+        seen: Snapshot,
+        index: int,
+        items: dict[int, ShortItem],
+        held: dict[Key, int],
+    ) -> bool:
+        """Learn the snapshot; whether its total leaves ``line`` short (noted in ``items``)."""
+        self._learn_snapshot(seen)
+        if seen.available >= line.quantity:
+            return False
+        items[index] = ShortItem(line.sku, line.location, line.quantity, seen.available)
+        if seen.reserved:
+            held[(line.sku, line.location)] = seen.reserved
+        return True
 
     def learn(self, item: Mapping[str, Any]) -> None:
         """What a refusal or a read showed of a stock record or one of its buckets."""
