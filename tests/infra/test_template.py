@@ -207,24 +207,17 @@ def test_function_policies_grant_exactly_what_the_function_needs(name: str) -> N
     actions = {action for action, _ in granted}
     # The drift check's Scan is the API function's, listed in EXPECTED_GRANTS; no other.
     allowed = {"dynamodb:Scan"} if name == "ApiFunction" else set()
-    if name == "EventsFunction":  # the movement ledger, confined to its partitions
+    if name == "EventsFunction":  # the ledger and sharded stock's alerts, each to its own
         allowed = {"dynamodb:BatchWriteItem"}
-        [ledger] = [
-            statement
-            for policy in policies
-            for statement in as_list(policy["Statement"])
-            if "dynamodb:BatchWriteItem" in as_list(statement["Action"])
-        ]
-        leading = ledger["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert leading == [f"{MOVEMENT_PREFIX}*"], ledger
-        [alerts] = [
-            statement
-            for policy in policies
-            for statement in as_list(policy["Statement"])
-            if "dynamodb:UpdateItem" in as_list(statement["Action"])
-        ]
-        leading = alerts["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        assert leading == [f"{ALERTS_PREFIX}*"], alerts
+        for action, prefix in (("BatchWriteItem", MOVEMENT_PREFIX), ("UpdateItem", ALERTS_PREFIX)):
+            [statement] = [
+                statement
+                for policy in policies
+                for statement in as_list(policy["Statement"])
+                if f"dynamodb:{action}" in as_list(statement["Action"])
+            ]
+            leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            assert leading == [f"{prefix}*"], statement
     assert not actions & NEVER_GRANTED - allowed, f"{name} may {sorted(actions & NEVER_GRANTED)}"
     assert name in EXPECTED_GRANTS, f"{name}: add its least-privilege grants to this test"
     assert granted == EXPECTED_GRANTS[name]

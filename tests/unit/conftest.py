@@ -12,8 +12,10 @@ from local.engines import lift_moto_transact_get_limit
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
 from reservations.service import ReservationService
+from reservations.store import Store
 from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, fresh_table, make_erp_service, make_service
+from tests.support.sharding import shard_a
 
 
 @pytest.fixture
@@ -40,3 +42,8 @@ def erp(
     moto_client: Any, moto_table: str, clock: ManualClock, fast_retries: RetryPolicy
 ) -> ErpService:
     return make_erp_service(moto_client, moto_table, clock, fast_retries)
+
+
+@pytest.fixture
+def sharded(moto_client: Any, moto_table: str) -> Store:
+    return shard_a(Store(moto_client, moto_table))

@@ -18,16 +18,7 @@ from reservations.store.retry import RetryPolicy
 from reservations.store.transact import WriteConflict
 from tests.conftest import make_service
 from tests.support.invariants import check_invariants
-
-NOW = 1_800_000_000
-
-
-@pytest.fixture
-def sharded(moto_client: Any, moto_table: str) -> Store:
-    store = Store(moto_client, moto_table)
-    store.stock.set_on_hand("A", "WH1", 8, NOW)
-    store.shards.reshard("A", "WH1", 4, NOW)  # 2 units in each bucket
-    return store
+from tests.support.sharding import SHARDED_AT as NOW
 
 
 @pytest.fixture

@@ -19,16 +19,7 @@ from reservations.store.retry import RetryPolicy
 from tests.conftest import make_erp_service, make_service
 from tests.support.erp import adjust, stock_set
 from tests.support.invariants import check_invariants
-
-NOW = 1_800_000_000
-
-
-@pytest.fixture
-def sharded(moto_client: Any, moto_table: str) -> Store:
-    store = Store(moto_client, moto_table)
-    store.stock.set_on_hand("A", "WH1", 8, NOW)
-    store.shards.reshard("A", "WH1", 4, NOW)  # 2 units in each bucket
-    return store
+from tests.support.sharding import SHARDED_AT as NOW
 
 
 @pytest.fixture
@@ -51,8 +42,19 @@ def test_a_higher_count_adds_to_the_total(
     reserve(service, "r1", 2)
     level = service.set_on_hand("A", "WH1", 12)
     assert (level.on_hand, level.reserved, level.available, level.shards) == (12, 2, 10, 4)
-    assert sharded.shards.snapshot("A", "WH1").available == 10
+    seen = sharded.shards.snapshot("A", "WH1")
+    # The 4 units it added are spread: the buckets hold 10 between them, evenly.
+    assert seen.available == 10 and sorted(b.available for b in seen.buckets) == [2, 2, 3, 3]
     check_invariants(moto_client, moto_table)
+
+
+def test_units_an_erp_adjustment_adds_are_spread(
+    sharded: Store, service: ReservationService, erp: ErpService
+) -> None:
+    erp._stock.get_level("A", "WH1")  # the ERP's environment has seen it sharded
+    erp.apply(adjust("more", 8))
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert [b.available for b in seen.buckets] == [4, 4, 4, 4]
 
 
 def test_a_lower_count_takes_units_gathered_from_the_buckets(

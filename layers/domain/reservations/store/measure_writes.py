@@ -109,7 +109,7 @@ class MeasureWrites:
                 condition, versions = version_condition(expected_version)
                 update["ConditionExpression"] += f" AND ({condition})"
                 update["ExpressionAttributeValues"] |= versions
-            old = self._update(update, sku, location)
+            old = self._update(update, sku, location, now)
             if isinstance(old, StockLevel):
                 return old
             level = stock_level_from_item(old) if old else None
@@ -160,6 +160,7 @@ class MeasureWrites:
                 self._gathered(old, self._remember(old), wanted, after.updated_at)
                 raise VersionMismatch(None) from None
             raise conflict_or(cancelled) from None
+        self._spread_known(after.sku, after.location, after.updated_at)
 
     def set_on_hand_in_sequence(
         self,
@@ -192,7 +193,7 @@ class MeasureWrites:
                 (measure, sequence),
                 debt=debt,
             )
-            old = self._update(update, sku, location)
+            old = self._update(update, sku, location, now)
             if isinstance(old, StockLevel):
                 return old
             applied = int(old.get(sequence_attribute(measure), {}).get("N", 0))
@@ -231,6 +232,8 @@ class MeasureWrites:
             add_cause(update, cause)
             try:
                 self._ledger.transact_with([{"Update": update}], receipt, now, token)
+                if worth > 0:
+                    self._spread_known(sku, location, now)
                 return
             except TransactionCancelled as cancelled:
                 if not cancelled.reasons[0].condition_failed:
@@ -328,12 +331,12 @@ class MeasureWrites:
         return not self.shards.gather(old["sku"]["S"], old["location"]["S"], gives, now)
 
     def _update(
-        self, update: dict[str, Any], sku: str, location: str
+        self, update: dict[str, Any], sku: str, location: str, now: int
     ) -> StockLevel | Mapping[str, Any]:
         """The record as the update wrote it, or as the refused update found it (empty: no
         record). A refusal because the stock is labels raises."""
         try:
-            return self._written(self._client.update_item(**update)["Attributes"])
+            return self._written(self._client.update_item(**update)["Attributes"], now)
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
@@ -351,17 +354,25 @@ class MeasureWrites:
             ).get("Item")
         return old or {}
 
-    def _written(self, item: Mapping[str, Any]) -> StockLevel:
-        self._remember(item)
-        return self.totalled(item)
+    def _spread_known(self, sku: str, location: str, now: int) -> None:
+        """After a write that put units into a record this environment knows is sharded."""
+        if (sku, location) in self._sharded:
+            self.shards.spread(sku, location, now)
 
-    def totalled(self, item: Mapping[str, Any]) -> StockLevel:
+    def _written(self, item: Mapping[str, Any], spread_at: int | None = None) -> StockLevel:
+        self._remember(item)
+        return self.totalled(item, spread_at)
+
+    def totalled(self, item: Mapping[str, Any], spread_at: int | None = None) -> StockLevel:
         """The record's level; a sharded record's available and reserved summed over its
-        buckets, as one serializable read saw them."""
+        buckets, as one serializable read saw them. ``spread_at``: a write just put units
+        into the record, to be spread over the buckets now."""
         level = stock_level_from_item(item)
         if "bucketsEver" not in item:
             return level
         seen = self.shards.snapshot(level.sku, level.location)
+        if spread_at is not None:
+            self.shards.spread(level.sku, level.location, spread_at, seen)
         return replace(level, available=seen.available, reserved=seen.reserved, shards=seen.shards)
 
     def _remember(self, item: Mapping[str, Any]) -> dict[str, int]:

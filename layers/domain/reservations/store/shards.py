@@ -9,6 +9,7 @@ create or lose a unit.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -199,6 +200,19 @@ class ShardStore:
                 raise conflict_or(cancelled) from None
             return not debt_ahead
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def spread(self, sku: str, location: str, now: int, seen: Snapshot | None = None) -> None:
+        """Even the buckets out after a stock write put units into the record (a write
+        lands on the record alone). One conditioned move, given up when reserves outrun
+        it: units left in the record are still found by the next line that needs them."""
+        seen = seen or self.snapshot(sku, location)
+        wanted = seen.even(seen.shards)
+        if seen.shards <= 1 or seen.available <= 0:
+            return
+        if wanted == [bucket.available for bucket in seen.buckets]:
+            return
+        with contextlib.suppress(TransactionCancelled, ClientError):
+            self._move(seen, wanted, seen.shards, now, reshard=False)
 
     def _move(
         self,
