@@ -186,3 +186,12 @@ def test_the_cart_update_replays_by_idempotency_key(cart: HandlerClient) -> None
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.text == first.text
     assert level(cart, "A") == (10, 6, 4)
+
+
+def test_an_oversell_line_grows_past_stock_within_the_bound(
+    cart: HandlerClient, engine_client: Any, engine_table: str
+) -> None:
+    oversold = change(cart, {"items": [item("C", 5, allowOversell=True)]})  # C has 3
+    assert oversold.status == 200, oversold.text
+    assert level(cart, "C") == (3, 5, -2)
+    check_invariants(engine_client, engine_table)

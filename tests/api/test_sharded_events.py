@@ -113,3 +113,12 @@ class RefusesAll:
             "FailedEntryCount": len(Entries),
             "Entries": [{"ErrorCode": "InternalFailure"}] * len(Entries),
         }
+
+
+def test_a_crossing_told_before_sharding_is_not_told_again(api: HandlerClient, bus: Bus) -> None:
+    assert api.put(LEVEL, {"onHand": 6, "lowStockThreshold": 5}).status == 200
+    hold(api, "r1", 2)  # 4: below 5, told by the record's own events
+    assert stock_events(bus.pump()) == [("stock.changed", 6), ("stock.low", 4)]
+    assert api.put(LEVEL, {"shards": 4}).status == 200
+    hold(api, "r2", 1)  # 3: still the same crossing
+    assert [kind for kind, _ in stock_events(bus.pump())] == ["stock.changed"]

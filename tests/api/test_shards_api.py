@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reservations.drift import check_table
+from reservations.store.keys import stock_key
 from tests.support.api_client import HandlerClient
 
 SKU, LOCATION = "HOT", "WH1"
@@ -104,3 +105,32 @@ def test_serialized_stock_cannot_be_sharded(api: HandlerClient) -> None:
     assert api.put("/labels/L-1", label).status in (200, 201)
     refused = api.put(LEVEL, {"shards": 2})
     assert (refused.status, refused.json["error"]) == (409, "STOCK_SERIALIZED"), refused.text
+
+
+def test_a_count_below_the_held_with_a_key_leaves_the_record_in_debt(
+    api: HandlerClient, engine_client: Any, engine_table: str
+) -> None:
+    api.put(LEVEL, {"onHand": 20})
+    api.put(LEVEL, {"shards": 4})
+    for hold in range(3):
+        assert reserve(api, f"h{hold}", 4).status == 201
+    key = {"Idempotency-Key": "recount-1"}
+    counted = api.put(LEVEL, {"onHand": 5}, headers=key)  # 12 held: -7
+    assert counted.status == 200, counted.text
+    assert (counted.json["available"], counted.json["reserved"]) == (-7, 12)
+    assert reserve(api, "more", 1).json["error"] == "INSUFFICIENT_STOCK"
+    assert api.put(LEVEL, {"onHand": 5}, headers=key).text == counted.text
+    assert check_table(engine_client, engine_table).problems == []
+    api.put(LEVEL, {"onHand": 30})  # paid: 18 again, and the buckets take holds again
+    assert reserve(api, "after", 18).status == 201
+    assert check_table(engine_client, engine_table).problems == []
+
+
+def test_one_shard_on_a_record_never_sharded_changes_nothing(
+    api: HandlerClient, engine_client: Any, engine_table: str
+) -> None:
+    api.put(LEVEL, {"onHand": 5})
+    same = api.put(LEVEL, {"shards": 1})
+    assert (same.status, same.json["shards"], same.json["available"]) == (200, 1, 5)
+    item = engine_client.get_item(TableName=engine_table, Key=stock_key(SKU, LOCATION))["Item"]
+    assert "bucketsEver" not in item  # its writes and reads stay the record's alone

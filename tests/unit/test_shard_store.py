@@ -14,6 +14,7 @@ from reservations.records import Line, Reservation, Status
 from reservations.store import StockShort, Store
 from reservations.store.keys import shard_key, stock_key
 from reservations.store.shards import MAX_SHARDS
+from reservations.store.transact import TransactionCancelled
 from tests.support.invariants import check_invariants
 
 NOW = 1_800_000_000
@@ -102,7 +103,7 @@ def test_a_bucket_without_enough_refuses_the_line(moto_client: Any, moto_table: 
     check_invariants(moto_client, moto_table)
 
 
-def test_lowering_the_count_gathers_available_and_closes_the_rest(
+def test_lowering_the_count_gathers_available_and_retires_the_rest(
     moto_client: Any, moto_table: str
 ) -> None:
     store = stocked(moto_client, moto_table)
@@ -112,11 +113,45 @@ def test_lowering_the_count_gathers_available_and_closes_the_rest(
     seen = store.shards.snapshot("A", "WH1")
     assert seen.shards == 1
     assert [b.available for b in seen.buckets] == [8, 0, 0, 0]
-    assert all(b.closed for b in seen.buckets[1:])
+    # Retired, not closed: placement sends no line there, and a line that holds there
+    # may still grow there once units are moved in; only debt closes buckets.
+    assert not any(b.closed for b in seen.buckets)
     assert seen.buckets[3].reserved == 2  # its hold stays where it was taken
     with pytest.raises(StockShort):
-        hold(store, 1, bucket=2, rid="r2")  # a closed bucket takes nothing
+        hold(store, 1, bucket=2, rid="r2")  # a retired bucket has nothing
     check_invariants(moto_client, moto_table)
+
+
+def test_a_move_that_would_reopen_buckets_beside_a_debt_is_refused(
+    moto_client: Any, moto_table: str
+) -> None:
+    store = stocked(moto_client, moto_table)  # 10 units
+    store.shards.reshard("A", "WH1", 4, NOW)
+    seen = store.shards.snapshot("A", "WH1")
+    assert store.shards.gather("A", "WH1", 20, NOW) is False  # 10 < 20: everything closes
+    closed = store.shards.snapshot("A", "WH1")
+    assert all(b.closed for b in closed.buckets) and closed.buckets[0].available == 10
+    # A writer takes 14: below zero, allowed since the buckets are closed.
+    moto_client.update_item(
+        TableName=moto_table,
+        Key=stock_key("A", "WH1"),
+        UpdateExpression="SET available = available - :taken",
+        ExpressionAttributeValues={":taken": {"N": "14"}},
+    )
+    # A release gives 2 back to bucket 1, closed as it is.
+    moto_client.update_item(
+        TableName=moto_table,
+        Key=shard_key("A", "WH1", 1),
+        UpdateExpression="SET available = available + :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
+    # A move planned from the earlier (open) view, bucket 1 giving its 2 to the record,
+    # would leave bucket 1 open beside a record still in debt: refused.
+    was = [b.available for b in seen.buckets]
+    with pytest.raises(TransactionCancelled):
+        store.shards._move(seen, [was[0] + 2, was[1] - 2, *was[2:]], 4, NOW, reshard=False)
+    after = store.shards.snapshot("A", "WH1")
+    assert after.buckets[0].available == -4 and all(b.closed for b in after.buckets)
 
 
 def test_the_count_is_one_to_the_cap(moto_client: Any, moto_table: str) -> None:

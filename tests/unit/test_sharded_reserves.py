@@ -221,3 +221,16 @@ def test_a_refusal_lists_a_sharded_line_short_beside_another(
         service.reserve(ReserveRequest(lines, id="r1"), "web")
     found = [(i.sku, i.requested, i.available) for i in refused.value.items]
     assert found == [("A", 9, 8), ("C", 1, 0)]
+
+
+def test_a_line_on_a_retired_bucket_still_grows(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    reserve(service, "learn", 3)  # refused by the record (2), then placed: buckets known
+    bucket = service.get("learn").lines[0].bucket
+    sharded.shards.reshard("A", "WH1", 1, NOW)  # every bucket but the record retires
+    grown = CartChange((CartLine("A", "WH1", 5),))
+    service.change_items("learn", grown, "web")
+    line = service.get("learn").lines[0]
+    assert (line.bucket, line.held) == (bucket, 5)  # more from where it holds
+    check_invariants(moto_client, moto_table)

@@ -36,19 +36,47 @@ def level(available: int, threshold: int | None = 5) -> StockLevel:
     return StockLevel("A", "WH1", 10, 10 - available, available, 1, low_stock_threshold=threshold)
 
 
+KEY = ("A", "WH1")
+
+
 def test_totals_tell_each_crossing_until_it_is_out(moto_client: Any, moto_table: str) -> None:
-    totals = ShardedTotals(lambda sku, location: None, StockAlerts(moto_client, moto_table))
-    assert totals.crossings(level(6), "s1", 100) == []
-    [low] = totals.crossings(level(4), "s2", 100)
+    now: list[StockLevel] = []
+    totals = ShardedTotals(lambda sku, location: now[-1], StockAlerts(moto_client, moto_table))
+
+    def crossings(total: StockLevel, stream_id: str, at: int) -> list[Any]:
+        now.append(total)
+        return totals.crossings(KEY, stream_id, at)
+
+    assert crossings(level(6), "s1", 100) == []
+    [low] = crossings(level(4), "s2", 100)
     assert (low.detail_type, low.detail["available"], low.time) == (STOCK_LOW, 4, 100)
     # Not told yet: the next evaluation (a redelivery, another batch) tells it again.
-    [again] = totals.crossings(level(3), "s3", 101)
+    [again] = crossings(level(3), "s3", 101)
     assert again.id == low.id and again.detail["available"] == 3
     totals.told(low)
-    assert totals.crossings(level(2), "s4", 102) == []
-    kinds = [e.detail_type for e in totals.crossings(level(-1), "s5", 103)]
-    assert kinds == [STOCK_NEGATIVE]
-    assert totals.crossings(level(9), "s6", 104) == []  # above both: cleared
-    [next_low] = totals.crossings(level(4), "s7", 105)
+    assert crossings(level(2), "s4", 102) == []
+    [negative] = crossings(level(-1), "s5", 103)
+    assert negative.detail_type == STOCK_NEGATIVE
+    totals.told(negative)
+    assert crossings(level(9), "s6", 104) == []  # above both, and told: cleared
+    [next_low] = crossings(level(4), "s7", 105)
     assert next_low.id not in (low.id, again.id)
-    assert totals.crossings(level(4, threshold=None), "s8", 106) == []
+    totals.told(next_low)
+    assert crossings(level(4, threshold=None), "s8", 106) == []  # no threshold: cleared
+
+
+def test_a_crossing_not_told_before_the_total_recovered_is_still_told(
+    moto_client: Any, moto_table: str
+) -> None:
+    now: list[StockLevel] = []
+    totals = ShardedTotals(lambda sku, location: now[-1], StockAlerts(moto_client, moto_table))
+    now.append(level(4))
+    [low] = totals.crossings(KEY, "s1", 100)  # recorded; its publishing failed
+    now.append(level(8))
+    [late] = totals.crossings(KEY, "s2", 101)
+    assert (late.id, late.detail_type) == (low.id, STOCK_LOW)
+    totals.told(late)
+    assert totals.crossings(KEY, "s3", 102) == []  # told, and above: cleared now
+    now.append(level(3))
+    [fresh] = totals.crossings(KEY, "s4", 103)
+    assert fresh.id != low.id

@@ -79,4 +79,4 @@ class Sharding:
             )
         except LookupError:
             raise NotFound(f"sku {before.sku!r} has no stock record") from None
-        return answered[-1]
+        return answered[-1] if answered else before  # nothing to move: unchanged

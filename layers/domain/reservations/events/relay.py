@@ -106,10 +106,7 @@ class EventRelay:
     def _crossings(self, key: Key, record: Mapping[str, Any], batch: _Totals) -> list[Event]:
         if self._totals is None:
             return []
-        level = batch.level(key, self._totals)
-        if level is None:
-            return []
-        found = self._totals.crossings(level, str(record["eventID"]), changed_at(record))
+        found = self._totals.crossings(key, str(record["eventID"]), changed_at(record))
         batch.crossings.update(id(event) for event in found)
         return found
 

@@ -37,27 +37,32 @@ class ShardedTotals:
     def level(self, key: Key) -> StockLevel | None:
         return self._level(*key)
 
-    def crossings(self, level: StockLevel, stream_event_id: str, at: int) -> list[Event]:
+    def crossings(self, key: Key, stream_event_id: str, at: int) -> list[Event]:
         """The crossings to tell now: new ones (recorded first, so that of two batches that
         see one, one records it) and recorded ones not told yet (a redelivery, or another
-        batch's that failed to get out), each under the id it was recorded with."""
-        markers = self._alerts.read(level.sku, level.location)
+        batch's that failed to get out), each under the id it was recorded with. The
+        markers are read before the total, so a marker cleared here was set on a total
+        older than the one that clears it."""
+        markers = self._alerts.read(*key)
+        level = self._level(*key)
+        if level is None:
+            return []
         found = []
         for detail_type, is_below in below(level).items():
             name = THRESHOLDS[detail_type]
             marker = markers.get(name)
-            if not is_below:
-                if marker is not None:  # above again: the next crossing is a new one
-                    self._alerts.clear(level.sku, level.location, name, marker.event_id)
-                continue
-            if marker is None:
+            if marker is None and is_below:
                 new_id = event_id(stream_event_id, detail_type)
                 if not self._alerts.mark(level.sku, level.location, name, new_id):
                     continue  # another batch recorded it just now, and tells it
                 marker = Marker(new_id, told=False)
-            if not marker.told:
+            if marker is None:
+                continue
+            if not marker.told:  # told even if above again by now: it did cross
                 detail = {"eventId": marker.event_id, **stock_detail(level, None, at)}
                 found.append(Event(detail_type, detail, at or level.updated_at))
+            elif not is_below:  # above again and told: the next crossing is a new one
+                self._alerts.clear(level.sku, level.location, name, marker.event_id)
         return found
 
     def told(self, event: Event) -> None:

@@ -12,6 +12,7 @@ an absolute onHand needs no earlier value: ``available = :onHand - reserved``.
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -102,9 +103,8 @@ class MeasureWrites:
         0 for a record that must not exist yet) VersionMismatch carries the record as it is
         when it moved."""
         known = self._known.get((sku, location), {})
-        debt = False
         for _ in range(ATTEMPTS):
-            update = self._set(sku, location, values, known, now, threshold, cause, debt=debt)
+            update = self._set(sku, location, values, known, now, threshold, cause)
             if expected_version is not None:
                 condition, versions = version_condition(expected_version)
                 update["ConditionExpression"] += f" AND ({condition})"
@@ -116,7 +116,7 @@ class MeasureWrites:
             if expected_version is not None and not at_version(level, expected_version):
                 raise VersionMismatch(level)
             known = self._remember(old)  # another writer moved a measure since: again
-            debt = self._gathered(old, known, values, now)
+            self._gather_for(old, known, values, now)
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     def set_on_hand_with(
@@ -157,7 +157,7 @@ class MeasureWrites:
                 refuse_serialized(old, after.sku, after.location)
                 # Read again, and write again: as a delta if the record is sharded, after
                 # units are gathered into it if it had too few.
-                self._gathered(old, self._remember(old), wanted, after.updated_at)
+                self._gather_for(old, self._remember(old), wanted, after.updated_at)
                 raise VersionMismatch(None) from None
             raise conflict_or(cancelled) from None
         self._spread_known(after.sku, after.location, after.updated_at)
@@ -180,7 +180,6 @@ class MeasureWrites:
         Raises StaleSequence (with the sequence in place) otherwise.
         """
         known = self._known.get((sku, location), {})
-        debt = False
         for _ in range(ATTEMPTS):
             update = self._set(
                 sku,
@@ -191,7 +190,6 @@ class MeasureWrites:
                 None,
                 cause,
                 (measure, sequence),
-                debt=debt,
             )
             old = self._update(update, sku, location, now)
             if isinstance(old, StockLevel):
@@ -200,7 +198,7 @@ class MeasureWrites:
             if applied >= sequence:
                 raise StaleSequence(applied)
             known = self._remember(old)
-            debt = self._gathered(old, known, {measure: value}, now)
+            self._gather_for(old, known, {measure: value}, now)
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     def adjust_on_hand(
@@ -219,15 +217,15 @@ class MeasureWrites:
         change needs no earlier value. Raises AlreadyApplied when the receipt exists (the
         change is not made again)."""
         worth = delta * self.formula.coefficient(measure)
-        debt = False
         for _ in range(ATTEMPTS):
             # A never-stocked record starts at zero: a receipt of goods creates it.
             update = move_measure(
                 self._name, sku, location, delta, now, measure, self.formula.coefficient(measure)
             )
             update["ConditionExpression"] = COUNTED
-            if worth < 0 and not debt:
+            if worth < 0:
                 update["ConditionExpression"] += f" AND ({SHARDED_TAKES})"
+                update["ExpressionAttributeNames"]["#closed"] = "closed"
                 update["ExpressionAttributeValues"][":gives"] = n(-worth)
             add_cause(update, cause)
             try:
@@ -241,7 +239,10 @@ class MeasureWrites:
                 old = cancelled.reasons[0].item or {}
                 if "bucketsEver" not in old:
                     raise serialized_refusal(sku, location) from None
-                debt = not self.shards.gather(sku, location, -worth, now)
+                self.shards.gather(sku, location, -worth, now)
+                # Certainly not applied, and the next attempt differs: a token is bound to
+                # its first request's parameters for ten minutes.
+                token = uuid.uuid4().hex
         raise Contention(f"stock {sku!r} at {location!r} kept changing; try again")
 
     # --- the update -------------------------------------------------------------------------
@@ -256,8 +257,6 @@ class MeasureWrites:
         threshold: SetThreshold | None,
         cause: Cause,
         sequence: tuple[str, int] | None = None,
-        *,
-        debt: bool = False,
     ) -> dict[str, Any]:
         """The update of ``values``; with a ``sequence`` (measure, number) it also records
         the ERP's sequence of that measure and is refused unless it is newer."""
@@ -289,8 +288,9 @@ class MeasureWrites:
             delta = self.formula.delta(known, values)
             attributes[":delta"] = n(delta)
             sets.append("available = if_not_exists(available, :zero) + :delta")
-            if delta < 0 and not debt:
+            if delta < 0:
                 conditions.append(f"({SHARDED_TAKES})")
+                names["#closed"] = "closed"
                 attributes[":gives"] = n(-delta)
         expression = f"SET {', '.join(sets)}"
         if threshold is not None and threshold.value is not None:
@@ -317,18 +317,17 @@ class MeasureWrites:
         sharded = (sku, location) in self._sharded
         return self.formula.is_default and set(values) == {ON_HAND} and not sharded
 
-    def _gathered(
+    def _gather_for(
         self, old: Mapping[str, Any], known: Mapping[str, int], values: Mapping[str, int], now: int
-    ) -> bool:
+    ) -> None:
         """After a refusal: when the record is sharded and has too little available for what
-        the write takes from it, gather units from its buckets into it. True when even all
-        of them were too few: the write may then leave it in debt (its buckets closed)."""
+        the write takes from it, gather units from its buckets into it; when even all of
+        them are too few, its buckets close, and the write may leave it in debt."""
         if "bucketsEver" not in old:
-            return False
+            return
         gives = -self.formula.delta(known, values)
-        if gives <= 0 or int(old.get("available", {}).get("N", 0)) >= gives:
-            return False
-        return not self.shards.gather(old["sku"]["S"], old["location"]["S"], gives, now)
+        if gives > 0 and int(old.get("available", {}).get("N", 0)) < gives:
+            self.shards.gather(old["sku"]["S"], old["location"]["S"], gives, now)
 
     def _update(
         self, update: dict[str, Any], sku: str, location: str, now: int
@@ -365,12 +364,12 @@ class MeasureWrites:
 
     def totalled(self, item: Mapping[str, Any], spread_at: int | None = None) -> StockLevel:
         """The record's level; a sharded record's available and reserved summed over its
-        buckets, as one serializable read saw them. ``spread_at``: a write just put units
-        into the record, to be spread over the buckets now."""
+        buckets, as consistent reads that no transaction refuses saw them. ``spread_at``: a
+        write just put units into the record, to be spread over the buckets now."""
         level = stock_level_from_item(item)
         if "bucketsEver" not in item:
             return level
-        seen = self.shards.snapshot(level.sku, level.location)
+        seen = self.shards.snapshot(level.sku, level.location, exact=False)  # shown only
         if spread_at is not None:
             self.shards.spread(level.sku, level.location, spread_at, seen)
         return replace(level, available=seen.available, reserved=seen.reserved, shards=seen.shards)

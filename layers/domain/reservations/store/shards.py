@@ -10,6 +10,8 @@ create or lose a unit.
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +21,9 @@ from botocore.exceptions import ClientError
 
 from ..errors import Contention, StockSerialized
 from .idempotency import raise_if_key_taken
-from .keys import Entity, entity_of, n, s, shard_key, stock_key
+from .items import LOW_STOCK
+from .keys import PK, Entity, entity_of, n, s, shard_key, stock_key
+from .stock_alerts import alerts_item
 from .stock_conditions import VersionMismatch
 from .transact import TransactionCancelled, conflict_or, error_code, transact
 
@@ -28,12 +32,16 @@ if TYPE_CHECKING:
 
 MAX_SHARDS = 64  # the API's cap: a move of every bucket stays within 100 items
 ATTEMPTS = 6  # moves outrun by reserves before the caller is told to try again
+SNAPSHOT_ATTEMPTS = 10  # a TransactGetItems is cancelled while any bucket is in a transaction
+SNAPSHOT_PAUSE = 0.002  # seconds, doubled per attempt, jittered
 
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
     available: int = 0
     reserved: int = 0
+    # A bucket: takes no reserve. The record: its buckets are closed because it is in debt
+    # (invariant 9), so a write may take it below zero.
     closed: bool = False
     exists: bool = False
 
@@ -49,6 +57,7 @@ class Snapshot:
     buckets: tuple[Bucket, ...]  # every bucket that may exist, 0 .. bucketsEver-1
     serialized: bool = False
     version: int = 0  # the record's: If-Match on a reshard compares it
+    threshold: int | None = None  # the record's lowStockThreshold
 
     @property
     def available(self) -> int:
@@ -60,7 +69,7 @@ class Snapshot:
 
     def even(self, shards: int) -> list[int]:
         """Each bucket's share of the total available over ``shards`` active buckets (the
-        rest get none). In debt, bucket 0 takes all of it (invariant 4)."""
+        rest get none). In debt, bucket 0 takes all of it (invariant 9)."""
         total = self.available
         count = max(shards, len(self.buckets))
         if total < 0:
@@ -74,31 +83,51 @@ class ShardStore:
         self._client = client
         self._name = table_name
 
-    def snapshot(self, sku: str, location: str) -> Snapshot:
+    def snapshot(self, sku: str, location: str, exact: bool = True) -> Snapshot:
         """One consistent read of the record, then one ``TransactGetItems`` of it and every
         bucket it ever had, so the buckets are seen at one instant: a sum of reads made one
-        after another could miss units a move carried between them."""
+        after another could miss units a move carried between them. Not ``exact``: one
+        consistent ``BatchGetItem`` instead, which no transaction cancels; for totals that
+        are shown, never for a refusal."""
         record = self._client.get_item(
             TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
         ).get("Item")
         ever = int(record.get("bucketsEver", {}).get("N", 1)) if record else 1
-        for _ in range(ATTEMPTS):
+        for attempt in range(SNAPSHOT_ATTEMPTS):
             keys = [shard_key(sku, location, bucket) for bucket in range(ever)]
-            try:
-                answer = self._client.transact_get_items(
-                    TransactItems=[{"Get": {"TableName": self._name, "Key": k}} for k in keys]
-                )
-            except ClientError as error:
-                if error_code(error) != "TransactionCanceledException":
-                    raise
-                continue  # a transaction had one of them ongoing: read again
-            items = [response.get("Item") for response in answer["Responses"]]
+            items = self._read_all(keys) if not exact else self._read_at_once(keys)
+            if items is None:  # a transaction had one of them ongoing: read again
+                time.sleep(random.uniform(0, SNAPSHOT_PAUSE * 2**attempt))
+                continue
             seen = int((items[0] or {}).get("bucketsEver", {}).get("N", 1))
             if seen > ever:  # buckets were added since the first read
                 ever = seen
                 continue
             return _snapshot(sku, location, items)
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def _read_at_once(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
+        try:
+            answer = self._client.transact_get_items(
+                TransactItems=[{"Get": {"TableName": self._name, "Key": k}} for k in keys]
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            return None
+        return [response.get("Item") for response in answer["Responses"]]
+
+    def _read_all(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
+        found: dict[str, dict[str, Any]] = {}
+        wanted = {"Keys": keys, "ConsistentRead": True}
+        for _ in range(ATTEMPTS):
+            answer = self._client.batch_get_item(RequestItems={self._name: wanted})  # type: ignore[dict-item]
+            found |= {item[PK]["S"]: item for item in answer["Responses"].get(self._name, [])}
+            left = answer.get("UnprocessedKeys", {}).get(self._name)
+            if not left:
+                return [found.get(key[PK]["S"]) for key in keys]
+            wanted = {"Keys": left["Keys"], "ConsistentRead": True}
+        return None
 
     def peek(self, sku: str, location: str) -> dict[str, Any] | None:
         """What a placement needs of a stock record: one eventually consistent read."""
@@ -136,17 +165,30 @@ class ShardStore:
                 raise LookupError(f"no stock record for {sku!r} at {location!r}")
             if version is not None and seen.version != version:
                 raise VersionMismatch(None)
+            if shards == 1 and len(seen.buckets) == 1:
+                return seen  # never sharded: nothing to gather
             try:
-                extra = also(seen) if also else ()
+                key_items = list(also(seen)) if also else []
+                extra = [*key_items, *self._first_alerts(seen)]
                 self._move(seen, seen.even(shards), shards, now, reshard=True, also=extra)
             except TransactionCancelled as cancelled:
-                if extra:  # the key's answer is the last item
-                    raise_if_key_taken(cancelled.reasons[-1])
+                if key_items:  # the key's answer follows the move's items
+                    raise_if_key_taken(cancelled.reasons[len(cancelled.reasons) - len(extra)])
                 if cancelled.any_condition_failed:
                     continue  # a giver had less than seen: look again
                 raise conflict_or(cancelled) from None
             return seen
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
+
+    def _first_alerts(self, seen: Snapshot) -> list[dict[str, Any]]:
+        """A record sharded for the first time: the crossings its own events told already,
+        so that its totals' events do not tell them again (events/sharded_totals.py)."""
+        if len(seen.buckets) > 1:
+            return []
+        total = seen.available
+        crossed = {"low": seen.threshold is not None and total < seen.threshold}
+        crossed["negative"] = total < 0
+        return [alerts_item(self._name, seen.sku, seen.location, crossed)]
 
     def make_room(
         self, sku: str, location: str, quantity: int, now: int, target: int | None = None
@@ -181,7 +223,7 @@ class ShardStore:
         """Move units into the record until it has ``need`` available, for a stock write
         about to take them from it: True. When all the buckets together do not have them,
         move everything into the record and close every bucket, since the write will leave
-        the record in debt and no bucket may take a reserve then (invariant 4): False."""
+        the record in debt and no bucket may take a reserve then (invariant 9): False."""
         for _ in range(ATTEMPTS):
             seen = self.snapshot(sku, location)
             debt_ahead = seen.available < need
@@ -230,18 +272,25 @@ class ShardStore:
         debt = close or wanted[0] < 0
         ever = len(wanted)
         items: list[dict[str, Any]] = []
-        if reshard or wanted[0] != seen.buckets[0].available:
-            items.append(self._record_update(seen, wanted[0], shards, ever, now, reshard))
+        if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[0].closed:
+            items.append(self._record_update(seen, wanted[0], shards, ever, now, reshard, debt))
         for bucket in range(1, ever):
             was = seen.buckets[bucket] if bucket < len(seen.buckets) else Bucket()
-            closed = debt or bucket >= shards
             delta = wanted[bucket] - was.available
-            if reshard or delta or closed != was.closed:
-                items.append(self._bucket_update(seen, bucket, delta, closed, now))
-        transact(self._client, [*items, *also], uuid.uuid4().hex)
+            if reshard or delta or debt != was.closed:
+                items.append(self._bucket_update(seen, bucket, delta, debt, now))
+        if items:  # nothing to change is no transaction (DynamoDB refuses an empty one)
+            transact(self._client, [*items, *also], uuid.uuid4().hex)
 
     def _record_update(
-        self, seen: Snapshot, wanted: int, shards: int, ever: int, now: int, reshard: bool
+        self,
+        seen: Snapshot,
+        wanted: int,
+        shards: int,
+        ever: int,
+        now: int,
+        reshard: bool,
+        debt: bool,
     ) -> dict[str, Any]:
         delta = wanted - seen.buckets[0].available
         update: dict[str, Any] = {
@@ -249,15 +298,20 @@ class ShardStore:
             "Key": stock_key(seen.sku, seen.location),
             "UpdateExpression": "SET available = available + :delta, updatedAt = :now",
             "ConditionExpression": "attribute_exists(available)",
+            "ExpressionAttributeNames": {"#closed": "closed"},
             "ExpressionAttributeValues": {":delta": n(delta), ":now": n(now)},
         }
-        if delta < 0:
-            update["ConditionExpression"] += " AND available >= :gives"
-            update["ExpressionAttributeValues"][":gives"] = n(-delta)
+        if debt:  # the buckets close with it: a write may now take the record below zero
+            update["UpdateExpression"] += ", #closed = :closed"
+            update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}
+        else:
+            # Open buckets only beside a record that is not in debt, whatever moved it since.
+            update["ConditionExpression"] += " AND available >= :floor"
+            update["ExpressionAttributeValues"][":floor"] = n(-delta)
         if not reshard:
-            return {"Update": update}
+            return {"Update": _closing(update, debt)}
         # A reshard is conditioned on the version it saw, so If-Match holds to the commit.
-        update["ExpressionAttributeNames"] = {"#version": "version"}
+        update["ExpressionAttributeNames"]["#version"] = "version"
         if seen.version:
             update["ConditionExpression"] += " AND #version = :version"
             update["ExpressionAttributeValues"][":version"] = n(seen.version)
@@ -270,7 +324,7 @@ class ShardStore:
             update["ExpressionAttributeValues"][":shards"] = n(shards)
         else:
             update["UpdateExpression"] += " REMOVE shards"
-        return {"Update": update}
+        return {"Update": _closing(update, debt)}
 
     def _bucket_update(
         self, seen: Snapshot, bucket: int, delta: int, closed: bool, now: int
@@ -307,6 +361,14 @@ class ShardStore:
         else:
             update["UpdateExpression"] += " REMOVE #closed"
         return {"Update": update}
+
+
+def _closing(update: dict[str, Any], debt: bool) -> dict[str, Any]:
+    """The record's flag goes with its debt: set by the update above, or removed here."""
+    if not debt:
+        removal = " REMOVE #closed" if " REMOVE " not in update["UpdateExpression"] else ", #closed"
+        update["UpdateExpression"] += removal
+    return update
 
 
 def _gathered(seen: Snapshot, quantity: int, target: int | None = None) -> list[int] | None:
@@ -372,4 +434,5 @@ def _snapshot(sku: str, location: str, items: list[dict[str, Any] | None]) -> Sn
         buckets=buckets,
         serialized="serialized" in record,
         version=int(record.get("version", {}).get("N", 0)),
+        threshold=int(record[LOW_STOCK]["N"]) if LOW_STOCK in record else None,
     )

@@ -249,7 +249,9 @@ class StockStore(MeasureWrites):
                     available = 0 if "serialized" in item else int(item["available"]["N"])
                     counts = StockCounts(available, int(item["reserved"]["N"]))
                     if "bucketsEver" in item:  # a sharded record: the sum of its buckets
-                        seen = self.shards.snapshot(item["sku"]["S"], item["location"]["S"])
+                        seen = self.shards.snapshot(
+                            item["sku"]["S"], item["location"]["S"], exact=False
+                        )
                         counts = StockCounts(seen.available, seen.reserved)
                     found[(item["sku"]["S"], item["location"]["S"])] = counts
                 left = response.get("UnprocessedKeys", {}).get(self._name)

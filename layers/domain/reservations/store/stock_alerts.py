@@ -30,6 +30,21 @@ class Marker:
     told: bool
 
 
+SEEDED = "told-before-sharding"  # the id of a crossing the record's own events told
+
+
+def alerts_item(
+    table_name: str, sku: str, location: str, crossed: dict[str, bool]
+) -> dict[str, Any]:
+    """A transaction's Put of a record's alerts item, each crossed threshold told."""
+    item: dict[str, Any] = {**alerts_key(sku, location), "sku": s(sku), "location": s(location)}
+    item["entity"] = s(Entity.STOCK_ALERTS)
+    for threshold in (name for name, below in crossed.items() if below):
+        item[f"{threshold}Event"] = s(SEEDED)
+        item[f"{threshold}Told"] = {"BOOL": True}
+    return {"Put": {"TableName": table_name, "Item": item}}
+
+
 class StockAlerts:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client

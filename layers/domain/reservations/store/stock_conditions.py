@@ -13,8 +13,11 @@ from .keys import PK, n
 # Counted writes (onHand) are refused where stock is made of labels (issue 16).
 COUNTED = "attribute_not_exists(serialized)"
 # A write that takes units from a sharded record's available finds them in the record
-# itself, never in its buckets (docs/architecture.md, invariant 9).
-SHARDED_TAKES = "attribute_not_exists(bucketsEver) OR available >= :gives"
+# itself, or takes it into debt only while its buckets are closed (docs/architecture.md,
+# invariant 9).
+SHARDED_TAKES = (
+    "attribute_not_exists(bucketsEver) OR available >= :gives OR attribute_exists(#closed)"
+)
 ANY_VERSION = -1  # If-Match: *, any record that exists
 Versions = int | tuple[int, ...]  # one version, or any of several (an If-Match list)
 
