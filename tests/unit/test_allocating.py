@@ -130,3 +130,14 @@ def test_without_split_a_line_grows_only_where_it_is_held(network: ReservationSe
     with pytest.raises(InsufficientStock) as short:
         network.change_items(placed.id, more.to_command())
     assert short.value.items[0].locations == (("WH-A", 0),)
+
+
+def test_a_location_less_line_grows_on_a_sharded_record(network: ReservationService) -> None:
+    from reservations.http.models import ChangeItemsRequest
+
+    placed = network.reserve(cart(("A", 1)), "web").reservation
+    network.sharding.reshard("A", "WH-A", 4)  # 4 left over 4 buckets: 1 in the record
+    grown = ChangeItemsRequest.model_validate({"items": [{"sku": "A", "quantity": 4}]})
+    after = network.change_items(placed.id, grown.to_command())  # 3 more: moved in first
+    assert [(x.location, x.held) for x in after.lines] == [("WH-A", 4)]
+    assert network.stock_level("A", "WH-A").available == 1

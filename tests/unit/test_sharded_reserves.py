@@ -234,3 +234,22 @@ def test_a_line_on_a_retired_bucket_still_grows(
     line = service.get("learn").lines[0]
     assert (line.bucket, line.held) == (bucket, 5)  # more from where it holds
     check_invariants(moto_client, moto_table)
+
+
+def test_a_cart_update_adds_lines_on_a_sharded_record(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    sharded.stock.set_on_hand("B", "WH1", 5, NOW)
+    service.reserve(ReserveRequest((ReserveLine("B", "WH1", 1),), id="c1"), "web")
+    cart = (
+        CartLine("B", "WH1", 1),
+        CartLine("A", "WH1", 5),
+    )
+    service.change_items("c1", CartChange(cart), "web")  # no bucket has 5: a move first
+    oversell = (CartLine("B", "WH1", 1), CartLine("A", "WH1", 8, allow_oversell=True))
+    service.change_items("c1", CartChange(oversell), "web")  # all 8, and not one more
+    grown = (CartLine("B", "WH1", 1), CartLine("A", "WH1", 9, allow_oversell=True))
+    with pytest.raises(InsufficientStock):
+        service.change_items("c1", CartChange(grown), "web")
+    assert sharded.shards.snapshot("A", "WH1").available == 0
+    check_invariants(moto_client, moto_table)

@@ -256,6 +256,9 @@ class Allocating:
                     raise insufficient(short.shortage) from None
                 freed = True
             except StockShort as short:
+                # Short on a sharded record: units are moved into the line's bucket first.
+                if self._reserving.made_room(reservation_id, short):
+                    continue
                 lines = [line for _, line in derived]
                 named = [i for i in short.items if not _allocated(lines, i.sku, i.location)]
                 if named:

@@ -112,7 +112,7 @@ class Reserving:
         except StockShort as short:
             raise self.refusal(request.lines, short) from None
 
-    def _made_room(self, reservation_id: str, short: StockShort) -> bool:
+    def made_room(self, reservation_id: str, short: StockShort) -> bool:
         """For each short line on a sharded record, units moved into the line's bucket:
         True when every one now has what it asked (try again), False otherwise."""
         found = short.found.values()
@@ -289,7 +289,7 @@ class Reserving:
                 return self._transitions.apply(reservation_id, plan, owner, remember)
             except StockShort as short:
                 # A line that grows takes more from its own bucket: units are moved there.
-                if self._made_room(reservation_id, short):
+                if self.made_room(reservation_id, short):
                     continue
                 # As for a reserve: a due hold in the way is expired, then one more try.
                 if not short.held or not self._expiry.free_due_holds(short.held, self._now()):

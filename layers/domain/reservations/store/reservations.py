@@ -248,9 +248,10 @@ class ReservationStore:
             if grown:
                 if released or consumed:  # a transaction touches a stock record once
                     raise ValueError(f"{new} would grow and settle in one step")
-                # More from the line's own bucket, whatever this environment knows of it;
-                # on the record (bucket 0) as any line there, oversell included.
-                taking = replace(new, quantity=grown, placed=new.placed or bool(new.bucket))
+                # More from the line's own bucket, whatever this environment knows of it (on
+                # the record, an allowOversell line within its bound where unsharded).
+                placed = new.placed or bool(new.bucket) or not new.allow_oversell
+                taking = replace(new, quantity=grown, placed=placed)
                 growth[len(items)] = taking
                 items.append(self._stock.hold_item(taking, now, oversell_limit))
             elif released or consumed:

@@ -62,9 +62,10 @@ class StockStore(MeasureWrites):
             if line.quantity <= oversell_limit:
                 condition += " OR attribute_not_exists(available)"
             # A sharded record oversells nothing: its buckets would still take reserves
-            # while it was in debt (docs/architecture.md, invariant 9). Refused, the line
-            # is placed on a bucket like any other.
-            condition = f"attribute_not_exists(serialized) AND ({condition}) AND {UNSHARDED}"
+            # while it was in debt (docs/architecture.md, invariant 9). There the line takes
+            # what the record has, or is refused and placed on a bucket like any other.
+            condition = f"({condition}) AND {UNSHARDED} OR available >= :q"
+            condition = f"attribute_not_exists(serialized) AND ({condition})"
             return {
                 "Update": {
                     "TableName": self._name,
@@ -86,7 +87,7 @@ class StockStore(MeasureWrites):
                 }
             }
         if line.bucket:
-            # A closed bucket (a lowered shard count, or debt in bucket 0) takes nothing.
+            # A closed bucket (its record is in debt, invariant 9) takes nothing.
             condition = "available >= :q AND attribute_not_exists(#closed)"
         else:
             # A missing record fails it too: unknown stock is short. Serialized stock is
