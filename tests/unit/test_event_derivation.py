@@ -133,7 +133,9 @@ def test_a_sharded_record_tells_changes_for_the_relay_to_total_and_no_crossing()
     assert told(record("e1", sharded(stock_item(4)), sharded(stock_item(1)))) == []
     [(kind, detail)] = told(record("e2", stock_item(10), sharded(stock_item(10))))
     assert (kind, detail["shards"], detail["previous"]) == ("stock.changed", 4, None)
-    [event] = derive(read_change(record("e3", sharded(stock_item(2)), sharded(stock_item(2, 8)))))  # type: ignore[arg-type]
+    change = read_change(record("e3", sharded(stock_item(2)), sharded(stock_item(2, 8))))
+    assert change is not None
+    [event] = derive(change)
     assert (event.detail_type, event.totals_of) == ("stock.changed", ("A", "WH1"))
     assert [
         k for k, _ in told(record("e4", sharded(stock_item(-1)), sharded(stock_item(-2, 3))))

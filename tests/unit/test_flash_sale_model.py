@@ -203,8 +203,8 @@ def test_on_this_machine_the_engine_serializes_transactions() -> None:
 
 def test_the_recommended_policy_sells_out_without_losing_a_request_with_stock_left() -> None:
     """The sharded path's retry policy (docs/architecture.md, "Sharded stock") at its
-    recommended bucket count: the end of a sell-out, where the last units sit in a few buckets, loses
-    no request while the total still covers it, and oversells nothing."""
+    recommended bucket count: the end of a sell-out, where the last units sit in a few
+    buckets, loses no request while the total still covers it, and oversells nothing."""
     scenario = sweep.scarce_scenario(sweep.RECOMMENDED_BUCKETS).but(retry=sweep.SHARDED_RETRY)
     result = simulate(scenario)
     assert result.tally.gave_up_with_stock == 0

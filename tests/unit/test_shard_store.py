@@ -1,6 +1,6 @@
 """The buckets of a sharded stock record (moto; docs/architecture.md, "Sharded stock"): a
-reshard spreads available evenly and gathers it back, lines hold on their own bucket and settle there, and
-the drift check sums every bucket."""
+reshard spreads available evenly and gathers it back, lines hold on their own bucket and
+settle there, and the drift check sums every bucket."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Reserves on a sharded stock record through the service (moto; docs/architecture.md,
-"Sharded stock"): lines spread over the buckets, a short bucket sends a line to another, units are moved
-into one bucket when none has enough, and a line is refused only when the total is short,
-with the total as its availability."""
+"Sharded stock"): lines spread over the buckets, a short bucket sends a line to another,
+units are moved into one bucket when none has enough, and a line is refused only when the
+total is short, with the total as its availability."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Stock writes on a sharded record (moto; docs/architecture.md, "Sharded stock"): a count
-moves available by a delta, never to onHand - reserved (reserved is spread over the buckets); what it
-takes comes out of the record itself, after units are gathered into it; and a count
-below what is held leaves the record in debt with every bucket closed."""
+moves available by a delta, never to onHand - reserved (reserved is spread over the
+buckets); what it takes comes out of the record itself, after units are gathered into it;
+and a count below what is held leaves the record in debt with every bucket closed."""
 
 from __future__ import annotations
 

@@ -121,7 +121,8 @@ class ShardStore:
         found: dict[str, dict[str, Any]] = {}
         wanted = {"Keys": keys, "ConsistentRead": True}
         for _ in range(ATTEMPTS):
-            answer = self._client.batch_get_item(RequestItems={self._name: wanted})  # type: ignore[dict-item]
+            request: Any = {self._name: wanted}  # botocore's TypedDicts, in one place
+            answer = self._client.batch_get_item(RequestItems=request)
             found |= {item[PK]["S"]: item for item in answer["Responses"].get(self._name, [])}
             left = answer.get("UnprocessedKeys", {}).get(self._name)
             if not left:
