@@ -22,6 +22,7 @@ CLIENTS = 64
 BUCKETS = 16
 STOCK = 150  # about two holds a client, and some clients' last units in a few buckets
 MAX_TRIES = 40  # a client's reserves, granted or given up for contention
+RESHARD_RACERS = 24  # clients reserving and cancelling while a thread reshards
 
 
 def test_sixty_four_clients_get_exactly_the_stock_of_a_sharded_sku(
@@ -63,7 +64,7 @@ def test_reshards_during_a_race_neither_lose_nor_make_a_unit(
 ) -> None:
     racing.set_on_hand("HOT", "WH1", STOCK)
     racing.sharding.reshard("HOT", "WH1", 8)
-    stop = threading.Event()
+    stop, resharded = threading.Event(), threading.Event()
 
     def resharder() -> int:
         done = 0
@@ -73,13 +74,16 @@ def test_reshards_during_a_race_neither_lose_nor_make_a_unit(
             try:
                 racing.sharding.reshard("HOT", "WH1", count)
                 done += 1
+                resharded.set()
             except Contention:
                 continue  # outrun by reserves: the next count
         return done
 
     def client(number: int) -> list[str]:
         kept: list[str] = []
-        for attempt in range(12):
+        for attempt in range(10):
+            if attempt == 5:  # halfway, at least one reshard has landed among the holds
+                resharded.wait(timeout=60)
             request = ReserveRequest((ReserveLine("HOT", "WH1", 1),), id=f"m{number}-{attempt}")
             with contextlib.suppress(InsufficientStock, Contention):
                 kept.append(racing.reserve(request, "web").reservation.id)
@@ -94,13 +98,13 @@ def test_reshards_during_a_race_neither_lose_nor_make_a_unit(
                 return
         raise AssertionError(f"{reservation_id} could not be cancelled")
 
-    with ThreadPoolExecutor(max_workers=CLIENTS // 2 + 1) as pool:
+    with ThreadPoolExecutor(max_workers=RESHARD_RACERS + 1) as pool:
         reshards = pool.submit(resharder)
         try:
-            kept = list(pool.map(client, range(CLIENTS // 2)))
+            kept = list(pool.map(client, range(RESHARD_RACERS)))
         finally:
             stop.set()
-    assert reshards.result() >= 1  # through the proxy, a move of every bucket rarely wins
+    assert reshards.result() >= 1
     holding = sum(len(held) for held in kept)
     level = racing.stock_level("HOT", "WH1")
     assert (level.reserved, level.available) == (holding, STOCK - holding)

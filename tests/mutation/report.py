@@ -25,6 +25,7 @@ TARGETS = (
     "store.measure_writes",
     "store.stock_conditions",
     "store.shards",
+    "store.bucket_reads",
     "store.placement",
     "store.receipts",
     "store.leases",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reservations.commands import ReserveLine, ReserveRequest
+from reservations.service import ReservationService
 from reservations.store import Store
 
 SHARDED_AT = 1_800_000_000  # the clock of the tests that use it
@@ -12,3 +14,8 @@ def shard_a(store: Store) -> Store:
     store.stock.set_on_hand("A", "WH1", 8, SHARDED_AT)
     store.shards.reshard("A", "WH1", 4, SHARDED_AT)
     return store
+
+
+def reserve(service: ReservationService, rid: str, quantity: int) -> None:
+    """A hold of ``quantity`` of A at WH1."""
+    service.reserve(ReserveRequest((ReserveLine("A", "WH1", quantity),), id=rid), "web")

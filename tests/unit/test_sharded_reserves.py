@@ -19,15 +19,12 @@ from reservations.store.transact import WriteConflict
 from tests.conftest import make_service
 from tests.support.invariants import check_invariants
 from tests.support.sharding import SHARDED_AT as NOW
+from tests.support.sharding import reserve
 
 
 @pytest.fixture
 def service(moto_client: Any, moto_table: str) -> ReservationService:
     return make_service(moto_client, moto_table, ManualClock(NOW), RetryPolicy(base_delay=0))
-
-
-def reserve(service: ReservationService, rid: str, quantity: int) -> None:
-    service.reserve(ReserveRequest((ReserveLine("A", "WH1", quantity),), id=rid), "web")
 
 
 def test_every_unit_is_granted_over_the_buckets_and_no_more(

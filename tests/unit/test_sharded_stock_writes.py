@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from reservations.clock import ManualClock
-from reservations.commands import ReserveLine, ReserveRequest
 from reservations.erp import ErpService
 from reservations.errors import InsufficientStock
 from reservations.service import ReservationService
@@ -20,6 +19,7 @@ from tests.conftest import make_erp_service, make_service
 from tests.support.erp import adjust, stock_set
 from tests.support.invariants import check_invariants
 from tests.support.sharding import SHARDED_AT as NOW
+from tests.support.sharding import reserve
 
 
 @pytest.fixture
@@ -30,10 +30,6 @@ def service(moto_client: Any, moto_table: str) -> ReservationService:
 @pytest.fixture
 def erp(moto_client: Any, moto_table: str) -> ErpService:
     return make_erp_service(moto_client, moto_table, ManualClock(NOW), RetryPolicy(base_delay=0))
-
-
-def reserve(service: ReservationService, rid: str, quantity: int) -> None:
-    service.reserve(ReserveRequest((ReserveLine("A", "WH1", quantity),), id=rid), "web")
 
 
 def test_a_higher_count_adds_to_the_total(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .records import LIVE_STATUSES, Label, LabelStatus, Line, Status, StockLevel
 from .store import Store
+from .store.bucket_reads import Bucket, bucket_from_item
 from .store.items import (
     line_from_item,
     location_from_item,
@@ -22,7 +23,6 @@ from .store.items import (
 )
 from .store.keys import Entity, entity_of
 from .store.label_items import is_removed, label_from_item
-from .store.shards import Bucket, bucket_from_item
 from .supply import DEFAULT_FORMULA, Formula
 
 if TYPE_CHECKING:

@@ -31,8 +31,8 @@ from .locations import Locations
 from .records import Line, Reservation, Status
 from .reserving_labels import LabelledLines
 from .store import LabelsRefused, ReservationExists, StockShort, Store
+from .store.bucket_reads import of_sharded_record
 from .store.retry import SHARDED_RETRY, RetryPolicy, with_retries
-from .store.shards import of_sharded_record
 from .transitions import Plan, Transitions
 
 # Rounds of a reserve refused by a label's count or by a bucket of a sharded record.

@@ -11,8 +11,8 @@ from .errors import Contention, NotFound, PreconditionFailed
 from .idempotency import Remember
 from .records import StockLevel
 from .store import Store
+from .store.bucket_reads import Snapshot
 from .store.retry import RetryPolicy, with_retries
-from .store.shards import Snapshot
 from .store.stock_conditions import ANY_VERSION, VersionMismatch
 
 

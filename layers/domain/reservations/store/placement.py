@@ -20,9 +20,10 @@ from typing import Any
 
 from ..errors import ShortItem
 from ..records import Line
+from .bucket_reads import Snapshot
 from .keys import Entity, entity_of
 from .refusals import StockShort
-from .shards import ShardStore, Snapshot
+from .shards import ShardStore
 
 Key = tuple[str, str]
 KNOWN_RECORDS = 4096  # sharded records an environment remembers

@@ -1,5 +1,5 @@
-"""The buckets of a sharded stock record (docs/architecture.md, "Sharded stock"): reading
-all of them at once, and moving units between them without losing any.
+"""The buckets of a sharded stock record (docs/architecture.md, "Sharded stock"): moving
+units between them without losing any (reading them: bucket_reads.py).
 
 Bucket 0 is the stock record itself; buckets 1 .. N-1 are items of their own, each on its
 own partition key. A move is one transaction: a bucket that gives is conditioned on still
@@ -13,133 +13,29 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import Contention, StockSerialized
+from .bucket_reads import Bucket, BucketReads, Snapshot
 from .idempotency import raise_if_key_taken
-from .items import LOW_STOCK
-from .keys import PK, Entity, entity_of, n, s, shard_key, stock_key
+from .keys import Entity, n, s, shard_key, stock_key
 from .stock_alerts import alerts_item
 from .stock_conditions import VersionMismatch
-from .transact import TransactionCancelled, conflict_or, error_code, transact
+from .transact import TransactionCancelled, conflict_or, transact
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
+    pass
 
 MAX_SHARDS = 64  # the API's cap: a move of every bucket stays within 100 items
 ATTEMPTS = 6  # moves outrun by reserves before the caller is told to try again
-SNAPSHOT_ATTEMPTS = 10  # a TransactGetItems is cancelled while any bucket is in a transaction
-SNAPSHOT_PAUSE = 0.002  # seconds, doubled per attempt, jittered
+MOVE_PAUSE = 0.002  # seconds before a move's next plan, doubled per attempt, jittered
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    available: int = 0
-    reserved: int = 0
-    # A bucket: takes no reserve. The record: its buckets are closed because it is in debt
-    # (invariant 9), so a write may take it below zero.
-    closed: bool = False
-    exists: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Every bucket of one stock record as one serializable read saw them: index is the
-    bucket, 0 the record itself."""
-
-    sku: str
-    location: str
-    shards: int  # the active count: buckets 0 .. shards-1 take reserves
-    buckets: tuple[Bucket, ...]  # every bucket that may exist, 0 .. bucketsEver-1
-    serialized: bool = False
-    version: int = 0  # the record's: If-Match on a reshard compares it
-    threshold: int | None = None  # the record's lowStockThreshold
-
-    @property
-    def available(self) -> int:
-        return sum(bucket.available for bucket in self.buckets)
-
-    @property
-    def reserved(self) -> int:
-        return sum(bucket.reserved for bucket in self.buckets)
-
-    def even(self, shards: int) -> list[int]:
-        """Each bucket's share of the total available over ``shards`` active buckets (the
-        rest get none). In debt, bucket 0 takes all of it (invariant 9)."""
-        total = self.available
-        count = max(shards, len(self.buckets))
-        if total < 0:
-            return [total] + [0] * (count - 1)
-        share, extra = divmod(total, shards)
-        return [share + (1 if b < extra else 0) if b < shards else 0 for b in range(count)]
-
-
-class ShardStore:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._name = table_name
-
-    def snapshot(self, sku: str, location: str, exact: bool = True) -> Snapshot:
-        """One consistent read of the record, then one ``TransactGetItems`` of it and every
-        bucket it ever had, so the buckets are seen at one instant: a sum of reads made one
-        after another could miss units a move carried between them. Not ``exact``: one
-        consistent ``BatchGetItem`` instead, which no transaction cancels; for totals that
-        are shown, never for a refusal."""
-        record = self._client.get_item(
-            TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True
-        ).get("Item")
-        ever = int(record.get("bucketsEver", {}).get("N", 1)) if record else 1
-        for attempt in range(SNAPSHOT_ATTEMPTS):
-            keys = [shard_key(sku, location, bucket) for bucket in range(ever)]
-            items = self._read_all(keys) if not exact else self._read_at_once(keys)
-            if items is None:  # a transaction had one of them ongoing: read again
-                time.sleep(random.uniform(0, SNAPSHOT_PAUSE * 2**attempt))
-                continue
-            seen = int((items[0] or {}).get("bucketsEver", {}).get("N", 1))
-            if seen > ever:  # buckets were added since the first read
-                ever = seen
-                continue
-            return _snapshot(sku, location, items)
-        raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
-
-    def _read_at_once(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
-        try:
-            answer = self._client.transact_get_items(
-                TransactItems=[{"Get": {"TableName": self._name, "Key": k}} for k in keys]
-            )
-        except ClientError as error:
-            if error_code(error) != "TransactionCanceledException":
-                raise
-            return None
-        return [response.get("Item") for response in answer["Responses"]]
-
-    def _read_all(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
-        found: dict[str, dict[str, Any]] = {}
-        wanted = {"Keys": keys, "ConsistentRead": True}
-        for _ in range(ATTEMPTS):
-            request: Any = {self._name: wanted}  # botocore's TypedDicts, in one place
-            answer = self._client.batch_get_item(RequestItems=request)
-            found |= {item[PK]["S"]: item for item in answer["Responses"].get(self._name, [])}
-            left = answer.get("UnprocessedKeys", {}).get(self._name)
-            if not left:
-                return [found.get(key[PK]["S"]) for key in keys]
-            wanted = {"Keys": left["Keys"], "ConsistentRead": True}
-        return None
-
-    def peek(self, sku: str, location: str) -> dict[str, Any] | None:
-        """What a placement needs of a stock record: one eventually consistent read."""
-        item: dict[str, Any] | None = self._client.get_item(
-            TableName=self._name,
-            Key=stock_key(sku, location),
-            ProjectionExpression="sku, #location, entity, available, shards, bucketsEver",
-            ExpressionAttributeNames={"#location": "location"},
-        ).get("Item")
-        return item
-
+class ShardStore(BucketReads):
     def reshard(
         self,
         sku: str,
@@ -199,7 +95,7 @@ class ShardStore:
         holds), and return the buckets as they are then; or
         as they are, when their total does not cover it. The snapshot is serializable: a
         total short there was short at one instant."""
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             seen = self.snapshot(sku, location)
             if seen.available < quantity:
                 return seen
@@ -209,9 +105,8 @@ class ShardStore:
             try:
                 self._move(seen, wanted, seen.shards, now, reshard=False)
             except TransactionCancelled as cancelled:
-                if cancelled.any_condition_failed:
-                    continue
-                raise conflict_or(cancelled) from None
+                _look_again(cancelled, attempt)
+                continue
             return replace(
                 seen,
                 buckets=tuple(
@@ -225,7 +120,7 @@ class ShardStore:
         about to take them from it: True. When all the buckets together do not have them,
         move everything into the record and close every bucket, since the write will leave
         the record in debt and no bucket may take a reserve then (invariant 9): False."""
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             seen = self.snapshot(sku, location)
             debt_ahead = seen.available < need
             if debt_ahead:
@@ -238,9 +133,8 @@ class ShardStore:
             try:
                 self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)
             except TransactionCancelled as cancelled:
-                if cancelled.any_condition_failed:
-                    continue
-                raise conflict_or(cancelled) from None
+                _look_again(cancelled, attempt)
+                continue
             return not debt_ahead
         raise Contention(f"the buckets of {sku!r} at {location!r} kept changing; try again")
 
@@ -364,6 +258,15 @@ class ShardStore:
         return {"Update": update}
 
 
+def _look_again(cancelled: TransactionCancelled, attempt: int) -> None:
+    """A move refused for a giver's stock or a conflict is planned again from a new
+    snapshot, after a jittered pause (the caller is a reserve or a write with no retry
+    of its own around the move); anything else is raised."""
+    if not (cancelled.any_condition_failed or cancelled.conflicted or cancelled.throttled):
+        raise cancelled
+    time.sleep(random.uniform(0, MOVE_PAUSE * 2**attempt))
+
+
 def _closing(update: dict[str, Any], debt: bool) -> dict[str, Any]:
     """The record's flag goes with its debt: set by the update above, or removed here."""
     if not debt:
@@ -408,32 +311,3 @@ def _gathered(seen: Snapshot, quantity: int, target: int | None = None) -> list[
             available[bucket] -= gives
             available[target] += gives
     return available
-
-
-def of_sharded_record(item: Mapping[str, Any]) -> bool:
-    """Whether an item is a bucket, or a stock record that was ever sharded."""
-    return "bucketsEver" in item or entity_of(item) is Entity.SHARD
-
-
-def bucket_from_item(item: Mapping[str, Any]) -> Bucket:
-    """A bucket item, or the stock record as bucket 0."""
-    return Bucket(
-        available=int(item.get("available", {}).get("N", 0)),
-        reserved=int(item.get("reserved", {}).get("N", 0)),
-        closed="closed" in item,
-        exists=True,
-    )
-
-
-def _snapshot(sku: str, location: str, items: list[dict[str, Any] | None]) -> Snapshot:
-    record = items[0] or {}
-    buckets = tuple(bucket_from_item(item) if item else Bucket() for item in items)
-    return Snapshot(
-        sku=sku,
-        location=location,
-        shards=int(record.get("shards", {}).get("N", 1)),
-        buckets=buckets,
-        serialized="serialized" in record,
-        version=int(record.get("version", {}).get("N", 0)),
-        threshold=int(record[LOW_STOCK]["N"]) if LOW_STOCK in record else None,
-    )
