@@ -103,12 +103,15 @@ def test_a_worker_killed_mid_request_fails_only_that_request(gate: Gate, table: 
             line = {"sku": sku, "location": "WH1", "quantity": 1}
             return call("POST", f"{api.url}/reservations", {"id": f"r-{sku}", "items": [line]})
 
+        def each_worker_waits() -> bool:
+            return all(gate.holds_answer_for(worker) for worker in workers)
+
         gate.hold()
         with ThreadPoolExecutor(max_workers=4) as clients:
             # Two in flight, one per worker, and two queued behind them.
             replies: dict[Future[Reply], str] = {clients.submit(reserve, sku): sku for sku in skus}
             # Both workers are inside a reserve whose transaction the engine has applied.
-            gate.wait_held(2)
+            eventually(each_worker_waits, 30, "not every worker waits for an answer")
             victim = min(workers)
             os.kill(victim, signal.SIGKILL)
             # Its request is answered at once; the other worker's still waits at the gate.

@@ -8,8 +8,11 @@ middle of a call whose effect has already happened, and then kills that worker.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
+from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
@@ -25,6 +28,7 @@ class Gate:
         self._open.set()
         self._changed = threading.Condition()
         self._held = 0
+        self._held_for: Counter[int] = Counter()  # by the client's port
         self._sockets: set[socket.socket] = set()
         threading.Thread(target=self._accept, name="gate", daemon=True).start()
 
@@ -40,6 +44,13 @@ class Gate:
         with self._changed:
             if not self._changed.wait_for(lambda: self._held >= count, timeout):
                 raise TimeoutError(f"{self._held} answer(s) held after {timeout:g}s, not {count}")
+
+    def holds_answer_for(self, pid: int) -> bool:
+        """Whether an answer to process ``pid`` is held. Counting answers is not enough:
+        a client whose read timed out asks again, and both its answers are held."""
+        with self._changed:
+            held = {port for port, count in self._held_for.items() if count}
+        return bool(held & _ports_of(pid))
 
     def close(self) -> None:
         self._open.set()
@@ -69,12 +80,15 @@ class Gate:
         try:
             while data := source.recv(65536):
                 if gated and not self._open.is_set():
+                    port = target.getpeername()[1]
                     with self._changed:
                         self._held += 1
+                        self._held_for[port] += 1
                         self._changed.notify_all()
                     self._open.wait()
                     with self._changed:
                         self._held -= 1
+                        self._held_for[port] -= 1
                 target.sendall(data)
         except OSError:
             pass  # either side went away (a killed worker's connection, close())
@@ -82,3 +96,22 @@ class Gate:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+def _ports_of(pid: int) -> set[int]:
+    """The local ports of a process's TCP sockets, from /proc (Linux)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports

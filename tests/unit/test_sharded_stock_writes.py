@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
-from reservations.errors import InsufficientStock
+from reservations.errors import Contention, InsufficientStock
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.retry import RetryPolicy
+from reservations.store.shards import ShardStore
 from tests.conftest import make_erp_service, make_service
 from tests.support.erp import adjust, stock_set
 from tests.support.invariants import check_invariants
@@ -99,3 +101,32 @@ def test_erp_messages_on_a_sharded_record(
     erp.apply(adjust("adj-2", -9))  # 1 below what is held: debt, buckets closed
     assert service.stock_level("A", "WH1").available == -1
     check_invariants(moto_client, moto_table)
+
+
+def test_units_added_are_spread_while_snapshots_at_one_instant_are_refused(
+    sharded: Store, erp: ErpService, moto_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reserves keep every bucket in a transaction: each TransactGetItems is cancelled.
+    def cancelled(**_: Any) -> None:
+        error = {"Code": "TransactionCanceledException", "Message": "busy"}
+        raise ClientError({"Error": error}, "TransactGetItems")  # type: ignore[typeddict-item]
+
+    erp._stock.get_level("A", "WH1")
+    monkeypatch.setattr(moto_client, "transact_get_items", cancelled)
+    erp.apply(adjust("more", 8))
+    monkeypatch.undo()
+    assert [b.available for b in sharded.shards.snapshot("A", "WH1").buckets] == [4, 4, 4, 4]
+
+
+def test_a_committed_write_stands_when_its_spread_cannot_read_the_buckets(
+    sharded: Store, erp: ErpService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def contended(*_: Any, **__: Any) -> None:
+        raise Contention("the buckets kept changing")
+
+    erp._stock.get_level("A", "WH1")
+    monkeypatch.setattr(ShardStore, "snapshot", contended)
+    erp.apply(adjust("more", 8))  # answers: the adjustment is in
+    monkeypatch.undo()
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert (seen.available, [b.available for b in seen.buckets]) == (16, [10, 2, 2, 2])

@@ -20,7 +20,7 @@ from .transact import error_code
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-ATTEMPTS = 6  # rounds of a BatchGetItem's unprocessed keys
+UNPROCESSED_ROUNDS = 6  # rounds of a BatchGetItem's unprocessed keys
 SNAPSHOT_ATTEMPTS = 10  # a TransactGetItems is cancelled while any bucket is in a transaction
 SNAPSHOT_PAUSE = 0.002  # seconds, doubled per attempt, jittered
 
@@ -109,7 +109,7 @@ class BucketReads:
     def _read_all(self, keys: list[dict[str, Any]]) -> list[dict[str, Any] | None] | None:
         found: dict[str, dict[str, Any]] = {}
         wanted = {"Keys": keys, "ConsistentRead": True}
-        for _ in range(ATTEMPTS):
+        for _ in range(UNPROCESSED_ROUNDS):
             request: Any = {self._name: wanted}  # botocore's TypedDicts, in one place
             answer = self._client.batch_get_item(RequestItems=request)
             found |= {item[PK]["S"]: item for item in answer["Responses"].get(self._name, [])}

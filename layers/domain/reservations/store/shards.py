@@ -141,14 +141,17 @@ class ShardStore(BucketReads):
     def spread(self, sku: str, location: str, now: int, seen: Snapshot | None = None) -> None:
         """Even the buckets out after a stock write put units into the record (a write
         lands on the record alone). One conditioned move, given up when reserves outrun
-        it: units left in the record are still found by the next line that needs them."""
-        seen = seen or self.snapshot(sku, location)
-        wanted = seen.even(seen.shards)
-        if seen.shards <= 1 or seen.available <= 0:
-            return
-        if wanted == [bucket.available for bucket in seen.buckets]:
-            return
-        with contextlib.suppress(TransactionCancelled, ClientError):
+        it: units left in the record are still found by the next line that needs them.
+        The write has committed by then, so nothing here may fail it."""
+        with contextlib.suppress(TransactionCancelled, ClientError, Contention):
+            # Not exact: the move is conditioned on each giver, a view at one instant
+            # adds nothing, and a TransactGetItems could be cancelled until Contention.
+            seen = seen or self.snapshot(sku, location, exact=False)
+            wanted = seen.even(seen.shards)
+            if seen.shards <= 1 or seen.available <= 0:
+                return
+            if wanted == [bucket.available for bucket in seen.buckets]:
+                return
             self._move(seen, wanted, seen.shards, now, reshard=False)
 
     def _move(
