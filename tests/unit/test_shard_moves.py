@@ -113,12 +113,13 @@ def test_a_move_refused_for_another_reason_is_raised(sharded: Store, moves: Move
     assert availables(sharded) == [2, 2, 2, 2]
 
 
-def test_a_gather_refused_until_its_attempts_run_out_says_try_again(
-    sharded: Store, moves: Moves, pauses: list[tuple[float, float]]
+@pytest.mark.parametrize("move", ["gather", "make_room"])
+def test_a_move_refused_until_its_attempts_run_out_says_try_again(
+    sharded: Store, moves: Moves, pauses: list[tuple[float, float]], move: str
 ) -> None:
     moves.refuse = ["TransactionConflict"] * shards_module.ATTEMPTS
     with pytest.raises(Contention, match="kept changing"):
-        sharded.shards.gather("A", "WH1", 5, NOW)
+        getattr(sharded.shards, move)("A", "WH1", 5, NOW)
     assert len(pauses) == shards_module.ATTEMPTS
 
 
