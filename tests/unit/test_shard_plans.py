@@ -5,6 +5,8 @@ record once, and an unsharded one not again for UNSHARDED_SECONDS."""
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -123,6 +125,12 @@ def test_it_forgets_the_oldest_unsharded_record_first(monkeypatch: pytest.Monkey
     assert peeks.read == ["A", "B", "C", "A"]
 
 
+def record_item(shards: int) -> dict[str, Any]:
+    """A's stock record as a read shows it, with 1 available in the record."""
+    item = {"sku": {"S": "A"}, "location": {"S": "WH1"}, "available": {"N": "1"}}
+    return item | {"shards": {"N": str(shards)}, "bucketsEver": {"N": str(shards)}}
+
+
 class Rooms:
     """A ShardStore's make_room and snapshot, each answering ``after``; the calls made."""
 
@@ -142,10 +150,9 @@ class Rooms:
 def short_everywhere(rooms: Rooms) -> tuple[Placement, StockShort]:
     """A placement that knows A's 4 buckets hold 1 each, and a refusal of a line of 3."""
     places = Placement(cast(ShardStore, rooms))
-    item = {"sku": {"S": "A"}, "location": {"S": "WH1"}, "available": {"N": "1"}}
-    places.learn(item | {"shards": {"N": "4"}, "bucketsEver": {"N": "4"}})
+    places.learn(record_item(4))
     for bucket in (1, 2, 3):
-        places.learn(item | {"entity": {"S": "shard"}, "bucket": {"N": str(bucket)}})
+        places.learn({**record_item(1), "entity": {"S": "shard"}, "bucket": {"N": str(bucket)}})
     return places, StockShort([ShortItem("A", "WH1", 3, 1)], {})
 
 
@@ -164,3 +171,12 @@ def test_a_line_the_total_does_not_cover_is_refused_on_one_snapshot() -> None:
         places.replace_short([line("A", quantity=3, bucket=1)], short, 0)
     assert [(i.requested, i.available) for i in refused.value.items] == [(3, 2)]
     assert rooms.calls == ["make_room"]
+
+
+def test_a_line_sent_elsewhere_leaves_its_busy_bucket() -> None:
+    places = Placement(cast(ShardStore, None), rng=random.Random(7))
+    places.learn({**record_item(4), "available": {"N": "5"}})
+    for _ in range(8):  # whichever bucket is home, a line there moves on
+        [home] = places.place([line("A")])
+        [moved] = places.place([replace(home, placed=False)], elsewhere=True)
+        assert moved.bucket != home.bucket and moved.placed
