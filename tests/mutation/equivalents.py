@@ -33,6 +33,9 @@ SORTED = (
     "characters all sort below '{'"
 )
 STRICT = "the lengths were compared just before: strict never has anything to catch"
+ONE_PER_BUCKET = (
+    "a plan has one entry per bucket of its snapshot: strict never has anything to catch"
+)
 CASE = "DynamoDB's expression keywords are case-insensitive"
 NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
 CODEC = "Python's codec names are case-insensitive, and UTF-8 is str.encode's default"
@@ -53,6 +56,13 @@ _METHOD = 'method = str(event.get("httpMethod", "")).upper()'
 _OFFSET_SHIP = 'after = label_lines.ship(line, applied, None, "offset")'
 _READ = "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True"
 _ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
+_MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
+_GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
+_ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
+_AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
+_PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
+_VIEW = "view = self._views.setdefault((seen.sku, seen.location), View(seen.shards))"
+MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
     # lifecycle
@@ -261,5 +271,93 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "raise_if_key_taken(cancelled.reasons[-1])",
         "raise_if_key_taken(cancelled.reasons[+1])",
         "the transaction has two items, the stock record's and the key's: the last is index 1",
+    ),
+    # store.shards: a move that is not a reshard
+    *[
+        Equivalent("store.shards", function, line, line.replace(old, new), reason)
+        for function, line in (
+            ("ShardStore.make_room", _MOVE),
+            ("ShardStore.spread", _MOVE),
+            ("ShardStore.gather", _GATHER),
+        )
+        for old, new, reason in (
+            ("seen.shards", "None", MOVE_SHARDS),
+            ("reshard=False", "reshard=None", FALSY),
+        )
+    ],
+    *_same_line(
+        "store.shards",
+        "ShardStore.make_room",
+        _ZIP_PLAN,
+        [
+            _ZIP_PLAN.replace("True", "None"),
+            _ZIP_PLAN.replace("True", "False"),
+            _ZIP_PLAN.replace("strict=True", ""),
+        ],
+        ONE_PER_BUCKET,
+    ),
+    *_same_line(
+        "store.shards",
+        "_gathered",
+        "if available[0] >= 0:",
+        ["if available[0] > 0:", "if available[0] >= 1:"],
+        "at zero the loop goes on, and each later donor gives min(its units, 0): nothing",
+    ),
+    # store.placement
+    *_same_line(
+        "store.placement",
+        "Placement._learn_snapshot",
+        _VIEW,
+        [
+            _VIEW.replace("View(seen.shards)", "None"),
+            _VIEW.replace(", View(seen.shards)", ", "),
+            _VIEW.replace("seen.shards))", "None))"),
+        ],
+        "replace_short learns snapshots only of records it has a view of, so the default "
+        "is never taken (and its shards are set just after)",
+    ),
+    Equivalent(
+        "store.placement",
+        "Placement.discover",
+        "self._unsharded.popitem(last=False)",
+        "self._unsharded.popitem(last=None)",
+        FALSY,
+    ),
+    *_same_line(
+        "store.placement",
+        "Placement.learn",
+        _AVAILABLE,
+        [
+            _AVAILABLE.replace('"N", 0', '"N", None'),
+            _AVAILABLE.replace('"N", 0', '"N", '),
+            _AVAILABLE.replace("{}", "None"),
+            _AVAILABLE.replace(", {}", ", "),
+        ],
+        "defaults for an item without available: every stock record and bucket has it",
+    ),
+    *_same_line(
+        "store.placement",
+        "Placement.replace_short",
+        _PLACED,
+        [
+            _PLACED.replace("bucket is None", "(bucket is None) and False"),
+            _PLACED.replace("0 if", "1 if"),
+        ],
+        "a bucket is always chosen here: make_room leaves one with the quantity, or the "
+        "line was found short",
+    ),
+    Equivalent(
+        "store.shards",
+        "_gathered",
+        "if missing <= 0:",
+        "if missing < 0:",
+        "at zero the loop goes on, and each later bucket gives min(its units, 0): nothing",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore.spread",
+        "seen = seen or self.snapshot(sku, location, exact=False)",
+        "seen = seen or self.snapshot(sku, location, exact=None)",
+        FALSY,
     ),
 )

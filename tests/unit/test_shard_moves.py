@@ -204,3 +204,10 @@ def test_a_refused_spread_is_given_up(
     moves.refuse = [code]
     sharded.shards.spread("A", "WH1", LATER)  # no exception: the write before it stands
     assert availables(sharded) == [4, 2, 2, 2]
+
+
+def test_a_gather_fills_the_record_even_when_another_bucket_has_enough(sharded: Store) -> None:
+    sharded.shards.make_room("A", "WH1", 4, NOW, target=2)
+    assert availables(sharded) == [0, 2, 4, 2]
+    assert sharded.shards.gather("A", "WH1", 3, NOW) is True
+    assert availables(sharded) == [3, 2, 1, 2]  # the write takes them from the record

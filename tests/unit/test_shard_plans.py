@@ -11,12 +11,10 @@ from typing import Any, cast
 
 import pytest
 
-from reservations.errors import ShortItem
 from reservations.records import LabelHold, Line
 from reservations.store import placement as placement_module
 from reservations.store.bucket_reads import Bucket, Snapshot
 from reservations.store.placement import UNSHARDED_SECONDS, Placement
-from reservations.store.refusals import StockShort
 from reservations.store.shards import ShardStore, _gathered
 
 
@@ -51,6 +49,8 @@ def seen(shards: int, *buckets: int | tuple[int, str]) -> Snapshot:
         # Debt is paid from the fullest open bucket first, and only as much as it owes.
         (seen(3, -3, 1, 5), 1, None, [0, 1, 2]),
         (seen(3, -2, 5, 0), 2, None, [0, 3, 0]),
+        # Filled from the fullest other bucket first.
+        (seen(4, 0, 1, 3, 2), 4, None, [0, 1, 4, 1]),
     ],
 )
 def test_a_move_is_planned(
@@ -129,48 +129,6 @@ def record_item(shards: int) -> dict[str, Any]:
     """A's stock record as a read shows it, with 1 available in the record."""
     item = {"sku": {"S": "A"}, "location": {"S": "WH1"}, "available": {"N": "1"}}
     return item | {"shards": {"N": str(shards)}, "bucketsEver": {"N": str(shards)}}
-
-
-class Rooms:
-    """A ShardStore's make_room and snapshot, each answering ``after``; the calls made."""
-
-    def __init__(self, after: Snapshot) -> None:
-        self.after = after
-        self.calls: list[str] = []
-
-    def make_room(self, *_: Any, **__: Any) -> Snapshot:
-        self.calls.append("make_room")
-        return self.after
-
-    def snapshot(self, *_: Any, **__: Any) -> Snapshot:
-        self.calls.append("snapshot")
-        return self.after
-
-
-def short_everywhere(rooms: Rooms) -> tuple[Placement, StockShort]:
-    """A placement that knows A's 4 buckets hold 1 each, and a refusal of a line of 3."""
-    places = Placement(cast(ShardStore, rooms))
-    places.learn(record_item(4))
-    for bucket in (1, 2, 3):
-        places.learn({**record_item(1), "entity": {"S": "shard"}, "bucket": {"N": str(bucket)}})
-    return places, StockShort([ShortItem("A", "WH1", 3, 1)], {})
-
-
-def test_a_line_no_bucket_covers_goes_where_units_were_moved() -> None:
-    rooms = Rooms(seen(4, 0, 0, 4, 0))
-    places, short = short_everywhere(rooms)
-    [placed] = places.replace_short([line("A", quantity=3, bucket=1)], short, 0)
-    assert (placed.bucket, placed.placed) == (2, True)
-    assert rooms.calls == ["make_room"]
-
-
-def test_a_line_the_total_does_not_cover_is_refused_on_one_snapshot() -> None:
-    rooms = Rooms(seen(4, 1, 0, 1, 0))
-    places, short = short_everywhere(rooms)
-    with pytest.raises(StockShort) as refused:
-        places.replace_short([line("A", quantity=3, bucket=1)], short, 0)
-    assert [(i.requested, i.available) for i in refused.value.items] == [(3, 2)]
-    assert rooms.calls == ["make_room"]
 
 
 def test_a_line_sent_elsewhere_leaves_its_busy_bucket() -> None:
