@@ -61,7 +61,7 @@ _GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_
 _ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
 _AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
 _PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
-_VIEW = "view = self._views.setdefault((seen.sku, seen.location), View(seen.shards))"
+_VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
 MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
@@ -308,13 +308,9 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "store.placement",
         "Placement._learn_snapshot",
         _VIEW,
-        [
-            _VIEW.replace("View(seen.shards)", "None"),
-            _VIEW.replace(", View(seen.shards)", ", "),
-            _VIEW.replace("seen.shards))", "None))"),
-        ],
-        "replace_short learns snapshots only of records it has a view of, so the default "
-        "is never taken (and its shards are set just after)",
+        [_VIEW.replace("View()", "None"), _VIEW.replace(", View()", ", ")],
+        "replace_short learns snapshots only of records it has a view of: the default "
+        "is never taken",
     ),
     Equivalent(
         "store.placement",
@@ -329,6 +325,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         _AVAILABLE,
         [
             _AVAILABLE.replace('"N", 0', '"N", None'),
+            _AVAILABLE.replace('"N", 0', '"N", 1'),
             _AVAILABLE.replace('"N", 0', '"N", '),
             _AVAILABLE.replace("{}", "None"),
             _AVAILABLE.replace(", {}", ", "),

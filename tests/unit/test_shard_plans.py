@@ -138,3 +138,29 @@ def test_a_line_sent_elsewhere_leaves_its_busy_bucket() -> None:
         [home] = places.place([line("A")])
         [moved] = places.place([replace(home, placed=False)], elsewhere=True)
         assert moved.bucket != home.bucket and moved.placed
+
+
+def test_what_a_read_shows_of_each_bucket_steers_lines() -> None:
+    places = Placement(cast(ShardStore, None), rng=random.Random(7))
+    places.learn(record_item(3))  # the record has 1; buckets 1 and 2 unseen
+    closed = {"entity": {"S": "shard"}, "closed": {"BOOL": True}}
+    places.learn({**record_item(1), **closed, "bucket": {"N": "2"}, "available": {"N": "5"}})
+    places.learn({**record_item(1), "entity": {"S": "shard"}, "bucket": {"N": "1"}})
+    assert places.place([line("A", 3)])[0].bucket == 0  # none open has 3: the record
+    places.learn(
+        {**record_item(1), "entity": {"S": "shard"}, "bucket": {"N": "2"}, "available": {"N": "5"}}
+    )
+    assert places.place([line("A", 3)])[0].bucket == 2  # open again
+    places.learn({**record_item(1), "shards": {"N": "1"}})  # gathered back, never resharded
+    assert not places.sharded([line("A")])
+
+
+def test_a_record_without_a_count_has_one_active_bucket() -> None:
+    item = record_item(4)
+    del item["shards"]  # gathered back into the record: its buckets are retired
+    chosen = set()
+    for seed in range(8):
+        places = Placement(cast(ShardStore, None), rng=random.Random(seed))
+        places.learn({**item, "available": {"N": "9"}})
+        chosen.add(places.place([line("A", 3)])[0].bucket)
+    assert chosen == {0}

@@ -34,7 +34,7 @@ UNSHARDED_SECONDS = 5.0
 
 @dataclass(slots=True)
 class View:
-    shards: int
+    shards: int = 1
     available: dict[int, int] = field(default_factory=dict)  # unseen buckets: maybe enough
     closed: set[int] = field(default_factory=set)
     home: int | None = None  # where this environment's lines go while it has enough
@@ -162,7 +162,7 @@ class Placement:
         if int(item.get("bucketsEver", {}).get("N", 1)) <= 1:
             self._views.pop(key, None)  # never sharded: the record alone
             return
-        view = self._views.setdefault(key, View(int(item.get("shards", {}).get("N", 1))))
+        view = self._views.setdefault(key, View())
         view.shards = int(item.get("shards", {}).get("N", 1))
         view.available[0] = available
         self._views.move_to_end(key)
@@ -170,7 +170,7 @@ class Placement:
             self._views.popitem(last=False)
 
     def _learn_snapshot(self, seen: Snapshot) -> None:
-        view = self._views.setdefault((seen.sku, seen.location), View(seen.shards))
+        view = self._views.setdefault((seen.sku, seen.location), View())
         view.shards = seen.shards
         view.available = {b: bucket.available for b, bucket in enumerate(seen.buckets)}
         view.closed = {b for b, bucket in enumerate(seen.buckets) if bucket.closed}
