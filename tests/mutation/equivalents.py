@@ -357,4 +357,12 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "seen = seen or self.snapshot(sku, location, exact=None)",
         FALSY,
     ),
+    # store.bucket_reads
+    *_same_line(
+        "store.bucket_reads",
+        "Snapshot.even",
+        "if total < 0:",
+        ["if total <= 0:", "if total < 1:"],
+        "at zero both branches give every bucket 0",
+    ),
 )
