@@ -365,4 +365,33 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         ["if total <= 0:", "if total < 1:"],
         "at zero both branches give every bucket 0",
     ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._move",
+        "transact(self._client, [*items, *also], uuid.uuid4().hex)",
+        "transact(self._client, [*items, *also], None)",
+        "botocore fills a None ClientRequestToken with a fresh UUID, as this one is",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._move",
+        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[0].closed:",
+        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[1].closed:",
+        "bucket 1 is closed only with the record or when retired, and a move beside retired "
+        "buckets folds their units into the record, which it updates anyway",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
+        "the flag is its presence: every reader and condition asks whether closed exists",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        'update["ConditionExpression"] += " AND available >= :floor"',
+        'update["ConditionExpression"] += " and available >= :floor"',
+        CASE,
+    ),
 )

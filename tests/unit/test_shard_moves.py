@@ -211,3 +211,28 @@ def test_a_gather_fills_the_record_even_when_another_bucket_has_enough(sharded: 
     assert availables(sharded) == [0, 2, 4, 2]
     assert sharded.shards.gather("A", "WH1", 3, NOW) is True
     assert availables(sharded) == [3, 2, 1, 2]  # the write takes them from the record
+
+
+def test_a_move_stamps_what_it_writes(sharded: Store, moto_client: Any, moto_table: str) -> None:
+    assert sharded.shards.gather("A", "WH1", 4, LATER) is True
+    record = moto_client.get_item(TableName=moto_table, Key=stock_key("A", "WH1"))["Item"]
+    giver = moto_client.get_item(TableName=moto_table, Key=shard_key("A", "WH1", 1))["Item"]
+    assert record["updatedAt"] == giver["updatedAt"] == {"N": str(LATER)}
+    assert "updatedat" not in record
+
+
+def test_a_move_out_of_debt_reopens_the_record_and_every_bucket(sharded: Store) -> None:
+    assert sharded.shards.gather("A", "WH1", 9, NOW) is False  # all in the record, closed
+    sharded.shards.make_room("A", "WH1", 2, NOW)  # 8 in the record: it opens them again
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert availables(sharded) == [8, 0, 0, 0] and not any(b.closed for b in seen.buckets)
+
+
+def test_a_reshard_of_nothing_available_leaves_every_bucket_open(
+    moto_client: Any, moto_table: str
+) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 0, NOW)
+    store.shards.reshard("A", "WH1", 4, NOW)
+    seen = store.shards.snapshot("A", "WH1")
+    assert len(seen.buckets) == 4 and not any(b.closed for b in seen.buckets)

@@ -164,3 +164,16 @@ def test_a_record_without_a_count_has_one_active_bucket() -> None:
         places.learn({**item, "available": {"N": "9"}})
         chosen.add(places.place([line("A", 3)])[0].bucket)
     assert chosen == {0}
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "shards", "shares"),
+    [
+        (seen(4, 2, 2, 2, 3), 4, [3, 2, 2, 2]),
+        (seen(4, 9, 0, 0, 0), 2, [5, 4, 0, 0]),  # the buckets beyond get none
+        (seen(2, (-3, "closed"), (0, "closed")), 4, [-3, 0, 0, 0]),  # debt stays in the record
+        (seen(4, (-3, "closed"), *[(0, "closed")] * 3), 2, [-3, 0, 0, 0]),
+    ],
+)
+def test_even_shares(snapshot: Snapshot, shards: int, shares: list[int]) -> None:
+    assert snapshot.even(shards) == shares

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from reservations.clock import ManualClock
+from reservations.commands import SetThreshold
 from reservations.events.derive import STOCK_LOW, STOCK_NEGATIVE
 from reservations.events.sharded_totals import ShardedTotals
 from reservations.records import StockLevel
-from reservations.store.stock_alerts import Marker, StockAlerts
+from reservations.store import Store
+from reservations.store.retry import RetryPolicy
+from reservations.store.stock_alerts import SEEDED, Marker, StockAlerts
+from tests.conftest import make_service
+from tests.support.sharding import SHARDED_AT as NOW
+from tests.support.sharding import reserve
 
 
 def test_a_crossing_is_recorded_once_and_cleared_by_its_own_id(
@@ -80,3 +89,44 @@ def test_a_crossing_not_told_before_the_total_recovered_is_still_told(
     now.append(level(3))
     [fresh] = totals.crossings(KEY, "s4", 103)
     assert fresh.id != low.id
+
+
+def first_reshard(client: Any, table: str, on_hand: int, held: int) -> dict[str, Marker]:
+    """A's markers after its first reshard, with a threshold of 5 and ``on_hand - held``
+    available."""
+    store = Store(client, table)
+    store.stock.set_on_hand("A", "WH1", max(on_hand, held), NOW, threshold=SetThreshold(5))
+    if held:
+        service = make_service(client, table, ManualClock(NOW), RetryPolicy(base_delay=0))
+        reserve(service, "r1", held)
+        store.stock.set_on_hand("A", "WH1", on_hand, NOW)
+    store.shards.reshard("A", "WH1", 4, NOW)
+    return StockAlerts(client, table).read("A", "WH1")
+
+
+@pytest.mark.parametrize(
+    ("on_hand", "held", "markers"),
+    [
+        (5, 0, {}),  # at the threshold: not below it
+        (4, 0, {"low"}),
+        (0, 0, {"low"}),  # at zero: not negative
+        (2, 5, {"low", "negative"}),
+    ],
+)
+def test_a_first_reshard_records_the_crossings_its_record_told_already(
+    moto_client: Any, moto_table: str, on_hand: int, held: int, markers: set[str]
+) -> None:
+    found = first_reshard(moto_client, moto_table, on_hand, held)
+    assert found == {name: Marker(SEEDED, told=True) for name in markers}
+
+
+def test_a_later_reshard_keeps_the_crossings_recorded_since(
+    moto_client: Any, moto_table: str
+) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 8, NOW, threshold=SetThreshold(5))
+    store.shards.reshard("A", "WH1", 2, NOW)
+    alerts = StockAlerts(moto_client, moto_table)
+    assert alerts.mark("A", "WH1", "low", "e1")
+    store.shards.reshard("A", "WH1", 4, NOW)
+    assert alerts.read("A", "WH1") == {"low": Marker("e1", told=False)}
