@@ -394,4 +394,54 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         'update["ConditionExpression"] += " and available >= :floor"',
         CASE,
     ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._bucket_update",
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
+        "the flag is its presence: every reader and condition asks whether closed exists",
+    ),
+    *[
+        Equivalent("store.shards", function, before, before.replace(old, new), CASE)
+        for function, before, old, new in (
+            (
+                "ShardStore._bucket_update",
+                'update["UpdateExpression"] += " REMOVE #closed"',
+                "REMOVE",
+                "remove",
+            ),
+            (
+                "ShardStore._bucket_update",
+                '"SET available = if_not_exists(available, :zero) + :delta, "',
+                "SET",
+                "set",
+            ),
+            (
+                "ShardStore._record_update",
+                'update["ConditionExpression"] += " AND #version = :version"',
+                "AND",
+                "and",
+            ),
+            (
+                "ShardStore._record_update",
+                'update["ConditionExpression"] += " AND attribute_not_exists(#version)"',
+                "AND",
+                "and",
+            ),
+            (
+                "_closing",
+                'removal = " REMOVE #closed" if " REMOVE " not in update["UpdateExpression"] '
+                'else ", #closed"',
+                '" REMOVE #closed"',
+                '" remove #closed"',
+            ),
+        )
+    ],
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        "if shards > 1:",
+        "if shards >= 1:",
+        "a count of 1 written reads as the count absent: every reader defaults it to 1",
+    ),
 )

@@ -236,3 +236,19 @@ def test_a_reshard_of_nothing_available_leaves_every_bucket_open(
     store.shards.reshard("A", "WH1", 4, NOW)
     seen = store.shards.snapshot("A", "WH1")
     assert len(seen.buckets) == 4 and not any(b.closed for b in seen.buckets)
+
+
+def test_a_move_planned_on_a_stale_view_takes_no_bucket_below_zero(sharded: Store) -> None:
+    stale = Snapshot("A", "WH1", 4, (Bucket(0), Bucket(8), Bucket(0), Bucket(0)))
+    sharded.shards.spread("A", "WH1", LATER, stale)  # bucket 1 has 2, not 8: refused
+    assert availables(sharded) == [2, 2, 2, 2]
+
+
+def test_a_record_written_before_versions_can_be_sharded(moto_client: Any, moto_table: str) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 8, NOW)
+    moto_client.update_item(
+        TableName=moto_table, Key=stock_key("A", "WH1"), UpdateExpression="REMOVE version"
+    )
+    store.shards.reshard("A", "WH1", 4, NOW)
+    assert availables(store) == [2, 2, 2, 2]

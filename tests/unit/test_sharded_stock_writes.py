@@ -130,3 +130,15 @@ def test_a_committed_write_stands_when_its_spread_cannot_read_the_buckets(
     monkeypatch.undo()
     seen = sharded.shards.snapshot("A", "WH1")
     assert (seen.available, [b.available for b in seen.buckets]) == (16, [10, 2, 2, 2])
+
+
+def test_a_reshard_in_debt_keeps_the_record_and_every_bucket_closed(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    for number in range(6):
+        reserve(service, f"r{number}", 1)
+    service.set_on_hand("A", "WH1", 3)
+    sharded.shards.reshard("A", "WH1", 2, NOW)
+    seen = sharded.shards.snapshot("A", "WH1")
+    assert seen.buckets[0].available == -3 and all(b.closed for b in seen.buckets)
+    check_invariants(moto_client, moto_table)
