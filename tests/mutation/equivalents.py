@@ -5,48 +5,19 @@ no longer matches a mutant of a module that ran is reported as stale."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .results import PACKAGE, Mutant
-
-
-@dataclass(frozen=True, slots=True)
-class Equivalent:
-    module: str  # as in the table: lifecycle, store.stock
-    function: str  # offset, or Class.method
-    before: str
-    after: str
-    reason: str
-
-    def matches(self, mutant: Mutant) -> bool:
-        return (
-            mutant.module == f"{PACKAGE}.{self.module}"
-            and mutant.function == self.function
-            and (mutant.before, mutant.after) == (self.before, self.after)
-        )
-
-
-FALSY = "only its truth is ever tested, and None is false like False and 0"
-UNREACHABLE = "unreachable: the loop returns or raises on its last attempt"
-SORTED = (
-    "a plain sort of (method, template) puts literal segments first too: identifier "
-    "characters all sort below '{'"
+from .equivalence import (
+    CASE,
+    CODEC,
+    FALSY,
+    NEVER_SHOWN,
+    NO_METHOD,
+    SORTED,
+    STRICT,
+    UNREACHABLE,
+    Equivalent,
+    same_line,
 )
-STRICT = "the lengths were compared just before: strict never has anything to catch"
-ONE_PER_BUCKET = (
-    "a plan has one entry per bucket of its snapshot: strict never has anything to catch"
-)
-CASE = "DynamoDB's expression keywords are case-insensitive"
-NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
-CODEC = "Python's codec names are case-insensitive, and UTF-8 is str.encode's default"
-NO_METHOD = "an event without httpMethod: no stand-in for it is a method with a body"
-
-
-def _same_line(
-    module: str, function: str, before: str, afters: list[str], reason: str
-) -> list[Equivalent]:
-    return [Equivalent(module, function, before, after, reason) for after in afters]
-
+from .sharded_equivalents import SHARDED
 
 _ZIP = "for part, segment in zip(parts, segments, strict=True)"
 _SORT = "for known_method, template in sorted((*ROUTE_SCOPES, *PUBLIC_ROUTES), key=_has_parameter):"
@@ -56,24 +27,17 @@ _METHOD = 'method = str(event.get("httpMethod", "")).upper()'
 _OFFSET_SHIP = 'after = label_lines.ship(line, applied, None, "offset")'
 _READ = "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True"
 _ENCODE = 'raw = str(body).encode("utf-8", errors="surrogatepass")'
-_MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
-_GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
-_ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
-_AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
-_PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
-_VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
-MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
 
 EQUIVALENTS: tuple[Equivalent, ...] = (
     # lifecycle
-    *_same_line(
+    *same_line(
         "lifecycle",
         "_take",
         "quantity = taken.get(key, 0)",
         ["quantity = taken.get(key, None)", "quantity = taken.get(key, )"],
         FALSY,
     ),
-    *_same_line(
+    *same_line(
         "lifecycle",
         "_offset_labels",
         _OFFSET_SHIP,
@@ -88,7 +52,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "at target == held both branches build the same line: nothing grows, nothing is released",
     ),
     # access
-    *_same_line(
+    *same_line(
         "access",
         "route_of_path",
         _SORT,
@@ -98,7 +62,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         ],
         SORTED,
     ),
-    *_same_line(
+    *same_line(
         "access",
         "route_of_path",
         _ZIP,
@@ -110,7 +74,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         STRICT,
     ),
     # http.request_guard
-    *_same_line(
+    *same_line(
         "http.request_guard",
         "refuse",
         _METHOD,
@@ -128,7 +92,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         '_, declared = _content_type_header(event) or ("XXXX", "")',
         "the header's name is thrown away here",
     ),
-    *_same_line(
+    *same_line(
         "http.request_guard",
         "refuse",
         _ENCODE,
@@ -143,7 +107,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         CODEC,
     ),
     # store.retry
-    *_same_line(
+    *same_line(
         "store.retry",
         "with_retries",
         _ASSERT,
@@ -162,7 +126,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         'item["Put"]["ConditionExpression"] = "#state = :claimed and #owner = :owner"',
         CASE,
     ),
-    *_same_line(
+    *same_line(
         "store.receipts",
         "ReceiptLedger._refuse_claim",
         ').get("Item", {})',
@@ -170,7 +134,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         FALSY,
     ),
     # store.stock
-    *_same_line(
+    *same_line(
         "store.stock_conditions",
         "VersionMismatch.__init__",
         _MOVED,
@@ -244,7 +208,7 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         'sets.insert(1, "onHand = :m0, available = :m0 - if_not_exists(reserved, :zero)")',
         "the clauses of one SET are applied together: their order changes nothing",
     ),
-    *_same_line(
+    *same_line(
         "store.measure_writes",
         "MeasureWrites._old",
         _READ,
@@ -272,176 +236,5 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "raise_if_key_taken(cancelled.reasons[+1])",
         "the transaction has two items, the stock record's and the key's: the last is index 1",
     ),
-    # store.shards: a move that is not a reshard
-    *[
-        Equivalent("store.shards", function, line, line.replace(old, new), reason)
-        for function, line in (
-            ("ShardStore.make_room", _MOVE),
-            ("ShardStore.spread", _MOVE),
-            ("ShardStore.gather", _GATHER),
-        )
-        for old, new, reason in (
-            ("seen.shards", "None", MOVE_SHARDS),
-            ("reshard=False", "reshard=None", FALSY),
-        )
-    ],
-    *_same_line(
-        "store.shards",
-        "ShardStore.make_room",
-        _ZIP_PLAN,
-        [
-            _ZIP_PLAN.replace("True", "None"),
-            _ZIP_PLAN.replace("True", "False"),
-            _ZIP_PLAN.replace("strict=True", ""),
-        ],
-        ONE_PER_BUCKET,
-    ),
-    *_same_line(
-        "store.shards",
-        "_gathered",
-        "if available[0] >= 0:",
-        ["if available[0] > 0:", "if available[0] >= 1:"],
-        "at zero the loop goes on, and each later donor gives min(its units, 0): nothing",
-    ),
-    # store.placement
-    *_same_line(
-        "store.placement",
-        "Placement._learn_snapshot",
-        _VIEW,
-        [_VIEW.replace("View()", "None"), _VIEW.replace(", View()", ", ")],
-        "replace_short learns snapshots only of records it has a view of: the default "
-        "is never taken",
-    ),
-    Equivalent(
-        "store.placement",
-        "Placement.discover",
-        "self._unsharded.popitem(last=False)",
-        "self._unsharded.popitem(last=None)",
-        FALSY,
-    ),
-    *_same_line(
-        "store.placement",
-        "Placement.learn",
-        _AVAILABLE,
-        [
-            _AVAILABLE.replace('"N", 0', '"N", None'),
-            _AVAILABLE.replace('"N", 0', '"N", 1'),
-            _AVAILABLE.replace('"N", 0', '"N", '),
-            _AVAILABLE.replace("{}", "None"),
-            _AVAILABLE.replace(", {}", ", "),
-        ],
-        "defaults for an item without available: every stock record and bucket has it",
-    ),
-    *_same_line(
-        "store.placement",
-        "Placement.replace_short",
-        _PLACED,
-        [
-            _PLACED.replace("bucket is None", "(bucket is None) and False"),
-            _PLACED.replace("0 if", "1 if"),
-        ],
-        "a bucket is always chosen here: make_room leaves one with the quantity, or the "
-        "line was found short",
-    ),
-    Equivalent(
-        "store.shards",
-        "_gathered",
-        "if missing <= 0:",
-        "if missing < 0:",
-        "at zero the loop goes on, and each later bucket gives min(its units, 0): nothing",
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore.spread",
-        "seen = seen or self.snapshot(sku, location, exact=False)",
-        "seen = seen or self.snapshot(sku, location, exact=None)",
-        FALSY,
-    ),
-    # store.bucket_reads
-    *_same_line(
-        "store.bucket_reads",
-        "Snapshot.even",
-        "if total < 0:",
-        ["if total <= 0:", "if total < 1:"],
-        "at zero both branches give every bucket 0",
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore._move",
-        "transact(self._client, [*items, *also], uuid.uuid4().hex)",
-        "transact(self._client, [*items, *also], None)",
-        "botocore fills a None ClientRequestToken with a fresh UUID, as this one is",
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore._move",
-        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[0].closed:",
-        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[1].closed:",
-        "bucket 1 is closed only with the record or when retired, and a move beside retired "
-        "buckets folds their units into the record, which it updates anyway",
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore._record_update",
-        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
-        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
-        "the flag is its presence: every reader and condition asks whether closed exists",
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore._record_update",
-        'update["ConditionExpression"] += " AND available >= :floor"',
-        'update["ConditionExpression"] += " and available >= :floor"',
-        CASE,
-    ),
-    Equivalent(
-        "store.shards",
-        "ShardStore._bucket_update",
-        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
-        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
-        "the flag is its presence: every reader and condition asks whether closed exists",
-    ),
-    *[
-        Equivalent("store.shards", function, before, before.replace(old, new), CASE)
-        for function, before, old, new in (
-            (
-                "ShardStore._bucket_update",
-                'update["UpdateExpression"] += " REMOVE #closed"',
-                "REMOVE",
-                "remove",
-            ),
-            (
-                "ShardStore._bucket_update",
-                '"SET available = if_not_exists(available, :zero) + :delta, "',
-                "SET",
-                "set",
-            ),
-            (
-                "ShardStore._record_update",
-                'update["ConditionExpression"] += " AND #version = :version"',
-                "AND",
-                "and",
-            ),
-            (
-                "ShardStore._record_update",
-                'update["ConditionExpression"] += " AND attribute_not_exists(#version)"',
-                "AND",
-                "and",
-            ),
-            (
-                "_closing",
-                'removal = " REMOVE #closed" if " REMOVE " not in update["UpdateExpression"] '
-                'else ", #closed"',
-                '" REMOVE #closed"',
-                '" remove #closed"',
-            ),
-        )
-    ],
-    Equivalent(
-        "store.shards",
-        "ShardStore._record_update",
-        "if shards > 1:",
-        "if shards >= 1:",
-        "a count of 1 written reads as the count absent: every reader defaults it to 1",
-    ),
+    *SHARDED,
 )

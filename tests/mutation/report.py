@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
-from .equivalents import EQUIVALENTS, Equivalent
+from .equivalence import Equivalent
+from .equivalents import EQUIVALENTS
 from .results import KILLED, NOT_RUN, PACKAGE, ROOT, UNREACHED, Mutant
 
 DOC = ROOT / "docs" / "testing.md"

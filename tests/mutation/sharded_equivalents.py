@@ -1,0 +1,191 @@
+"""Equivalent mutants of the sharded-stock modules (issue 17), with their reasons."""
+
+from __future__ import annotations
+
+from .equivalence import CASE, FALSY, Equivalent, same_line
+
+_MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
+_GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
+_ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
+_AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
+_PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
+_VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
+MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
+ONE_PER_BUCKET = (
+    "a plan has one entry per bucket of its snapshot: strict never has anything to catch"
+)
+
+SHARDED: tuple[Equivalent, ...] = (
+    # store.shards: a move that is not a reshard
+    *[
+        Equivalent("store.shards", function, line, line.replace(old, new), reason)
+        for function, line in (
+            ("ShardStore.make_room", _MOVE),
+            ("ShardStore.spread", _MOVE),
+            ("ShardStore.gather", _GATHER),
+        )
+        for old, new, reason in (
+            ("seen.shards", "None", MOVE_SHARDS),
+            ("reshard=False", "reshard=None", FALSY),
+        )
+    ],
+    *same_line(
+        "store.shards",
+        "ShardStore.make_room",
+        _ZIP_PLAN,
+        [
+            _ZIP_PLAN.replace("True", "None"),
+            _ZIP_PLAN.replace("True", "False"),
+            _ZIP_PLAN.replace("strict=True", ""),
+        ],
+        ONE_PER_BUCKET,
+    ),
+    *same_line(
+        "store.shards",
+        "_gathered",
+        "if available[0] >= 0:",
+        ["if available[0] > 0:", "if available[0] >= 1:"],
+        "at zero the loop goes on, and each later donor gives min(its units, 0): nothing",
+    ),
+    # store.placement
+    *same_line(
+        "store.placement",
+        "Placement._learn_snapshot",
+        _VIEW,
+        [_VIEW.replace("View()", "None"), _VIEW.replace(", View()", ", ")],
+        "replace_short learns snapshots only of records it has a view of: the default "
+        "is never taken",
+    ),
+    Equivalent(
+        "store.placement",
+        "Placement.discover",
+        "self._unsharded.popitem(last=False)",
+        "self._unsharded.popitem(last=None)",
+        FALSY,
+    ),
+    *same_line(
+        "store.placement",
+        "Placement.learn",
+        _AVAILABLE,
+        [
+            _AVAILABLE.replace('"N", 0', '"N", None'),
+            _AVAILABLE.replace('"N", 0', '"N", 1'),
+            _AVAILABLE.replace('"N", 0', '"N", '),
+            _AVAILABLE.replace("{}", "None"),
+            _AVAILABLE.replace(", {}", ", "),
+        ],
+        "defaults for an item without available: every stock record and bucket has it",
+    ),
+    *same_line(
+        "store.placement",
+        "Placement.replace_short",
+        _PLACED,
+        [
+            _PLACED.replace("bucket is None", "(bucket is None) and False"),
+            _PLACED.replace("0 if", "1 if"),
+        ],
+        "a bucket is always chosen here: make_room leaves one with the quantity, or the "
+        "line was found short",
+    ),
+    Equivalent(
+        "store.shards",
+        "_gathered",
+        "if missing <= 0:",
+        "if missing < 0:",
+        "at zero the loop goes on, and each later bucket gives min(its units, 0): nothing",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore.spread",
+        "seen = seen or self.snapshot(sku, location, exact=False)",
+        "seen = seen or self.snapshot(sku, location, exact=None)",
+        FALSY,
+    ),
+    # store.bucket_reads
+    *same_line(
+        "store.bucket_reads",
+        "Snapshot.even",
+        "if total < 0:",
+        ["if total <= 0:", "if total < 1:"],
+        "at zero both branches give every bucket 0",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._move",
+        "transact(self._client, [*items, *also], uuid.uuid4().hex)",
+        "transact(self._client, [*items, *also], None)",
+        "botocore fills a None ClientRequestToken with a fresh UUID, as this one is",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._move",
+        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[0].closed:",
+        "if reshard or wanted[0] != seen.buckets[0].available or debt != seen.buckets[1].closed:",
+        "bucket 1 is closed only with the record or when retired, and a move beside retired "
+        "buckets folds their units into the record, which it updates anyway",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
+        "the flag is its presence: every reader and condition asks whether closed exists",
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        'update["ConditionExpression"] += " AND available >= :floor"',
+        'update["ConditionExpression"] += " and available >= :floor"',
+        CASE,
+    ),
+    Equivalent(
+        "store.shards",
+        "ShardStore._bucket_update",
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": True}',
+        'update["ExpressionAttributeValues"][":closed"] = {"BOOL": False}',
+        "the flag is its presence: every reader and condition asks whether closed exists",
+    ),
+    *[
+        Equivalent("store.shards", function, before, before.replace(old, new), CASE)
+        for function, before, old, new in (
+            (
+                "ShardStore._bucket_update",
+                'update["UpdateExpression"] += " REMOVE #closed"',
+                "REMOVE",
+                "remove",
+            ),
+            (
+                "ShardStore._bucket_update",
+                '"SET available = if_not_exists(available, :zero) + :delta, "',
+                "SET",
+                "set",
+            ),
+            (
+                "ShardStore._record_update",
+                'update["ConditionExpression"] += " AND #version = :version"',
+                "AND",
+                "and",
+            ),
+            (
+                "ShardStore._record_update",
+                'update["ConditionExpression"] += " AND attribute_not_exists(#version)"',
+                "AND",
+                "and",
+            ),
+            (
+                "_closing",
+                'removal = " REMOVE #closed" if " REMOVE " not in update["UpdateExpression"] '
+                'else ", #closed"',
+                '" REMOVE #closed"',
+                '" remove #closed"',
+            ),
+        )
+    ],
+    Equivalent(
+        "store.shards",
+        "ShardStore._record_update",
+        "if shards > 1:",
+        "if shards >= 1:",
+        "a count of 1 written reads as the count absent: every reader defaults it to 1",
+    ),
+)
