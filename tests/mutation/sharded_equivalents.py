@@ -8,8 +8,10 @@ _MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
 _GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
 _ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
 _AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
+_BUCKET_AVAILABLE = 'available=int(item.get("available", {}).get("N", 0)),'
 _PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
 _VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
+ALWAYS_AVAILABLE = "defaults for an item without available: every stock record and bucket has it"
 MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
 ONE_PER_BUCKET = (
     "a plan has one entry per bucket of its snapshot: strict never has anything to catch"
@@ -74,7 +76,7 @@ SHARDED: tuple[Equivalent, ...] = (
             _AVAILABLE.replace("{}", "None"),
             _AVAILABLE.replace(", {}", ", "),
         ],
-        "defaults for an item without available: every stock record and bucket has it",
+        ALWAYS_AVAILABLE,
     ),
     *same_line(
         "store.placement",
@@ -187,5 +189,17 @@ SHARDED: tuple[Equivalent, ...] = (
         "if shards > 1:",
         "if shards >= 1:",
         "a count of 1 written reads as the count absent: every reader defaults it to 1",
+    ),
+    *same_line(
+        "store.bucket_reads",
+        "bucket_from_item",
+        _BUCKET_AVAILABLE,
+        [
+            _BUCKET_AVAILABLE.replace('"N", 0', '"N", None'),
+            _BUCKET_AVAILABLE.replace('"N", 0', '"N", '),
+            _BUCKET_AVAILABLE.replace("{}", "None"),
+            _BUCKET_AVAILABLE.replace(", {}", ", "),
+        ],
+        ALWAYS_AVAILABLE,
     ),
 )

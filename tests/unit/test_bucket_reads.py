@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reservations.errors import Contention
 from reservations.store import bucket_reads
@@ -35,6 +36,14 @@ class Unprocessed:
             item[PK]["S"]: item for item in (bucket_item(b, a) for b, a in enumerate((1, 2, 3)))
         }
         self.asked: list[dict[str, Any]] = []
+        self.refusals: list[str] = []  # the next TransactGetItems fail with these codes
+
+    def transact_get_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        if self.refusals:
+            code = self.refusals.pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": code}}, "TransactGetItems")
+        keys = [get["Get"]["Key"] for get in TransactItems]
+        return {"Responses": [{"Item": self.items[key[PK]["S"]]} for key in keys]}
 
     def get_item(self, **request: Any) -> dict[str, Any]:
         assert request["Key"] == stock_key("A", "WH1")
@@ -68,3 +77,18 @@ def test_a_read_that_never_finishes_says_try_again(monkeypatch: pytest.MonkeyPat
         BucketReads(client, TABLE).snapshot("A", "WH1", exact=False)  # type: ignore[arg-type]
     rounds = bucket_reads.SNAPSHOT_ATTEMPTS * bucket_reads.UNPROCESSED_ROUNDS
     assert len(client.asked) == rounds
+
+
+def test_a_snapshot_cancelled_by_a_transaction_in_flight_is_taken_again() -> None:
+    client = Unprocessed([])
+    client.refusals = ["TransactionCanceledException"]
+    seen = BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
+    assert [bucket.available for bucket in seen.buckets] == [1, 2, 3]
+    assert client.refusals == []
+
+
+def test_a_snapshot_refused_for_another_reason_is_raised() -> None:
+    client = Unprocessed([])
+    client.refusals = ["ValidationException"]
+    with pytest.raises(ClientError):
+        BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
