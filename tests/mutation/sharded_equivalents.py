@@ -202,4 +202,11 @@ SHARDED: tuple[Equivalent, ...] = (
         ],
         ALWAYS_AVAILABLE,
     ),
+    Equivalent(
+        "store.shards",
+        "ShardStore.reshard",
+        'raise LookupError(f"no stock record for {sku!r} at {location!r}")',
+        "raise LookupError(None)",
+        "its one caller, Sharding, answers NotFound with a message of its own",
+    ),
 )

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reservations.errors import Contention
+from reservations.errors import Contention, StockSerialized
 from reservations.store import Store
 from reservations.store import shards as shards_module
 from reservations.store.bucket_reads import Bucket, Snapshot
+from reservations.store.idempotency import KeyInUse
 from reservations.store.keys import shard_key, stock_key
-from reservations.store.transact import TransactionCancelled
+from reservations.store.transact import TransactionCancelled, WriteConflict
 from tests.support.sharding import SHARDED_AT as NOW
 
 LATER = NOW + 60
@@ -252,3 +253,53 @@ def test_a_record_written_before_versions_can_be_sharded(moto_client: Any, moto_
     )
     store.shards.reshard("A", "WH1", 4, NOW)
     assert availables(store) == [2, 2, 2, 2]
+
+
+def test_a_reshard_refused_for_a_giver_looks_again(sharded: Store, moves: Moves) -> None:
+    moves.refuse = ["ConditionalCheckFailed"]
+    sharded.shards.reshard("A", "WH1", 2, NOW)
+    assert availables(sharded) == [4, 4, 0, 0]
+
+
+def test_a_reshard_that_conflicts_is_left_to_its_callers_retry(
+    sharded: Store, moves: Moves
+) -> None:
+    moves.refuse = ["TransactionConflict"]
+    with pytest.raises(WriteConflict):
+        sharded.shards.reshard("A", "WH1", 2, NOW)
+
+
+def test_a_reshard_outrun_until_its_attempts_run_out_says_try_again(
+    sharded: Store, moves: Moves
+) -> None:
+    moves.refuse = ["ConditionalCheckFailed"] * shards_module.ATTEMPTS
+    with pytest.raises(Contention, match="kept changing"):
+        sharded.shards.reshard("A", "WH1", 2, NOW)
+
+
+def test_a_reshard_whose_key_another_request_holds_says_so(
+    sharded: Store, moto_client: Any, moto_table: str
+) -> None:
+    key = {"PK": {"S": "KEY#k"}, "SK": {"S": "KEY"}}
+    moto_client.put_item(TableName=moto_table, Item={**key, "fingerprint": {"S": "f"}})
+    claim = {"Put": {"TableName": moto_table, "Item": {**key, "fingerprint": {"S": "f"}}}}
+    claim["Put"] |= {
+        "ConditionExpression": "attribute_not_exists(PK)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    with pytest.raises(KeyInUse):
+        sharded.shards.reshard("A", "WH1", 2, NOW, also=lambda _: [claim])
+    assert availables(sharded) == [2, 2, 2, 2]
+
+
+def test_labels_cannot_be_sharded(moto_client: Any, moto_table: str) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 8, NOW)
+    moto_client.update_item(
+        TableName=moto_table,
+        Key=stock_key("A", "WH1"),
+        UpdateExpression="SET serialized = :yes",
+        ExpressionAttributeValues={":yes": {"BOOL": True}},
+    )
+    with pytest.raises(StockSerialized, match="its labels: it cannot be sharded"):
+        store.shards.reshard("A", "WH1", 2, NOW)
