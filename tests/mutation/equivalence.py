@@ -30,6 +30,7 @@ SORTED = (
     "characters all sort below '{'"
 )
 STRICT = "the lengths were compared just before: strict never has anything to catch"
+CONSISTENT = "moto and DynamoDB Local read consistently either way; only AWS could tell them apart"
 CASE = "DynamoDB's expression keywords are case-insensitive"
 NEVER_SHOWN = "the message of an exception the service always turns into PreconditionFailed"
 CODEC = "Python's codec names are case-insensitive, and UTF-8 is str.encode's default"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .equivalence import (
     CASE,
     CODEC,
+    CONSISTENT,
     FALSY,
     NEVER_SHOWN,
     NO_METHOD,
@@ -213,14 +214,14 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
         "MeasureWrites._old",
         _READ,
         [_READ.replace("=True", "=None"), _READ.replace("=True", "=False")],
-        "moto and DynamoDB Local read consistently either way; only AWS could tell them apart",
+        CONSISTENT,
     ),
     Equivalent(
         "store.measure_writes",
         "MeasureWrites._old",
         _READ + '\n).get("Item")',
         'TableName=self._name, Key=stock_key(sku, location), ).get("Item")',
-        "moto and DynamoDB Local read consistently either way; only AWS could tell them apart",
+        CONSISTENT,
     ),
     Equivalent(
         "store.measure_writes",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .equivalence import CASE, FALSY, Equivalent, same_line
+from .equivalence import CASE, CONSISTENT, FALSY, Equivalent, same_line
 
 _MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
 _GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
 _ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
 _AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
 _BUCKET_AVAILABLE = 'available=int(item.get("available", {}).get("N", 0)),'
+_RESERVED = 'reserved=int(item.get("reserved", {}).get("N", 0)),'
 _PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
 _VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
 ALWAYS_AVAILABLE = "defaults for an item without available: every stock record and bucket has it"
@@ -208,5 +209,25 @@ SHARDED: tuple[Equivalent, ...] = (
         'raise LookupError(f"no stock record for {sku!r} at {location!r}")',
         "raise LookupError(None)",
         "its one caller, Sharding, answers NotFound with a message of its own",
+    ),
+    Equivalent(
+        "store.bucket_reads",
+        "BucketReads.snapshot",
+        "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True",
+        "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=None",
+        CONSISTENT,
+    ),
+    *same_line(
+        "store.bucket_reads",
+        "bucket_from_item",
+        _RESERVED,
+        [
+            _RESERVED.replace('"N", 0', '"N", None'),
+            _RESERVED.replace('"N", 0', '"N", '),
+            _RESERVED.replace('"N", 0', '"N", 1'),
+            _RESERVED.replace("{}", "None"),
+            _RESERVED.replace(", {}", ", "),
+        ],
+        "defaults for an item without reserved: every stock record and bucket has it",
     ),
 )

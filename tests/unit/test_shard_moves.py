@@ -303,3 +303,12 @@ def test_labels_cannot_be_sharded(moto_client: Any, moto_table: str) -> None:
     )
     with pytest.raises(StockSerialized, match="its labels: it cannot be sharded"):
         store.shards.reshard("A", "WH1", 2, NOW)
+
+
+def test_a_record_never_held_shows_nothing_reserved(moto_client: Any, moto_table: str) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.set_on_hand("A", "WH1", 8, NOW)
+    assert store.shards.reshard("A", "WH1", 4, NOW).reserved == 0
+    assert store.shards.snapshot("A", "WH1").reserved == 0
+    with pytest.raises(LookupError):
+        store.shards.reshard("B", "WH1", 4, NOW)  # no record at all
