@@ -197,6 +197,7 @@ SHARDED: tuple[Equivalent, ...] = (
         _BUCKET_AVAILABLE,
         [
             _BUCKET_AVAILABLE.replace('"N", 0', '"N", None'),
+            _BUCKET_AVAILABLE.replace('"N", 0', '"N", 1'),
             _BUCKET_AVAILABLE.replace('"N", 0', '"N", '),
             _BUCKET_AVAILABLE.replace("{}", "None"),
             _BUCKET_AVAILABLE.replace(", {}", ", "),
@@ -215,6 +216,20 @@ SHARDED: tuple[Equivalent, ...] = (
         "BucketReads.snapshot",
         "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True",
         "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=None",
+        CONSISTENT,
+    ),
+    Equivalent(
+        "store.bucket_reads",
+        "BucketReads.snapshot",
+        "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True",
+        "TableName=self._name, Key=stock_key(sku, location), ConsistentRead=False",
+        CONSISTENT,
+    ),
+    Equivalent(
+        "store.bucket_reads",
+        "BucketReads.snapshot",
+        'TableName=self._name, Key=stock_key(sku, location), ConsistentRead=True\n).get("Item")',
+        'TableName=self._name, Key=stock_key(sku, location), ).get("Item")',
         CONSISTENT,
     ),
     *same_line(

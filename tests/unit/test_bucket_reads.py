@@ -37,16 +37,22 @@ class Unprocessed:
         }
         self.asked: list[dict[str, Any]] = []
         self.refusals: list[str] = []  # the next TransactGetItems fail with these codes
+        self.first_read: dict[str, Any] | None = None  # what the record's own read finds
+        self.read_at_once: list[int] = []  # the key counts of each TransactGetItems
 
     def transact_get_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
         if self.refusals:
             code = self.refusals.pop(0)
             raise ClientError({"Error": {"Code": code, "Message": code}}, "TransactGetItems")
         keys = [get["Get"]["Key"] for get in TransactItems]
-        return {"Responses": [{"Item": self.items[key[PK]["S"]]} for key in keys]}
+        self.read_at_once.append(len(keys))
+        found = [self.items.get(key[PK]["S"]) for key in keys]
+        return {"Responses": [{"Item": item} if item else {} for item in found]}
 
     def get_item(self, **request: Any) -> dict[str, Any]:
         assert request["Key"] == stock_key("A", "WH1")
+        if self.first_read is not None:
+            return self.first_read
         return {"Item": self.items[request["Key"][PK]["S"]]}
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
@@ -92,3 +98,39 @@ def test_a_snapshot_refused_for_another_reason_is_raised() -> None:
     client.refusals = ["ValidationException"]
     with pytest.raises(ClientError):
         BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
+
+
+def test_buckets_added_since_the_record_was_read_are_read_too() -> None:
+    client = Unprocessed([])
+    stale = {**bucket_item(0, 1), "bucketsEver": {"N": "2"}}  # read before a reshard to 3
+    client.first_read = {"Item": stale}
+    seen = BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
+    assert [bucket.available for bucket in seen.buckets] == [1, 2, 3]
+    assert client.read_at_once == [2, 3]
+
+
+def test_a_missing_record_is_one_key_read() -> None:
+    client = Unprocessed([])
+    client.first_read = {}
+    client.items.clear()
+    seen = BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
+    assert not seen.buckets[0].exists and len(seen.buckets) == 1
+    assert client.read_at_once == [1]
+
+
+def test_a_snapshot_cancelled_each_time_pauses_longer_then_says_try_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return 0
+
+    monkeypatch.setattr("reservations.store.bucket_reads.random.uniform", uniform)
+    client = Unprocessed([])
+    client.refusals = ["TransactionCanceledException"] * bucket_reads.SNAPSHOT_ATTEMPTS
+    with pytest.raises(Contention):
+        BucketReads(client, TABLE).snapshot("A", "WH1")  # type: ignore[arg-type]
+    pause = bucket_reads.SNAPSHOT_PAUSE
+    assert drawn == [(0, pause * 2**a) for a in range(bucket_reads.SNAPSHOT_ATTEMPTS)]
