@@ -245,4 +245,11 @@ SHARDED: tuple[Equivalent, ...] = (
         ],
         "defaults for an item without reserved: every stock record and bucket has it",
     ),
+    Equivalent(
+        "store.placement",
+        "Placement._placed",
+        "def _placed(self, line: Line, elsewhere: bool = False) -> Line:",
+        "def _placed(self, line: Line, elsewhere: bool = True) -> Line:",
+        "its one caller, place, always passes elsewhere",
+    ),
 )

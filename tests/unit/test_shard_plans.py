@@ -177,3 +177,12 @@ def test_a_record_without_a_count_has_one_active_bucket() -> None:
 )
 def test_even_shares(snapshot: Snapshot, shards: int, shares: list[int]) -> None:
     assert snapshot.even(shards) == shares
+
+
+def test_it_forgets_the_oldest_sharded_record_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(placement_module, "KNOWN_RECORDS", 2)
+    places = Placement(cast(ShardStore, None))
+    for sku in ("A", "B", "C"):
+        places.learn({**record_item(4), "sku": {"S": sku}})
+    known = [places.sharded([line(sku)]) for sku in ("A", "B", "C")]
+    assert known == [False, True, True]
