@@ -59,13 +59,13 @@ SHARDED: tuple[Equivalent, ...] = (
         "replace_short learns snapshots only of records it has a view of: the default "
         "is never taken",
     ),
-    Equivalent(
-        "store.placement",
-        "Placement.discover",
-        "self._unsharded.popitem(last=False)",
-        "self._unsharded.popitem(last=None)",
-        FALSY,
-    ),
+    *[
+        Equivalent("store.placement", function, line, line.replace("False", "None"), FALSY)
+        for function, line in (
+            ("Placement.discover", "self._unsharded.popitem(last=False)"),
+            ("Placement.learn", "self._views.popitem(last=False)"),
+        )
+    ],
     *same_line(
         "store.placement",
         "Placement.learn",
