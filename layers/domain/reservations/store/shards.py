@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -26,9 +26,6 @@ from .keys import Entity, n, s, shard_key, stock_key
 from .stock_alerts import alerts_item
 from .stock_conditions import VersionMismatch
 from .transact import TransactionCancelled, conflict_or, transact
-
-if TYPE_CHECKING:
-    pass
 
 MAX_SHARDS = 64  # the API's cap: a move of every bucket stays within 100 items
 ATTEMPTS = 6  # moves outrun by reserves before the caller is told to try again
