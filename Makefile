@@ -29,7 +29,7 @@ help:
 	@echo "make recompute-supply [DRY_RUN=1] [START_AFTER=token]: available under a new formula"
 	@echo "make events-gen / events-check   write events/*.json, or fail if one differs"
 	@echo "make bench    benchmarks, figures for docs/performance.md"
-	@echo "make mutation [MODULES=...] [KEEP=1 | LIVE=1] [WORKERS=2]: mutation scores in docs/testing.md"
+	@echo "make mutation [MODULES=...] [KEEP=1 | LIVE=1 | RESUME=1] [WORKERS=2]: mutation scores in docs/testing.md"
 
 # Progress goes to stderr: `make -s invoke ... | jq` must see the handler's result alone,
 # even on the run that installs.
@@ -158,7 +158,7 @@ bench: engines sam-tools
 # LIVE=1 also runs again only the mutants that lived (after tests were only added).
 WORKERS ?= 2
 mutation: install
-	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) $(if $(LIVE),--live) --workers $(WORKERS) $(MODULES)
+	$(BIN)/python -m tests.mutation run $(if $(KEEP),--keep) $(if $(LIVE),--live) $(if $(RESUME),--resume) --workers $(WORKERS) $(MODULES)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .mutation

@@ -1,5 +1,5 @@
-"""``python -m tests.mutation [run] [--keep | --live] [--workers N] [MODULE ...]``, or
-``report``.
+"""``python -m tests.mutation [run] [--keep | --live | --resume] [--workers N] [MODULE ...]``,
+``report``, or ``save [MODULE ...]``.
 
 ``run`` mutates the named modules of the domain layer (default: the target modules; ``all``:
 every one), runs the fast tiers against each mutant, then renders docs/testing.md's table.
@@ -7,7 +7,10 @@ Without ``--keep`` it starts from nothing, so no verdict of older code or tests 
 with it, mutmut's test map and the other modules' verdicts are reused (the named modules'
 mutants are always run again). ``--live`` is ``--keep`` that runs again only the named
 modules' mutants no test killed (less the listed equivalents): for when tests were only
-added since, so every kill still stands. ``report`` only renders.
+added since, so every kill still stands. ``--resume`` runs only the mutants no kill saved in
+tests/mutation/kills.json covers (carried.py), in a fresh folder unless with ``--keep``;
+every run saves its modules' kills there, and ``save`` does it for a run that was stopped.
+``report`` only renders.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 import sys
 
+from . import carried
 from .equivalents import EQUIVALENTS
 from .report import TARGET, TARGETS, tally, write
 from .results import KILLED, PACKAGE, ROOT, STAGE, module_names, read_mutants
@@ -52,14 +56,16 @@ def live_names(modules: list[str]) -> list[str]:
     wanted = None if "all" in modules else {f"{PACKAGE}.{m}" for m in modules}
     return [
         mutant.name
-        for mutant in read_mutants()
+        for mutant in carried.carry(read_mutants())
         if (wanted is None or mutant.module in wanted)
         and mutant.status not in KILLED
         and not any(equivalent.matches(mutant) for equivalent in EQUIVALENTS)
     ]
 
 
-def run(modules: list[str], workers: int, keep: bool, live: bool = False) -> None:
+def run(
+    modules: list[str], workers: int, keep: bool, live: bool = False, resume: bool = False
+) -> None:
     known = module_names()
     unknown = [m for m in modules if m != "all" and m not in known]
     if unknown:
@@ -68,8 +74,8 @@ def run(modules: list[str], workers: int, keep: bool, live: bool = False) -> Non
         raise SystemExit("--live needs the results of a run: run without it first")
     stage(fresh=not (keep or live))
     patterns = [] if "all" in modules else [f"{PACKAGE}.{m}.*" for m in modules]
-    if live:
-        patterns = live_names(modules)
+    if live or resume:
+        patterns = live_names(modules) if live else carried.pending(_expand(modules))
         if not patterns:
             print("every mutant of these modules is killed or listed as equivalent")
             return
@@ -80,12 +86,22 @@ def run(modules: list[str], workers: int, keep: bool, live: bool = False) -> Non
     done = subprocess.run([*command, *patterns], cwd=STAGE, env=env, check=False)
     if done.returncode:
         raise SystemExit(f"mutmut stopped with exit code {done.returncode}")
+    save(modules)
+
+
+def _expand(modules: list[str]) -> list[str]:
+    return module_names() if "all" in modules else modules
+
+
+def save(modules: list[str]) -> None:
+    saved = carried.save(carried.carry(read_mutants()), _expand(modules))
+    print(f"{saved} kills of {', '.join(modules)} saved in {carried.KILLS.name}")
 
 
 def report() -> int:
     if not (STAGE / "mutants").is_dir():
         raise SystemExit("no results: run `make mutation` first")
-    result = tally(read_mutants())
+    result = tally(carried.carry(read_mutants()))
     write(result)
     for equivalent in result.stale:
         print(f"stale equivalent (no such mutant): {equivalent}", file=sys.stderr)
@@ -100,16 +116,23 @@ def report() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation")
-    parser.add_argument("command", nargs="?", choices=["run", "report"], default="run")
+    parser.add_argument("command", nargs="?", choices=["run", "report", "save"], default="run")
     parser.add_argument("modules", nargs="*", help=f"default: {' '.join(TARGETS)}")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse the last run's results")
     parser.add_argument(
         "--live", action="store_true", help="--keep, and run only the mutants that lived"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="run only the mutants no saved kill covers"
+    )
     args = parser.parse_intermixed_args()  # the Makefile puts options before the modules
+    modules = args.modules or list(TARGETS)
+    if args.command == "save":
+        save(modules)
+        return 0
     if args.command == "run":
-        run(args.modules or list(TARGETS), args.workers, args.keep, args.live)
+        run(modules, args.workers, args.keep, args.live, args.resume)
     return report()
 
 
