@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from reservations.clock import ManualClock
 from reservations.errors import Contention
@@ -17,7 +16,6 @@ from reservations.records import Receipt, StockLevel
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.idempotency import StoredResponse
-from reservations.store.keys import shard_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.shards import ShardStore
 from reservations.supply import measure_names, parse
@@ -25,7 +23,7 @@ from tests.conftest import make_erp_service, make_service
 from tests.support.engine_hooks import requests_seen
 from tests.support.erp import stock_set
 from tests.support.invariants import check_invariants
-from tests.support.sharding import SHARDED_AT, reserve
+from tests.support.sharding import SHARDED_AT, busy_snapshots, reserve, stamps
 
 LATER = SHARDED_AT + 60  # the writes under test, after the record was sharded
 MEASURES = measure_names(["damaged"])
@@ -39,12 +37,6 @@ def service(moto_client: Any, moto_table: str) -> ReservationService:
 
 def buckets(store: Store) -> list[int]:
     return [bucket.available for bucket in store.shards.snapshot("A", "WH1").buckets]
-
-
-def stamps(client: Any, table: str) -> list[str]:
-    """Each bucket item's updatedAt as stored, bucket 0 (the record) first."""
-    keys = [shard_key("A", "WH1", bucket) for bucket in range(4)]
-    return [client.get_item(TableName=table, Key=key)["Item"]["updatedAt"]["N"] for key in keys]
 
 
 def adjust(store: Store, delta: int, measure: str = "onHand", token: str = "t0") -> None:
@@ -141,12 +133,8 @@ def test_a_refused_count_that_takes_nothing_gathers_nothing(
 def test_allocation_reads_the_sums_of_the_buckets_while_transactions_hold_them(
     sharded: Store, service: ReservationService, moto_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def cancelled(**_: Any) -> None:
-        error = {"Code": "TransactionCanceledException", "Message": "busy"}
-        raise ClientError({"Error": error}, "TransactGetItems")  # type: ignore[typeddict-item]
-
     reserve(service, "r1", 3)
-    monkeypatch.setattr(moto_client, "transact_get_items", cancelled)
+    monkeypatch.setattr(moto_client, "transact_get_items", busy_snapshots)
     counts = sharded.stock.get_counts([("A", "WH1")])
     assert counts == {("A", "WH1"): (5, 3)}
 

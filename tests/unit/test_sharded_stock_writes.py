@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from reservations.clock import ManualClock
 from reservations.erp import ErpService
@@ -21,7 +20,7 @@ from tests.conftest import make_erp_service, make_service
 from tests.support.erp import adjust, stock_set
 from tests.support.invariants import check_invariants
 from tests.support.sharding import SHARDED_AT as NOW
-from tests.support.sharding import reserve
+from tests.support.sharding import busy_snapshots, reserve, stamps
 
 
 @pytest.fixture
@@ -106,13 +105,8 @@ def test_erp_messages_on_a_sharded_record(
 def test_units_added_are_spread_while_snapshots_at_one_instant_are_refused(
     sharded: Store, erp: ErpService, moto_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Reserves keep every bucket in a transaction: each TransactGetItems is cancelled.
-    def cancelled(**_: Any) -> None:
-        error = {"Code": "TransactionCanceledException", "Message": "busy"}
-        raise ClientError({"Error": error}, "TransactGetItems")  # type: ignore[typeddict-item]
-
     erp._stock.get_level("A", "WH1")
-    monkeypatch.setattr(moto_client, "transact_get_items", cancelled)
+    monkeypatch.setattr(moto_client, "transact_get_items", busy_snapshots)
     erp.apply(adjust("more", 8))
     monkeypatch.undo()
     assert [b.available for b in sharded.shards.snapshot("A", "WH1").buckets] == [4, 4, 4, 4]
@@ -141,4 +135,17 @@ def test_a_reshard_in_debt_keeps_the_record_and_every_bucket_closed(
     sharded.shards.reshard("A", "WH1", 2, NOW)
     seen = sharded.shards.snapshot("A", "WH1")
     assert seen.buckets[0].available == -3 and all(b.closed for b in seen.buckets)
+    check_invariants(moto_client, moto_table)
+
+
+def test_a_settlement_stamps_the_bucket_it_returns_units_to(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    for number in range(4):  # 2 of each bucket's 2: one hold on each
+        reserve(service, f"r{number}", 2)
+    later = make_service(moto_client, moto_table, ManualClock(NOW + 60), RetryPolicy(base_delay=0))
+    for number in range(4):
+        later.cancel(f"r{number}", "web")
+    assert stamps(moto_client, moto_table) == [str(NOW + 60)] * 4
+    assert [b.available for b in sharded.shards.snapshot("A", "WH1").buckets] == [2, 2, 2, 2]
     check_invariants(moto_client, moto_table)
