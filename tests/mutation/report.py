@@ -14,6 +14,7 @@ from .results import KILLED, NOT_RUN, PACKAGE, ROOT, UNREACHED, Mutant
 DOC = ROOT / "docs" / "testing.md"
 BEGIN = "<!-- mutation:begin -->"
 END = "<!-- mutation:end -->"
+LIVE = "### Not killed (target modules)"
 TARGET = 0.90
 # The modules whose score the fast tiers must keep at TARGET (issue 20).
 TARGETS = (
@@ -109,7 +110,44 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render(result: Tally) -> str:
+@dataclass
+class Sections:
+    """The table's lines by module: its row, its equivalent mutants, its live ones."""
+
+    rows: dict[str, str] = field(default_factory=dict)
+    equivalent: list[tuple[str, str]] = field(default_factory=list)
+    live: list[tuple[str, str]] = field(default_factory=list)
+
+
+def sections(result: Tally) -> Sections:
+    out = Sections()
+    for name, row in result.rows.items():
+        target = f"{TARGET:.0%}" if name in TARGETS else ""
+        if not row.run:
+            if name in TARGETS:
+                out.rows[name] = f"| `{name}` | {row.mutants} | not run | | | | | {target} |"
+            continue
+        partial = f" ({row.not_run} not run)" if row.not_run else ""
+        out.rows[name] = (
+            f"| `{name}` | {row.mutants}{partial} | {row.killed} | {row.survived} | "
+            f"{row.unreached} | {row.equivalent} | {row.score:.1%} | {target} |"
+        )
+    for mutant, equivalent in sorted(result.matched, key=lambda m: m[0].name):
+        line = f"- `{short(mutant.where)}`: {code(mutant.before)} → {code(mutant.after)}: "
+        out.equivalent.append((short(mutant.module), line + equivalent.reason))
+    for name in TARGETS:
+        for mutant in result.rows[name].live if name in result.rows else []:
+            out.live.append(
+                (
+                    name,
+                    f"- `{short(mutant.where)}` ({mutant.status}): "
+                    f"{code(mutant.before)} → {code(mutant.after)}",
+                )
+            )
+    return out
+
+
+def render(table: Sections) -> str:
     lines = [
         BEGIN,
         "",
@@ -121,43 +159,59 @@ def render(result: Tally) -> str:
         "| module | mutants | killed | survived | not reached | equivalent | score | target |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for name in sorted(result.rows, key=lambda n: (n not in TARGETS, n)):
-        row = result.rows[name]
-        target = f"{TARGET:.0%}" if name in TARGETS else ""
-        if not row.run:
-            if name in TARGETS:
-                lines.append(f"| `{name}` | {row.mutants} | not run | | | | | {target} |")
-            continue
-        partial = f" ({row.not_run} not run)" if row.not_run else ""
-        lines.append(
-            f"| `{name}` | {row.mutants}{partial} | {row.killed} | {row.survived} | "
-            f"{row.unreached} | {row.equivalent} | {row.score:.1%} | {target} |"
-        )
+    lines += [table.rows[n] for n in sorted(table.rows, key=lambda n: (n not in TARGETS, n))]
     lines += ["", "### Equivalent mutants", ""]
-    if not result.matched:
-        lines.append("None.")
-    for mutant, equivalent in sorted(result.matched, key=lambda m: m[0].name):
-        lines.append(
-            f"- `{short(mutant.where)}`: {code(mutant.before)} → {code(mutant.after)}: "
-            f"{equivalent.reason}"
-        )
-    lines += ["", "### Not killed (target modules)", ""]
-    live = [m for name in TARGETS if name in result.rows for m in result.rows[name].live]
-    if not live:
-        lines.append("None.")
-    for mutant in live:
-        lines.append(
-            f"- `{short(mutant.where)}` ({mutant.status}): "
-            f"{code(mutant.before)} → {code(mutant.after)}"
-        )
+    lines += [line for _, line in table.equivalent] or ["None."]
+    lines += ["", LIVE, ""]
+    lines += [line for _, line in table.live] or ["None."]
     lines += ["", END]
     return "\n".join(lines)
 
 
+def parse(block: str) -> Sections:
+    """The sections of a table rendered before."""
+    out = Sections()
+    part = out.equivalent
+    for line in block.splitlines():
+        if line == LIVE:
+            part = out.live
+        row = re.match(r"\| `([^`]+)` \|", line)
+        if row:
+            out.rows[row[1]] = line
+        elif line.startswith("- `"):
+            part.append(("", line))
+    owners = sorted(out.rows, key=len, reverse=True)  # the longest name that prefixes it
+    for items in (out.equivalent, out.live):
+        items[:] = [
+            (next((m for m in owners if line.startswith(f"- `{m}.")), ""), line)
+            for _, line in items
+        ]
+    return out
+
+
+def merged(earlier: Sections, now: Sections, ran: set[str]) -> Sections:
+    """``now`` for the modules that ran, ``earlier`` for the rest: a run of some modules
+    keeps what the table said of the others."""
+    rows = {**now.rows, **{m: line for m, line in earlier.rows.items() if m not in ran}}
+    order = sorted(rows, key=lambda n: (n not in TARGETS, n))
+
+    def pick(new: list[tuple[str, str]], old: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        kept = [item for item in new if item[0] in ran]
+        kept += [item for item in old if item[0] not in ran]
+        rank = {m: i for i, m in enumerate(order)}
+        return sorted(kept, key=lambda item: rank.get(item[0], len(rank)))
+
+    return Sections(rows, pick(now.equivalent, earlier.equivalent), pick(now.live, earlier.live))
+
+
 def write(result: Tally) -> None:
-    """Replace the block between the markers of docs/testing.md with the rendered one."""
+    """Replace the block between the markers of docs/testing.md with the rendered one,
+    keeping what it said of the modules this run has no verdicts of."""
     text = DOC.read_text(encoding="utf-8")
     block = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    if not block.search(text):
+    found = block.search(text)
+    if not found:
         raise SystemExit(f"{DOC} has no {BEGIN} ... {END} block to fill")
-    DOC.write_text(block.sub(lambda _: render(result), text), encoding="utf-8")
+    ran = {name for name, row in result.rows.items() if row.run}
+    table = merged(parse(found[0]), sections(result), ran)
+    DOC.write_text(block.sub(lambda _: render(table), text), encoding="utf-8")
