@@ -13,7 +13,8 @@ from reservations.clock import ManualClock
 from reservations.erp import ErpService
 from reservations.errors import Contention, InsufficientStock
 from reservations.service import ReservationService
-from reservations.store import Store
+from reservations.store import CountersDisagree, Store
+from reservations.store.keys import n, shard_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.shards import ShardStore
 from tests.conftest import make_erp_service, make_service
@@ -149,3 +150,20 @@ def test_a_settlement_stamps_the_bucket_it_returns_units_to(
     assert stamps(moto_client, moto_table) == [str(NOW + 60)] * 4
     assert [b.available for b in sharded.shards.snapshot("A", "WH1").buckets] == [2, 2, 2, 2]
     check_invariants(moto_client, moto_table)
+
+
+def test_a_bucket_holding_less_than_its_line_is_refused_as_drift(
+    sharded: Store, service: ReservationService, moto_client: Any, moto_table: str
+) -> None:
+    for number in range(4):  # one hold on each bucket
+        reserve(service, f"r{number}", 2)
+    holds = [sharded.reservations.get(f"r{number}") for number in range(4)]
+    held = next(h for h in holds if h is not None and h.lines[0].bucket)
+    moto_client.update_item(  # drift: the line still holds 2, its bucket none
+        TableName=moto_table,
+        Key=shard_key("A", "WH1", held.lines[0].bucket),
+        UpdateExpression="SET reserved = :zero",
+        ExpressionAttributeValues={":zero": n(0)},
+    )
+    with pytest.raises(CountersDisagree):
+        service.cancel(held.id, "web")
