@@ -18,7 +18,7 @@ from reservations.store.keys import n, shard_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.shards import ShardStore
 from tests.conftest import make_erp_service, make_service
-from tests.support.erp import adjust, stock_set
+from tests.support.erp import adjust, offset, stock_set
 from tests.support.invariants import check_invariants
 from tests.support.sharding import SHARDED_AT as NOW
 from tests.support.sharding import busy_snapshots, reserve, stamps
@@ -167,3 +167,17 @@ def test_a_bucket_holding_less_than_its_line_is_refused_as_drift(
     )
     with pytest.raises(CountersDisagree):
         service.cancel(held.id, "web")
+
+
+def test_goods_shipped_from_a_bucket_leave_the_record_one_version_on(
+    sharded: Store, service: ReservationService, erp: ErpService
+) -> None:
+    for number in range(4):  # one hold on each bucket
+        reserve(service, f"r{number}", 2)
+    holds = [sharded.reservations.get(f"r{number}") for number in range(4)]
+    held = next(h for h in holds if h is not None and h.lines[0].bucket)
+    before = service.stock_level("A", "WH1")
+    erp.apply(offset("shipped", 2, reservation_id=held.id))
+    after = service.stock_level("A", "WH1")
+    assert (after.on_hand, after.reserved, after.available) == (6, 6, 0)
+    assert after.version == before.version + 1
