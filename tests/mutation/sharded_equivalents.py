@@ -11,6 +11,7 @@ _AVAILABLE = 'available = int(item.get("available", {}).get("N", 0))'
 _BUCKET_AVAILABLE = 'available=int(item.get("available", {}).get("N", 0)),'
 _RESERVED = 'reserved=int(item.get("reserved", {}).get("N", 0)),'
 _PLACED = "placed[index] = replace(line, bucket=0 if bucket is None else bucket, placed=True)"
+_GIVES = 'if gives > 0 and int(old.get("available", {}).get("N", 0)) < gives:'
 _VIEW = "view = self._views.setdefault((seen.sku, seen.location), View())"
 ALWAYS_AVAILABLE = "defaults for an item without available: every stock record and bucket has it"
 MOVE_SHARDS = "a move's shards is read only by a reshard, which passes its own"
@@ -251,5 +252,55 @@ SHARDED: tuple[Equivalent, ...] = (
         "def _placed(self, line: Line, elsewhere: bool = False) -> Line:",
         "def _placed(self, line: Line, elsewhere: bool = True) -> Line:",
         "its one caller, place, always passes elsewhere",
+    ),
+    *same_line(
+        "store.measure_writes",
+        "MeasureWrites.adjust_on_hand",
+        "if worth < 0:",
+        ["if worth <= 0:", "if worth < 1:"],
+        "at worth 0 the added condition asks available >= 0 or a closed record: every "
+        "sharded record meets one of them (invariant 9)",
+    ),
+    *same_line(
+        "store.measure_writes",
+        "MeasureWrites._gather_for",
+        _GIVES,
+        [
+            _GIVES.replace('"N", 0', '"N", None'),
+            _GIVES.replace('"N", 0', '"N", '),
+            _GIVES.replace('"N", 0', '"N", 1'),
+            _GIVES.replace("{}", "None"),
+            _GIVES.replace(", {}", ", "),
+        ],
+        ALWAYS_AVAILABLE,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.get_counts",
+        'item["sku"]["S"], item["location"]["S"], exact=False',
+        'item["sku"]["S"], item["location"]["S"], exact=None',
+        FALSY,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.settle_items",
+        "bucket: int = 0,",
+        "bucket: int = 1,",
+        "its two callers, a settlement and a purge, both pass the line's bucket",
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.settle_items",
+        '"SET reserved = reserved - :settled, available = available + :released, "',
+        '"set reserved = reserved - :settled, available = available + :released, "',
+        CASE,
+    ),
+    *same_line(
+        "store.stock",
+        "StockStore.settle_items",
+        '":zero": n(0),',
+        ['":zero": n(None),', '":zero": n(1),'],
+        "every write that creates a stock record gives it a version: if_not_exists never "
+        "falls back to :zero here",
     ),
 )
