@@ -11,9 +11,12 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from .template import ROOT
 
@@ -72,23 +75,50 @@ def lift_moto_transact_get_limit() -> None:
     responses.TRANSACTION_MAX_ITEMS = TRANSACT_GET_LIMIT
 
 
+class OneDynamoDBCallAtATime:
+    """WSGI middleware running moto's DynamoDB calls one at a time. Its backend is not
+    thread-safe: a transaction deep-copies the table while another request thread writes
+    it, a 500 where AWS would answer. SQS and EventBridge stay concurrent, so a long poll
+    never stalls the table."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))  # the body is made inside the lock
+
+
 class MotoServer:
-    """moto's threaded server: DynamoDB and SQS on one port, in this process."""
+    """moto's server: DynamoDB, SQS and EventBridge on one port, in a thread of this process."""
 
     name = "moto"
 
     def __init__(self, port: int | None = None) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         lift_moto_transact_get_limit()
         self.port = port or free_port()
-        self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
-        self._server.start()
-        wait_for_port(self.port, timeout=10)
+        app = OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            HOST, self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
         self.endpoint = f"http://{HOST}:{self.port}"
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
 
 
 def cached_dynamodb_local_jar() -> Path | None:

@@ -89,7 +89,6 @@ def the_only_worker() -> int:
 
 def test_a_worker_killed_mid_request_fails_only_that_request(gate: Gate, table: str) -> None:
     env = {"AWS_ENDPOINT_URL_DYNAMODB": gate.endpoint, "TABLE_NAME": table}
-    # One sku per request: moto server loses updates when transactions on one item race.
     skus = [f"SKU-{n}" for n in range(4)]
     with LocalApi(port=0, workers=2, env=env, quiet=True) as api:
         for sku in skus:
