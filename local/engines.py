@@ -108,9 +108,14 @@ class MotoServer:
 
         lift_moto_transact_get_limit()
         self.port = port or free_port()
+
+        class QuietRequestHandler(MotoRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                """A line per request drowns what a failing test printed; errors still log."""
+
         app = OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            HOST, self.port, app, threaded=True, request_handler=MotoRequestHandler
+            HOST, self.port, app, threaded=True, request_handler=QuietRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

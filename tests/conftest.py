@@ -23,7 +23,6 @@ from tests.support import env, observed
 env.apply()
 OBSERVED_DIR = pytest.StashKey[Path]()
 
-import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 from local.engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer  # noqa: E402
@@ -36,6 +35,7 @@ from reservations.erp import ErpService  # noqa: E402
 from reservations.service import ReservationService  # noqa: E402
 from reservations.store import Store  # noqa: E402
 from reservations.store.retry import RetryPolicy  # noqa: E402
+from tests.support.clients import aws_client  # noqa: E402
 
 ENGINES = ["moto", "dynamodb-local"]
 
@@ -117,15 +117,11 @@ TEST_CLIENT_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=30))
 
 
 def client_for(endpoint: str) -> Any:
-    return botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=TEST_CLIENT_CONFIG
-    )
+    return aws_client("dynamodb", endpoint, TEST_CLIENT_CONFIG)
 
 
 def sqs_client_for(endpoint: str) -> Any:
-    return botocore.session.get_session().create_client(
-        "sqs", endpoint_url=endpoint, region_name="us-east-1", config=TEST_CLIENT_CONFIG
-    )
+    return aws_client("sqs", endpoint, TEST_CLIENT_CONFIG)
 
 
 def fresh_table(client: Any) -> Iterator[str]:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import botocore.session
 import pytest
 
 import stream_function
@@ -39,6 +38,7 @@ from reservations.store.items import line_from_item
 from reservations.store.reservations import ReservationStore
 from reservations.store.retry import RetryPolicy
 from tests.support.arena import Arena
+from tests.support.clients import aws_client
 from tests.support.race import race
 from tests.support.stream_events import stream_event
 
@@ -499,9 +499,7 @@ def test_the_stream_records_match_what_dynamodb_local_streams(arena: CartArena) 
 
 
 def _streams_client(client: Any) -> Any:
-    return botocore.session.get_session().create_client(
-        "dynamodbstreams", endpoint_url=client.meta.endpoint_url, region_name="us-east-1"
-    )
+    return aws_client("dynamodbstreams", client.meta.endpoint_url)
 
 
 def test_a_reused_id_is_settled_again_after_its_first_purge(

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -23,6 +22,7 @@ from reservations.store.transact import (
     conflict_or,
     transact,
 )
+from tests.support.clients import aws_client
 
 TABLE = "reservations-x"
 STOCK_KEY = {"PK": {"S": "SKU#HOT"}, "SK": {"S": "LOC#WH1"}}
@@ -81,9 +81,7 @@ def proxy_for(engine: FakeEngine, **options: Any) -> ContentionProxy:
 def client(endpoint: str) -> Any:
     # One attempt: what the proxy answers, not what botocore's retries make of it.
     config = Config(retries={"mode": "standard", "max_attempts": 1})
-    return botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=config
-    )
+    return aws_client("dynamodb", endpoint, config)
 
 
 def reserve_items(reservation_id: str) -> list[dict[str, Any]]:

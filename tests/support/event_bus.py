@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import jsonschema
 import pytest
 
@@ -22,6 +21,7 @@ from local.bus import LocalBus, Tap, ensure_bus
 from local.streams import StreamMapping, StreamReader, deliver, stream_mappings
 from reservations.bootstrap import CLIENT_CONFIG, build_event_relay
 from reservations.config import Settings
+from tests.support import clients
 
 SCHEMAS = Path(__file__).parents[2] / "events" / "schemas"
 
@@ -43,9 +43,7 @@ def events_mapping() -> StreamMapping:
 
 
 def aws_client(service: str, endpoint: str) -> Any:
-    return botocore.session.get_session().create_client(
-        service, endpoint_url=endpoint, region_name="us-east-1", config=CLIENT_CONFIG
-    )
+    return clients.aws_client(service, endpoint, CLIENT_CONFIG)
 
 
 @dataclass
