@@ -163,8 +163,15 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     Equivalent(
         "store.stock",
         "StockStore.hold_item",
-        '+ ("" if line.labels else " AND attribute_not_exists(serialized)"),',
-        '+ ("" if line.labels else " and attribute_not_exists(serialized)"),',
+        '"" if line.labels else " AND attribute_not_exists(serialized)"',
+        '"" if line.labels else " and attribute_not_exists(serialized)"',
+        CASE,
+    ),
+    Equivalent(
+        "store.stock",
+        "StockStore.hold_item",
+        'condition = "available >= :q AND attribute_not_exists(#closed)"',
+        'condition = "available >= :q and attribute_not_exists(#closed)"',
         CASE,
     ),
     Equivalent(

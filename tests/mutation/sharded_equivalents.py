@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from .equivalence import CASE, CONSISTENT, FALSY, Equivalent, same_line
 
+_TAKES_NOTHING = (
+    "at {} 0 the added condition asks available >= 0 or a closed record: every sharded "
+    "record meets one of them (invariant 9)"
+)
+_TOTALLED = "seen = self.shards.snapshot(level.sku, level.location, exact=False)  # shown only"
+_SPREAD = "self.shards.spread(level.sku, level.location, spread_at, seen)"
 _MOVE = "self._move(seen, wanted, seen.shards, now, reshard=False)"
 _GATHER = "self._move(seen, wanted, seen.shards, now, reshard=False, close=debt_ahead)"
 _ZIP_PLAN = "replace(b, available=w) for b, w in zip(seen.buckets, wanted, strict=True)"
@@ -258,8 +264,28 @@ SHARDED: tuple[Equivalent, ...] = (
         "MeasureWrites.adjust_on_hand",
         "if worth < 0:",
         ["if worth <= 0:", "if worth < 1:"],
-        "at worth 0 the added condition asks available >= 0 or a closed record: every "
-        "sharded record meets one of them (invariant 9)",
+        _TAKES_NOTHING.replace("{}", "worth"),
+    ),
+    *same_line(
+        "store.measure_writes",
+        "MeasureWrites._set",
+        "if delta < 0:",
+        ["if delta <= 0:", "if delta < 1:"],
+        _TAKES_NOTHING.replace("{}", "delta"),
+    ),
+    Equivalent(
+        "store.measure_writes",
+        "MeasureWrites.totalled",
+        _TOTALLED,
+        _TOTALLED.replace("exact=False", "exact=None"),
+        FALSY,
+    ),
+    *same_line(
+        "store.measure_writes",
+        "MeasureWrites.totalled",
+        _SPREAD,
+        [_SPREAD.replace("level.sku", "None"), _SPREAD.replace("level.location", "None")],
+        "given a snapshot, a spread moves the buckets of the record the snapshot is of",
     ),
     *same_line(
         "store.measure_writes",

@@ -16,6 +16,7 @@ from reservations.records import Receipt, StockLevel
 from reservations.service import ReservationService
 from reservations.store import Store
 from reservations.store.idempotency import StoredResponse
+from reservations.store.keys import stock_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.shards import ShardStore
 from reservations.supply import measure_names, parse
@@ -177,3 +178,27 @@ def test_a_refused_count_whose_record_has_what_it_takes_gathers_nothing(
     monkeypatch.setattr(ShardStore, "gather", lambda _, *args: gathered.append(args[2]))
     level = stale.stock.set_on_hand("A", "WH1", 6, LATER)  # refused once: takes 1 of 1
     assert (level.on_hand, level.available, gathered) == (6, 6, [])
+
+
+def test_a_write_that_spreads_reads_the_buckets_once_and_outside_a_transaction(
+    sharded: Store, moto_client: Any, moto_table: str
+) -> None:
+    store = Store(moto_client, moto_table)
+    store.stock.get_level("A", "WH1")
+    with requests_seen(moto_client) as seen:
+        level = store.stock.set_on_hand("A", "WH1", 12, LATER)
+    # The count, one consistent read of the record and its buckets, the spread's move: the
+    # total it answers and the spread share that read, which no transaction can cancel.
+    operations = ["UpdateItem", "GetItem", "BatchGetItem", "TransactWriteItems"]
+    assert [operation for operation, _ in seen] == operations
+    assert (level.available, buckets(sharded)) == (12, [3, 3, 3, 3])
+
+
+def test_a_total_shows_the_bucket_count_its_sums_were_read_with(
+    sharded: Store, moto_client: Any, moto_table: str
+) -> None:
+    key = stock_key("A", "WH1")
+    before = moto_client.get_item(TableName=moto_table, Key=key, ConsistentRead=True)["Item"]
+    sharded.shards.reshard("A", "WH1", 2, LATER)  # between the write and its total
+    level = sharded.stock.totalled(before)
+    assert (level.available, level.shards) == (8, 2)

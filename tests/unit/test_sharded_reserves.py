@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reservations.clock import ManualClock
 from reservations.commands import CartChange, CartLine, ReserveLine, ReserveRequest
 from reservations.errors import InsufficientStock
+from reservations.records import Line
 from reservations.service import ReservationService
 from reservations.store import Store
+from reservations.store.keys import shard_key
 from reservations.store.retry import RetryPolicy
 from reservations.store.transact import WriteConflict
 from tests.conftest import make_service
@@ -250,3 +253,21 @@ def test_a_cart_update_adds_lines_on_a_sharded_record(
         service.change_items("c1", CartChange(grown), "web")
     assert sharded.shards.snapshot("A", "WH1").available == 0
     check_invariants(moto_client, moto_table)
+
+
+def test_a_closed_bucket_takes_no_line_whatever_it_holds(
+    sharded: Store, moto_client: Any, moto_table: str
+) -> None:
+    moto_client.update_item(  # as a count below what is held leaves it, units and all
+        TableName=moto_table,
+        Key=shard_key("A", "WH1", 2),
+        UpdateExpression="SET #closed = :closed",
+        ExpressionAttributeNames={"#closed": "closed"},
+        ExpressionAttributeValues={":closed": {"BOOL": True}},
+    )
+    line = Line("A", "WH1", 1, held=1, bucket=2)
+    with pytest.raises(ClientError) as refused:
+        moto_client.transact_write_items(TransactItems=[sharded.stock.hold_item(line, NOW, 0)])
+    [reason] = refused.value.response["CancellationReasons"]
+    assert reason["Code"] == "ConditionalCheckFailed"
+    assert sharded.shards.snapshot("A", "WH1").buckets[2].available == 2
