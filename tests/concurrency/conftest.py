@@ -54,3 +54,9 @@ def racing(
                         if outcome is Outcome.CONFLICT)  # fmt: skip
         if request.node.get_closest_marker("may_not_conflict") is None:
             assert conflicts, "the race met no TransactionConflict: it did not race"
+
+
+@pytest.fixture
+def racing_arena(racing: ReservationService, local_table: str, clock: ManualClock) -> Arena:
+    """An arena on ``racing``'s engine (plain, or through the proxy) and with its retries."""
+    return Arena(racing._store.client, local_table, clock, racing._retry)
