@@ -3,7 +3,8 @@ formula ``onHand + inbound - outbound - safetyStock``, on DynamoDB Local, plainl
 through the contention-faithful proxy (``racing``): no update of a measure or of
 ``reserved`` is lost, no reserve is granted past ``available``, and the drift check
 (``available == formula(measures) - reserved``, ``reserved`` = what live holds hold) is
-clean after each race.
+clean after each race. The first two races run on a record split into buckets too (issue
+17): writes then spread what they add over the buckets and gather what they take.
 
 Every writer is an execution environment of its own (its own ``Store``, so its own
 remembered view of the record, as separate Lambda environments have): an absolute write
@@ -29,15 +30,15 @@ from reservations.clock import ManualClock
 from reservations.config import Settings
 from reservations.erp import Effect, ErpService, Outcome
 from reservations.erp_messages import StockAdjust, StockSet
-from reservations.errors import Contention, InsufficientStock
+from reservations.errors import InsufficientStock
 from reservations.http.models import CreateReservationRequest
 from reservations.records import StockLevel
 from reservations.service import ReservationService, ReserveResult
-from reservations.store import MessageInProgress, Store
+from reservations.store import Store
 from reservations.store.retry import RetryPolicy
 from reservations.supply import STANDARD_MEASURES, parse
 from tests.support.invariants import check_invariants
-from tests.support.race import race
+from tests.support.race import persist, race
 
 T = TypeVar("T")
 FORMULA = parse("onHand + inbound - outbound - safetyStock")
@@ -106,18 +107,6 @@ def snapshot(sku: str, measure: str, value: int, sequence: int) -> StockSet:
         {"type": "stock.set", "schemaVersion": 1, "sku": sku, "location": LOCATION,
          "measure": measure, "value": value, "sequence": sequence}
     )  # fmt: skip
-
-
-def persist(task: Callable[[], T], what: object) -> T:
-    """``task`` again after CONTENTION (a 503 the client retries) or while another delivery
-    of the same message is at work (SQS sends it again): every task here is safe to repeat
-    (absolute values, receipts, reservation ids)."""
-    for _ in range(200):
-        try:
-            return task()
-        except (Contention, MessageInProgress):
-            time.sleep(0.02)
-    raise AssertionError(f"{what} kept failing")
 
 
 def deliver(erp: ErpService, message: StockAdjust | StockSet) -> Callable[[], Outcome]:
@@ -199,14 +188,16 @@ ADJUSTED = ("onHand", "inbound", "safetyStock")
 OWNERS = 4  # environments writing outbound absolutely, in turns
 
 
+@pytest.mark.parametrize("shards", [1, 8], ids=["record", "8 buckets"])
 def test_adjustments_absolute_writes_reserves_and_cancels_lose_no_update(
-    deployment: Deployment,
+    deployment: Deployment, shards: int
 ) -> None:
     sku = "M1"
     rng = random.Random(11)
     start = {"onHand": 500, "inbound": 10, "outbound": 0, "safetyStock": 5}
     setup = deployment.environment()
     setup.set_measures(sku, LOCATION, start)
+    setup.sharding.reshard(sku, LOCATION, shards)  # 8: writes spread and gather (issue 17)
     placed = [setup.reserve(cart(sku, 2, f"placed-{n}"), "web").reservation.id for n in range(6)]
     messages = [
         adjust(f"adj-{n}", sku, rng.choice(ADJUSTED), rng.choice([-3, -2, -1, 1, 2, 4]))
@@ -259,6 +250,7 @@ def test_adjustments_absolute_writes_reserves_and_cancels_lose_no_update(
     expected["outbound"] = outbound[-1]
     reserved = sum(quantities) + 2 * (len(placed) - len(cancelled))
     stock = level(deployment, sku)
+    assert stock.shards == shards
     assert measures(stock) == expected
     assert stock.reserved == reserved
     assert stock.available == FORMULA.supply(expected) - reserved
@@ -272,13 +264,17 @@ RAISES = 8  # ERP adjustments of safetyStock by +1, each taking one unit of supp
 SUPPLY = 20 - 5  # onHand 20, safetyStock 5
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(
+    ("seed", "shards"), [(1, 1), (2, 1), (1, 4)], ids=["1-record", "2-record", "1-4 buckets"]
+)
 def test_scarce_stock_is_never_oversold_while_safety_stock_rises(
-    deployment: Deployment, seed: int
+    deployment: Deployment, seed: int, shards: int
 ) -> None:
     sku = "M2"
     rng = random.Random(seed)
-    deployment.environment().set_measures(sku, LOCATION, {"onHand": 20, "safetyStock": 5})
+    setup = deployment.environment()
+    setup.set_measures(sku, LOCATION, {"onHand": 20, "safetyStock": 5})
+    setup.sharding.reshard(sku, LOCATION, shards)  # 4: raises gather units from buckets
     raises = [
         timed(deliver(deployment.erp(), adjust(f"safety-{n}", sku, "safetyStock", 1)))
         for n in range(RAISES)
@@ -303,6 +299,7 @@ def test_scarce_stock_is_never_oversold_while_safety_stock_rises(
     # rest, down past zero if they came last, as a rise of safety stock may.
     assert len(granted) <= SUPPLY and refused  # 32 shoppers for at most 15 units
     stock = level(deployment, sku)
+    assert stock.shards == shards
     assert measures(stock) == {"onHand": 20, "inbound": 0, "outbound": 0, "safetyStock": 13}
     assert stock.reserved == len(granted)
     assert stock.available == SUPPLY - RAISES - len(granted)
