@@ -175,11 +175,20 @@ def _levers(figures: Sweep) -> Table:
                 f"oversold {sell_out.oversold}, p99 {fmt_ms(sell_out.p99)}",
             ]
         )
+    for rate, result in sorted(figures.pessimistic.items()):
+        rows.append(
+            [
+                str(sweep.RECOMMENDED_BUCKETS),
+                f"{rate:,}/s, pessimistic window",
+                "-",
+                _brief(result),
+            ]
+        )
     return Table(
         ["buckets", "arrivals", "service's RetryPolicy()", "the sharded path's policy"],
         rows,
-        caption="The recommendation: the sharded path's own retry policy (nominal window), "
-        f"{_policy(sweep.SHARDED_RETRY)}:",
+        caption="The recommendation: the sharded path's own retry policy (nominal window "
+        f"unless named), {_policy(sweep.SHARDED_RETRY)}:",
     )
 
 
@@ -317,8 +326,8 @@ def _sharding_target(pairs: list[Pair]) -> Target:
         f"measured: {SHARDED_BUCKETS} buckets over 1, hot sku granted holds/s through the "
         f"proxy at the same concurrency ({one.clients} client threads)",
         f">= {SHARDING_GAIN:g}",
-        f"{_gain(target):.1f} ({many.hot.rate:,.0f} vs {one.hot.rate:,.0f}/s); at "
-        f"{first[0].measurement.clients} threads {_gain(first):.1f}",
+        f"{_gain(target):.2f} ({many.hot.rate:,.0f} vs {one.hot.rate:,.0f}/s); at "
+        f"{first[0].measurement.clients} threads {_gain(first):.2f}",
         _gain(target) >= SHARDING_GAIN,
     )
 

@@ -79,7 +79,10 @@ class Sweep:
     grid: dict[tuple[int, int], Result] = field(default_factory=dict)
     verdicts: list[Verdict] = field(default_factory=list)
     beyond: dict[tuple[int, int], Result] = field(default_factory=dict)
+    # The recommendation (RECOMMENDED_BUCKETS, SHARDED_RETRY) at every arrival rate of the
+    # grid, nominal window; and at the target's rates under the pessimistic window.
     levers: dict[tuple[int, int], Result] = field(default_factory=dict)
+    pessimistic: dict[int, Result] = field(default_factory=dict)
     scarce: list[Result] = field(default_factory=list)
     recommended_scarce: Result | None = None  # the sell-out, as the docs recommend
 
@@ -138,9 +141,12 @@ def run(buckets: Iterable[int] = GRID_BUCKETS, arrivals: Iterable[int] = GRID_AR
         for count in BEYOND_THE_CAP:
             for rate in (TARGET_RATE, MARGIN_RATE):
                 sweep.beyond[(count, rate)] = simulate(scenario(count, rate))
-    for rate in (TARGET_RATE, MARGIN_RATE):
+    for rate in sorted({*rates, TARGET_RATE, MARGIN_RATE}):
         lever = scenario(RECOMMENDED_BUCKETS, rate).but(retry=SHARDED_RETRY)
         sweep.levers[(RECOMMENDED_BUCKETS, rate)] = simulate(lever)
+    for rate in (TARGET_RATE, MARGIN_RATE):
+        worst = scenario(RECOMMENDED_BUCKETS, rate, PESSIMISTIC_ONGOING_FRACTION)
+        sweep.pessimistic[rate] = simulate(worst.but(retry=SHARDED_RETRY))
     sweep.scarce = [simulate(scarce_scenario(count)) for count in SCARCE_BUCKETS]
     sweep.recommended_scarce = simulate(
         scarce_scenario(RECOMMENDED_BUCKETS).but(retry=SHARDED_RETRY)
