@@ -7,7 +7,8 @@ loser is refused with the winner's status, and stock moves exactly once.
 
 A race with two possible winners runs its rounds in one test, each round on a table of its
 own, and each side must win at least once across them: a race that always goes one way
-would say nothing about the other.
+would say nothing about the other. Reserves racing for the stock of due holds run plainly
+and through the contention-faithful proxy (``racing``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from reservations.store.reservations import ReservationStore
 from reservations.store.retry import RetryPolicy
 from tests.support.arena import Arena
 from tests.support.clients import aws_client
-from tests.support.race import race
+from tests.support.race import persist, race
 from tests.support.stream_events import stream_event
 
 ROUNDS = range(8)
@@ -566,11 +567,15 @@ def reserves_meeting_due_holds(arena: CartArena, with_sweeper: bool) -> tuple[li
         for _ in range(5)
     ]
     arena.clock.advance(60)
+    # A client retries a 503 (CONTENTION, through the proxy) under its cart's own id.
     tasks: list[Callable[[], Any]] = [
-        partial(service.reserve, request((("A", "WH1", 2),)), "web") for _ in range(8)
+        partial(
+            persist, partial(service.reserve, request((("A", "WH1", 2),), id=f"c{n}"), "web"), n
+        )
+        for n in range(8)
     ]
     if with_sweeper:
-        tasks.append(service.sweep)
+        tasks.append(partial(persist, service.sweep, "the sweep"))
     outcomes = race(*tasks)
     if with_sweeper:
         assert isinstance(outcomes[8], SweepReport), outcomes[8]
@@ -582,10 +587,17 @@ def reserves_meeting_due_holds(arena: CartArena, with_sweeper: bool) -> tuple[li
     return old, reserves
 
 
+@pytest.fixture
+def racing_arena(racing: ReservationService, local_table: str, clock: ManualClock) -> CartArena:
+    """A cart arena on ``racing``'s engine: plainly, and through the contention proxy."""
+    return CartArena(racing._store.client, local_table, clock, racing._retry)
+
+
 @pytest.mark.parametrize("with_sweeper", [False, True], ids=["reserves", "reserves+sweeper"])
 def test_concurrent_reserves_expire_each_due_hold_once(
-    arena: CartArena, with_sweeper: bool
+    racing_arena: CartArena, with_sweeper: bool
 ) -> None:
+    arena = racing_arena
     old, reserves = reserves_meeting_due_holds(arena, with_sweeper)
 
     for rid in old:
@@ -600,10 +612,11 @@ def test_concurrent_reserves_expire_each_due_hold_once(
 
 @pytest.mark.parametrize("with_sweeper", [False, True], ids=["reserves", "reserves+sweeper"])
 def test_concurrent_reserves_sell_all_the_stock_of_due_holds(
-    arena: CartArena, with_sweeper: bool
+    racing_arena: CartArena, with_sweeper: bool
 ) -> None:
     """Whoever expires a due hold (the refused reserve, another one or the sweeper), a
     refused reserve tries again: all the due holds held is sold, none of it refused."""
+    arena = racing_arena
     _, reserves = reserves_meeting_due_holds(arena, with_sweeper)
 
     granted = [o for o in reserves if not isinstance(o, Exception)]
