@@ -58,7 +58,7 @@ class BackgroundFunction:
 def stop_together(stoppers: Iterable[Callable[[], None]]) -> None:
     """Each stop at once, in a thread of its own: each waits on its own worker, long poll
     or stream read, and a stack of several must not stop in their sum (``make run``'s
-    Ctrl-C, which tests/local/test_local_stack.py wants done within seconds)."""
+    Ctrl-C, which tests/local/test_local_stack_startup.py wants done within seconds)."""
     threads = [threading.Thread(target=stop, name="stop") for stop in stoppers]
     for thread in threads:
         thread.start()

@@ -31,7 +31,7 @@ from local.server import LocalApi
 from reservations import access
 from reservations.http import docs as api_docs
 from tests.conftest import ENGINES, engine_of, local_api_on
-from tests.local.test_local_stack import call
+from tests.support.local_stack import call
 
 # Enough to find the classic failures (undocumented codes, 500s on odd input) in well under
 # a minute for the whole API; raise it locally with SCHEMATHESIS_MAX_EXAMPLES-style edits.

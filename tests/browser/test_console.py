@@ -20,7 +20,7 @@ import pytest
 
 from local.browser import CHROMIUM_ARGS, BrowserUnavailable, axe_core_script, chromium
 from tests.conftest import sqs_client_for
-from tests.local.test_local_stack import Stack, call, printed, start_stack
+from tests.support.local_stack import Stack, call, printed, start_stack
 
 pytestmark = pytest.mark.browser
 SKU, LOCATION = "MUG-BLUE", "WH-LONDON"  # of the demo catalogue make run seeds

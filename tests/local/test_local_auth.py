@@ -36,7 +36,7 @@ from local.template import ROOT
 from reservations import access
 from reservations.http.errors import gateway_error
 from tests.conftest import local_api_on
-from tests.local.test_local_stack import PYTHONPATH, call
+from tests.support.local_stack import PYTHONPATH, call
 
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
 FORBIDDEN = (403, {"message": "Forbidden"})

@@ -19,7 +19,7 @@ from reservations.bootstrap import CLIENT_CONFIG
 from reservations.store import Store
 from reservations.store.keys import stock_key
 from tests.conftest import client_for
-from tests.local.test_local_stack import PYTHONPATH
+from tests.support.local_stack import PYTHONPATH
 
 
 def drift(env: Mapping[str, str], *command: str) -> subprocess.CompletedProcess[str]:

@@ -26,7 +26,7 @@ from reservations.store import Store
 from reservations.store.keys import line_key
 from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, make_service, sqs_client_for
-from tests.local.test_local_stack import PYTHONPATH
+from tests.support.local_stack import PYTHONPATH
 
 # Differ on every generation by nature; the generator pins them, but a hand edit may not.
 VOLATILE_CONTEXT = ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch")

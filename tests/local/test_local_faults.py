@@ -33,9 +33,9 @@ from reservations.store import Store
 from reservations.store.retry import RetryPolicy
 from tests.conftest import client_for, fresh_table, sqs_client_for
 from tests.local.test_local_server import gone, workers_of_this_process
-from tests.local.test_local_stack import Reply, call
 from tests.support.gate import Gate
 from tests.support.invariants import check_invariants
+from tests.support.local_stack import Reply, call
 
 
 @pytest.fixture

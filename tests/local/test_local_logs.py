@@ -18,7 +18,7 @@ from local.request_log import CLIENT_LEFT, request_line, reservation_of
 from local.run import functions_log_level, parse_args
 from local.server import LocalApi
 from tests.conftest import client_for, fresh_table
-from tests.local.test_local_stack import call, start_stack
+from tests.support.local_stack import call, start_stack
 
 # --- the line ------------------------------------------------------------------------------
 

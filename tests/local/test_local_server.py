@@ -19,7 +19,7 @@ from local.engines import Engine
 from local.proxy_response import MalformedResponse, proxy_status, response_body, response_headers
 from local.server import LocalApi
 from tests.conftest import local_api_on
-from tests.local.test_local_stack import (
+from tests.support.local_stack import (
     Reply,
     alive,
     call,

@@ -1,14 +1,12 @@
 """Channels and scopes through the real handler, as API Gateway calls it after its authorizer.
 
-A channel acts only on its own holds: another channel's hold answers exactly what an unknown
-one answers, on every route. ``reservations/admin`` acts on any hold. Each route wants one
-of its scopes. Without claims the handler refuses (defence in depth behind API Gateway).
+Each route wants one of its scopes. Without claims the handler refuses (defence in depth
+behind API Gateway). The API documents need no token, are off unless enabled, and declare
+the scopes of each route.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,139 +14,12 @@ import pytest
 
 import api_function
 import route_dependencies
-from local.apigw import LambdaContext, proxy_event
 from reservations import access
 from reservations.config import Settings
 from tests.conftest import sqs_client_for
 from tests.support.api_client import ADMIN, ApiResponse, HandlerClient, Identity
+from tests.support.channel_holds import HOLD, LINE, STOREFRONT, level
 from tests.support.operations import wire_operations
-
-STOREFRONT = Identity("storefront")
-CALL_CENTRE = Identity("callcentre")
-HOLD = {"id": "hold-1", "items": [{"sku": "SKU-A", "location": "WH1", "quantity": 2}]}
-LINE = {"sku": "SKU-A", "location": "WH1", "quantity": 1}
-
-# Every route that acts on one hold: (method, path, body).
-HOLD_ROUTES: list[tuple[str, str, Any]] = [
-    ("GET", "/reservations/{id}", None),
-    ("POST", "/reservations/{id}/confirm", None),
-    ("POST", "/reservations/{id}/extend", {"expiresInSeconds": 600}),
-    ("POST", "/reservations/{id}/release", {"items": [LINE]}),
-    ("POST", "/reservations/{id}/fulfill", {"items": [LINE]}),
-    ("DELETE", "/reservations/{id}", None),
-]
-ROUTE_IDS = [f"{method} {path}" for method, path, _ in HOLD_ROUTES]
-# hold-1's status and the stock level once each of HOLD_ROUTES acted on it (2 of 10 held).
-HOLD_EFFECTS: dict[tuple[str, str], tuple[str, tuple[int, int, int]]] = {
-    ("GET", "/reservations/{id}"): ("ACTIVE", (10, 2, 8)),
-    ("POST", "/reservations/{id}/confirm"): ("CONFIRMED", (10, 2, 8)),
-    ("POST", "/reservations/{id}/extend"): ("ACTIVE", (10, 2, 8)),
-    ("POST", "/reservations/{id}/release"): ("ACTIVE", (10, 1, 9)),
-    ("POST", "/reservations/{id}/fulfill"): ("ACTIVE", (9, 1, 8)),
-    ("DELETE", "/reservations/{id}"): ("CANCELLED", (10, 0, 10)),
-}
-
-
-def call(api: HandlerClient, method: str, path: str, body: Any, rid: str) -> ApiResponse:
-    return api.request(method, path.format(id=rid), body)
-
-
-@pytest.fixture
-def held(api: HandlerClient) -> dict[str, Any]:
-    """The storefront's hold on 2 of 10 SKU-A."""
-    assert api.put("/inventory/SKU-A/locations/WH1", {"onHand": 10}).status == 200
-    created = api.as_(STOREFRONT).post("/reservations", HOLD)
-    assert created.status == 201, created.text
-    assert created.json["channel"] == "storefront"
-    body: dict[str, Any] = created.json
-    return body
-
-
-def level(api: HandlerClient) -> tuple[int, int, int]:
-    body = api.get("/inventory/SKU-A").json
-    return body["onHand"], body["reserved"], body["available"]
-
-
-# --- ownership --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
-def test_another_channels_hold_answers_like_an_unknown_one(
-    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
-) -> None:
-    other = api.as_(CALL_CENTRE)
-    foreign = call(other, method, path, body, "hold-1")
-    missing = call(other, method, path, body, "hold-nope")
-    assert foreign.status == 404, foreign.text
-    # Same code and the same message, but for the id the caller itself sent.
-    assert foreign.json == {
-        **missing.json,
-        "message": missing.json["message"].replace("hold-nope", "hold-1"),
-    }
-    # Nothing changed: the storefront still sees its hold as it was, stock still held.
-    assert api.as_(STOREFRONT).get("/reservations/hold-1").json == held
-    assert level(api) == (10, 2, 8)
-
-
-@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
-def test_the_owning_channel_acts_on_its_hold(
-    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
-) -> None:
-    response = call(api.as_(STOREFRONT), method, path, body, "hold-1")
-    assert response.status == 200, response.text
-    assert response.json["channel"] == "storefront"
-    status, stock = HOLD_EFFECTS[method, path]
-    assert (response.json["status"], level(api)) == (status, stock)
-
-
-@pytest.mark.parametrize(("method", "path", "body"), HOLD_ROUTES, ids=ROUTE_IDS)
-def test_an_admin_acts_on_any_hold(
-    api: HandlerClient, held: dict[str, Any], method: str, path: str, body: Any
-) -> None:
-    response = call(api.as_(ADMIN), method, path, body, "hold-1")
-    assert response.status == 200, response.text
-    # The hold stays the storefront's: the admin acted on it, it did not take it over.
-    assert response.json["channel"] == "storefront"
-    status, stock = HOLD_EFFECTS[method, path]
-    assert api.as_(STOREFRONT).get("/reservations/hold-1").json["status"] == status
-    assert level(api) == stock
-
-
-def test_holds_on_a_sku_list_only_the_callers_own(api: HandlerClient, held: Any) -> None:
-    theirs = {**HOLD, "id": "hold-2", "items": [{**HOLD["items"][0], "quantity": 3}]}
-    assert api.as_(CALL_CENTRE).post("/reservations", theirs).status == 201
-
-    def listed(identity: Identity) -> list[tuple[str, str]]:
-        response = api.as_(identity).get("/inventory/SKU-A/reservations")
-        assert response.status == 200, response.text
-        return sorted((hold["id"], hold["channel"]) for hold in response.json["holds"])
-
-    assert listed(STOREFRONT) == [("hold-1", "storefront")]
-    assert listed(CALL_CENTRE) == [("hold-2", "callcentre")]
-    assert listed(Identity("marketplace")) == []
-    assert listed(ADMIN) == [("hold-1", "storefront"), ("hold-2", "callcentre")]
-    # Stock itself is shared: every channel sees the same availability.
-    assert level(api) == (10, 5, 5)
-
-
-def test_the_channel_is_the_tokens_client_whatever_the_body_says(api: HandlerClient) -> None:
-    assert api.put("/inventory/SKU-A/locations/WH1", {"onHand": 10}).status == 200
-    forged = api.as_(STOREFRONT).post("/reservations", {**HOLD, "channel": "callcentre"})
-    assert forged.status == 400  # an unknown field, not a way to pick a channel
-    assert forged.json["details"] == [{"field": "body.channel", "reason": "unknown field"}]
-    created = api.as_(CALL_CENTRE).post("/reservations", HOLD)
-    assert created.json["channel"] == "callcentre"
-
-
-def test_reusing_another_channels_id_holds_nothing(api: HandlerClient, held: Any) -> None:
-    """Ids are one namespace: the same id from another channel is a conflict, never a
-    replay that would hand over the first channel's hold."""
-    again = api.as_(CALL_CENTRE).post("/reservations", HOLD)
-    assert again.status == 409
-    assert again.json["error"] == "IDEMPOTENCY_CONFLICT"
-    assert "items" not in again.json and "channel" not in again.json
-    assert level(api) == (10, 2, 8)
-
 
 # --- scopes -----------------------------------------------------------------------------
 
@@ -440,93 +311,6 @@ def test_inventory_writes_need_inventory_write(api: HandlerClient) -> None:
     assert api.as_(writer).put("/inventory/SKU-A/locations/WH1", {"onHand": 5}).status == 200
 
 
-# --- fail closed: the function runs only the route whose scopes it checked ----------------
-
-FULL = Identity("storefront", access.ALL_SCOPES)
-
-
-def event_for(
-    method: str, path: str, resource: str, identity: Identity | None, body: Any = None
-) -> dict[str, Any]:
-    """An event whose ``resource`` is set by hand: what a gateway that routed ``path`` to
-    ``resource`` (rightly or not) would hand the function."""
-    authorizer = None if identity is None else {"claims": identity.claims()}
-    text = None if body is None else json.dumps(body)
-    event = proxy_event(
-        method, path, {"Content-Type": "application/json"}, text, authorizer=authorizer
-    )
-    event["resource"] = event["requestContext"]["resourcePath"] = resource
-    return event
-
-
-# (method, path, resource): the resource is not listed, or the path fills another route.
-UNMAPPED: list[tuple[str, str, str, Any]] = [
-    # What the local gateway used to send for a trailing slash: the path as the resource.
-    ("PUT", "/inventory/SKU-A/locations/WH1/", "/inventory/SKU-A/locations/WH1/", {"onHand": 99}),
-    ("GET", "/inventory/SKU-A/", "/inventory/SKU-A/", None),
-    ("GET", "/reservations/hold-1/", "/reservations/hold-1/", None),
-    ("POST", "/reservations/hold-1/confirm/", "/reservations/hold-1/confirm/", None),
-    ("DELETE", "/reservations/hold-1/", "/reservations/hold-1/", None),
-    # Listed routes, but the resolver would run another one.
-    ("GET", "/inventory/SKU-A", "/openapi.json", None),
-    ("GET", "/inventory/SKU-A/reservations", "/inventory/{sku}", None),
-    ("DELETE", "/reservations/hold-1", "/reservations/{reservation_id}/confirm", None),
-    ("PUT", "/inventory/SKU-A/locations/WH1", "/reservations", {"onHand": 99}),
-    ("GET", "/Inventory/SKU-A", "/inventory/{sku}", None),
-    ("GET", "/inventory//SKU-A", "/inventory/{sku}", None),
-]
-
-
-@pytest.mark.parametrize("identity", [None, FULL, ADMIN], ids=["no-claims", "every-scope", "admin"])
-@pytest.mark.parametrize(("method", "path", "resource", "body"), UNMAPPED, ids=lambda v: str(v))
-def test_a_route_the_function_cannot_map_is_403_whatever_the_claims(
-    api: HandlerClient,
-    held: dict[str, Any],
-    identity: Identity | None,
-    method: str,
-    path: str,
-    resource: str,
-    body: Any,
-) -> None:
-    result = api_function.lambda_handler(
-        event_for(method, path, resource, identity, body), LambdaContext()
-    )
-    assert (result["statusCode"], json.loads(result["body"])) == (403, {"message": "Forbidden"})
-    assert api.as_(STOREFRONT).get("/reservations/hold-1").json == held
-    assert level(api) == (10, 2, 8)
-
-
-# API Gateway routes a trailing slash to the resource without it, and its authorizer applies.
-SLASHED: list[tuple[str, str, str, Any]] = [
-    ("GET", "/inventory/SKU-A/", "/inventory/{sku}", None),
-    ("GET", "/inventory/SKU-A/reservations/", "/inventory/{sku}/reservations", None),
-    ("GET", "/reservations/hold-1/", "/reservations/{reservation_id}", None),
-    ("POST", "/reservations/hold-1/confirm/", "/reservations/{reservation_id}/confirm", None),
-    ("POST", "/reservations/hold-1/extend/", "/reservations/{reservation_id}/extend", {"expiresInSeconds": 60}),
-    ("POST", "/reservations/hold-1/release/", "/reservations/{reservation_id}/release", {"items": [LINE]}),
-    ("POST", "/reservations/hold-1/fulfill/", "/reservations/{reservation_id}/fulfill", None),
-    ("DELETE", "/reservations/hold-1/", "/reservations/{reservation_id}", None),
-    ("PUT", "/inventory/SKU-A/locations/WH1/", "/inventory/{sku}/locations/{location}", {"onHand": 10}),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("method", "path", "resource", "body"), SLASHED, ids=lambda v: str(v))
-def test_a_trailing_slash_runs_the_route_for_its_caller_only(
-    api: HandlerClient, held: dict[str, Any], method: str, path: str, resource: str, body: Any
-) -> None:
-    def answer(identity: Identity | None) -> int:
-        event = event_for(method, path, resource, identity, body)
-        status: int = api_function.lambda_handler(event, LambdaContext())["statusCode"]
-        return status
-
-    assert answer(None) == 401
-    assert answer(Identity("storefront", ())) == 403
-    if resource.startswith("/reservations/"):
-        assert answer(CALL_CENTRE) == 404  # another channel's hold, as without the slash
-    assert level(api) == (10, 2, 8)
-    assert answer(FULL) == 200
-
-
 # --- API documents ---------------------------------------------------------------------
 
 
@@ -557,35 +341,3 @@ def test_openapi_declares_the_scopes_of_each_route(api: HandlerClient) -> None:
         operation = document["paths"][path][method.lower()]
         assert operation["security"][0] == {access.SECURITY_SCHEME: list(scopes)}
         assert {"401", "403", "404"} <= set(operation["responses"]), (method, path)
-
-
-# --- logs -------------------------------------------------------------------------------
-
-
-def test_log_lines_carry_request_id_and_channel_never_token_or_body(
-    api: HandlerClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr(api_function.logger.registered_handler, "stream", out)
-    api_function.logger.setLevel("INFO")
-    try:
-        response = api.put(
-            "/inventory/SKU-SECRET/locations/WH1",
-            {"onHand": 987654},
-            headers={"Authorization": "Bearer not-a-real-token-but-secret"},
-        )
-        assert response.status == 200
-        refused = api.as_(None).post("/reservations", {"id": "x", "items": []})
-        assert refused.status == 401
-    finally:
-        api_function.logger.setLevel("WARNING")
-    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    assert len(lines) >= 2
-    for line in lines:
-        assert line.get("correlation_id"), line
-        assert line.get("channel"), line
-        text = json.dumps(line)
-        assert "not-a-real-token" not in text
-        assert "987654" not in text
-    assert [line["channel"] for line in lines][-2:] == ["storefront", "-"]
-    assert [line["status"] for line in lines][-2:] == [200, 401]
