@@ -9,6 +9,8 @@ export PYTHONPATH := $(CURDIR)/layers/domain:$(CURDIR)/functions/api:$(CURDIR)/f
 
 ENGINE ?= moto
 PORT ?= 3000
+# The engine's port: the README's examples use it. 0: any free port.
+ENGINE_PORT ?= 41873
 FN ?= api
 EVENT ?= events/get_inventory.json
 CHANNEL ?= storefront
@@ -19,7 +21,7 @@ SCOPES ?= reservations/read reservations/write inventory/read
 .PHONY: lambda-python build-DomainLayer build-ApiFunction build-SweeperFunction build-StreamFunction build-ErpFunction build-EventsFunction help install engines system-deps sam-tools run invoke events erp-send token drift recompute-supply events-gen events-check test unit lint format typecheck sam-validate sam-build console-screenshots bench mutation clean
 
 help:
-	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local)"
+	@echo "make run      serve the API on http://127.0.0.1:$(PORT) (ENGINE=moto|dynamodb-local, ENGINE_PORT=$(ENGINE_PORT))"
 	@echo "make test     lint, type-check and run every test suite (moto and DynamoDB Local)"
 	@echo "make invoke   FN=api EVENT=events/<file>.json: one event through a handler"
 	@echo "make events   follow the local event bus (after the export line make run prints)"
@@ -63,7 +65,7 @@ $(SAM_VENV)/.installed:
 sam-tools: $(SAM_VENV)/.installed
 
 run: install
-	$(BIN)/python -m local.run --engine $(ENGINE) --port $(PORT)
+	$(BIN)/python -m local.run --engine $(ENGINE) --port $(PORT) --engine-port $(ENGINE_PORT)
 
 # The handler's result alone goes to stdout: `make -s invoke ... | jq`.
 invoke: install

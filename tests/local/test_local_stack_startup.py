@@ -1,7 +1,8 @@
 """``make run`` as a developer uses it: ``python -m local.run`` in its own process, over HTTP.
 
 What it prints and seeds as it starts (the demo catalogue, whose printed curl examples
-work), how a signal stops it, and the engine endpoint it is given.
+work), how a signal stops it, the engine endpoint it is given, and the engine port that
+the README's examples use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from local.catalogue import DEMO_CATALOGUE
-from local.engines import Engine
+from local.engines import Engine, free_port
+from local.template import ROOT
 from tests.conftest import client_for
 from tests.support.local_stack import (
+    PYTHONPATH,
     Stack,
     alive,
     call,
@@ -147,3 +151,29 @@ def test_uses_the_endpoint_it_is_given_and_seeds_only_a_table_it_created(
         assert {level["location"]: level["onHand"] for level in levels}["WH-LONDON"] == 99
     finally:
         assert second.stop() == 0
+
+
+def test_make_run_puts_the_engine_on_the_readmes_port() -> None:
+    dry = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    assert "--engine-port 41873" in dry.stdout
+
+
+def test_an_engine_port_in_use_is_refused_by_name() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        arguments = ["--port", str(free_port()), "--engine-port", str(busy)]
+        done = subprocess.run(
+            [sys.executable, "-m", "local.run", "--engine", "moto", *arguments],
+            cwd=ROOT,
+            env=env | {"PYTHONPATH": PYTHONPATH},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"cannot start the engine on 127.0.0.1:{busy} (in use)" in done.stderr
+    assert "make run ENGINE_PORT=0" in done.stderr
