@@ -51,12 +51,27 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """A new server can listen on it (closed connections may still sit in TIME_WAIT)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
+            sock.listen()
         except OSError:
             return False
-        return True
+    return True
+
+
+def engine_port(port: int | None) -> int:
+    """The port asked for, or any free one. One in use is refused: waiting for a DynamoDB
+    Local would otherwise find whatever already listens there and take it for the engine."""
+    if not port:
+        return free_port()
+    if not port_is_free(port):
+        raise EngineUnavailable(
+            f"{HOST}:{port} is in use; make run ENGINE_PORT=0 takes any free port"
+        )
+    return port
 
 
 def wait_for_port(
@@ -116,7 +131,7 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         lift_moto_transact_get_limit()
-        self.port = port or free_port()
+        self.port = engine_port(port)
 
         class QuietRequestHandler(MotoRequestHandler):
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -190,7 +205,7 @@ class DynamoDBLocal:
         if java is None:
             raise EngineUnavailable(f"java was not found. {INSTALL_HINT}")
         jar = dynamodb_local_jar()
-        self.port = port or free_port()
+        self.port = engine_port(port)
         self._process = subprocess.Popen(
             [
                 java,

@@ -34,7 +34,7 @@ from .auth import console_token
 from .background import BackgroundFunction, stop_together
 from .bus import LocalBus, Printer, Tap, ensure_bus
 from .catalogue import DEMO_CATALOGUE, catalogue_lines, seed
-from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer, port_is_free
+from .engines import DynamoDBLocal, Engine, EngineUnavailable, MotoServer
 from .invoke import ENDPOINT_VARIABLES, apply_defaults, local_aws_defaults, local_endpoint
 from .queue_consumer import QueueConsumer
 from .queues import ErpQueues, ensure_queues
@@ -259,13 +259,6 @@ def serve(args: argparse.Namespace, stack: ExitStack) -> None:
         endpoint_variable = next(key for key in ENDPOINT_VARIABLES if os.environ.get(key))
     else:
         print(f"starting {args.engine} ...", flush=True)
-        # A fixed port (make run's, which the README's examples use) must be ours: a
-        # DynamoDB Local would otherwise wait on whatever already listens there.
-        if args.engine_port and not port_is_free(args.engine_port):
-            raise SystemExit(
-                f"cannot start the engine on 127.0.0.1:{args.engine_port} (in use); "
-                "make run ENGINE_PORT=0 takes any free port"
-            )
         with signals_deferred():
             engine: Engine = ENGINES[args.engine](args.engine_port or None)
             stack.callback(engine.stop)

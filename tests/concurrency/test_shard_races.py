@@ -39,12 +39,12 @@ def test_sixty_four_clients_get_exactly_the_stock_of_a_sharded_sku(
 
     def client(number: int) -> tuple[int, list[tuple[int, int]], int]:
         granted, gave_up = 0, 0
-        racing = environments[number]
+        environment = environments[number]
         for attempt in range(MAX_TRIES):
             line = ReserveLine("HOT", "WH1", 1 + (number + attempt) % 2)
             request = ReserveRequest((line,), id=f"c{number}-{attempt}")
             try:
-                racing.reserve(request, "web")
+                environment.reserve(request, "web")
             except InsufficientStock as refused:
                 # Refused: the total as one serializable read saw it did not cover the line.
                 seen = [(item.requested, item.available) for item in refused.items]

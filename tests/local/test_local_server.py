@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.engines import Engine
+from local.engines import Engine, port_is_free
 from local.proxy_response import MalformedResponse, proxy_status, response_body, response_headers
 from local.server import LocalApi
 from tests.conftest import local_api_on
@@ -24,7 +24,6 @@ from tests.support.local_stack import (
     alive,
     call,
     children,
-    port_is_free,
     read_until_closed,
     token,
 )

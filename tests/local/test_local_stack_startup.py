@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from local.catalogue import DEMO_CATALOGUE
-from local.engines import Engine, free_port
+from local.engines import Engine, free_port, port_is_free
 from local.template import ROOT
 from tests.conftest import client_for
 from tests.support.local_stack import (
@@ -30,7 +30,6 @@ from tests.support.local_stack import (
     alive,
     call,
     children,
-    port_is_free,
     start_stack,
     token,
 )
@@ -175,5 +174,5 @@ def test_an_engine_port_in_use_is_refused_by_name() -> None:
             timeout=120,
         )
     assert done.returncode == 1, done.stderr
-    assert f"cannot start the engine on 127.0.0.1:{busy} (in use)" in done.stderr
+    assert f"cannot start moto: 127.0.0.1:{busy} is in use" in done.stderr
     assert "make run ENGINE_PORT=0" in done.stderr

@@ -114,18 +114,6 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def port_is_free(port: int) -> bool:
-    """A new server can listen on it (closed connections may still sit in TIME_WAIT)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
-        except OSError:
-            return False
-    return True
-
-
 @dataclass
 class Stack:
     process: subprocess.Popen[bytes]
